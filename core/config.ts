@@ -1,0 +1,110 @@
+/**
+ * Every environment variable the project reads, parsed and validated here and
+ * nowhere else. A wrong value stops start-up with a `ConfigError` naming the
+ * variable. README's configuration table mirrors `VARIABLES`.
+ */
+import { ConfigError } from './errors.js';
+import type { LogLevel } from './logger.js';
+
+type Env = Record<string, string | undefined>;
+
+interface Variable<T> {
+  /** What the variable means, shown in README and in error messages. */
+  doc: string;
+  /** Default, as it would be written in the environment; undefined = unset. */
+  default?: string;
+  parse: (raw: string, name: string) => T;
+}
+
+const str = (doc: string, def?: string): Variable<string> => ({ doc, default: def, parse: (raw) => raw });
+
+const int = (doc: string, def: string | undefined, min: number, max: number): Variable<number> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  },
+});
+
+const oneOf = <T extends string>(doc: string, def: T, values: readonly T[]): Variable<T> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new ConfigError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    return raw as T;
+  },
+});
+
+const url = (doc: string): Variable<string> => ({
+  doc,
+  parse: (raw, name) => {
+    try {
+      new URL(raw);
+    } catch {
+      throw new ConfigError(name, `expected a URL, got ${JSON.stringify(raw.replace(/\/\/[^@/]*@/, '//***@'))}`);
+    }
+    return raw;
+  },
+});
+
+const keyList = (doc: string): Variable<string[]> => ({
+  doc,
+  parse: (raw, name) => {
+    const keys = raw.split(',').map((k) => k.trim()).filter(Boolean);
+    if (keys.some((k) => k.length < 16)) throw new ConfigError(name, 'every key must be at least 16 characters long');
+    return keys;
+  },
+});
+
+/** The table of variables; README's configuration section lists the same. */
+export const VARIABLES = {
+  HOST: str('Address the local API server binds to. Anything but loopback requires API keys.', '127.0.0.1'),
+  PORT: int('Port of the local API server.', '8000', 0, 65535),
+  DATABASE_URL: url('PostgreSQL connection URL. Unset in the local stack: the embedded PostgreSQL is started and used.'),
+  EVALAP_DATA_DIR: str('Folder of the local stack\'s state: PostgreSQL data, the local encryption key.', '.evalap'),
+  EVALAP_PG_PORT: int('Port of the embedded PostgreSQL.', '54329', 1, 65535),
+  SQS_ENDPOINT: url('SQS endpoint override (the local SQS-compatible server). Unset in AWS.'),
+  EVALAP_SQS_PORT: int('Port of the local SQS-compatible server (fauxqs) when the local stack starts it.', '9324', 0, 65535),
+  QUEUE_URL: url('URL of the tasks queue. Unset in the local stack: the queue is created and its URL used.'),
+  QUEUE_NAME: str('Name of the tasks queue the local stack creates.', 'evalap-tasks'),
+  AWS_REGION: str('AWS region of the SQS client.', 'us-east-1'),
+  EVALAP_API_KEYS: keyList('Comma-separated user API keys (Bearer tokens), 16+ characters each.'),
+  EVALAP_ADMIN_KEY: keyList('Admin API key: required for DELETE routes.'),
+  EVALAP_SECRET_KEY: str('Base64 of 32 bytes: the key that encrypts stored provider API keys. Unset locally: a key file under EVALAP_DATA_DIR is created.'),
+  EVALAP_MAX_BODY_BYTES: int('Largest request body accepted (Lambda accepts 6 MB).', String(6 * 1024 * 1024), 1024, 64 * 1024 * 1024),
+  EVALAP_FANOUT_CHUNK: int('Row tasks enqueued by one fan-out task before it enqueues its continuation.', '500', 10, 100000),
+  LOG_LEVEL: oneOf<LogLevel>('Log level.', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+} as const;
+
+type Vars = typeof VARIABLES;
+type Parsed<V> = V extends Variable<infer T> ? T : never;
+/** The parsed configuration; variables without default and unset are `undefined`. */
+export type Config = {
+  [K in keyof Vars]: Vars[K]['default'] extends string ? Parsed<Vars[K]> : Parsed<Vars[K]> | undefined;
+};
+
+/** Reads and validates every variable; throws `ConfigError` on the first wrong one. */
+export function loadConfig(env: Env = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
+    const raw = env[name]?.trim() ? env[name] : variable.default;
+    out[name] = raw === undefined ? undefined : variable.parse(raw, name);
+  }
+  const config = out as Config;
+  const adminKeys = config.EVALAP_ADMIN_KEY ?? [];
+  if (adminKeys.length > 1) throw new ConfigError('EVALAP_ADMIN_KEY', 'exactly one admin key is expected');
+  if (config.EVALAP_SECRET_KEY !== undefined && Buffer.from(config.EVALAP_SECRET_KEY, 'base64').length !== 32) {
+    throw new ConfigError('EVALAP_SECRET_KEY', 'must be the base64 encoding of exactly 32 bytes');
+  }
+  return config;
+}
+
+/** The configured keys, for auth: none configured means the API runs open. */
+export function apiKeys(config: Config): { user: string[]; admin: string | undefined } {
+  return { user: config.EVALAP_API_KEYS ?? [], admin: config.EVALAP_ADMIN_KEY?.[0] };
+}

@@ -1,0 +1,73 @@
+/**
+ * The local SQS-compatible server (fauxqs) as a child process, and the
+ * creation of the tasks queue and its dead-letter queue.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { projectRoot } from './paths.js';
+import { assertPortFree } from './ports.js';
+
+export interface RunningSqs {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts fauxqs on `port` (0: any free port) and resolves once it listens. */
+export async function startSqs(port: number): Promise<RunningSqs> {
+  await assertPortFree(port, '127.0.0.1', 'EVALAP_SQS_PORT');
+  const script = path.join(projectRoot(), 'local', 'sqs-server.js');
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, FAUXQS_PORT: String(port) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const actualPort = await new Promise<number>((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      try {
+        resolve(JSON.parse(line).port);
+      } catch {
+        reject(new Error(`SQS server printed ${line}`));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`SQS server exited during start (code ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`)));
+  });
+  // Keep draining stdout so the child never blocks on a full pipe.
+  child.stdout.resume();
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${actualPort}`,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      })();
+      return stopping;
+    },
+  };
+}
+
+export interface QueueUrls {
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+/** Creates (or finds) the tasks queue and its DLQ; a message moves to the DLQ after `maxReceiveCount` receives. */
+export async function ensureQueues(sqs: SQSClient, name: string, maxReceiveCount = 5): Promise<QueueUrls> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const dlqAttrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: '60',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqAttrs.Attributes!.QueueArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+}

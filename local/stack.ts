@@ -1,0 +1,74 @@
+/**
+ * The local servers the platform needs, started together: PostgreSQL (unless
+ * DATABASE_URL points elsewhere), the SQS-compatible server (unless
+ * SQS_ENDPOINT does), the queues, and the schema migrated.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createPool } from '../core/store/pool.js';
+import { migrate } from '../core/store/migrate.js';
+import { startPostgres } from './postgres.js';
+import { ensureQueues, startSqs } from './sqs.js';
+
+export interface StackOptions {
+  dataDir: string;
+  pgPort: number;
+  sqsPort: number;
+  queueName: string;
+  /** Use this database instead of starting the embedded one. */
+  databaseUrl?: string;
+  /** Use this SQS endpoint instead of starting fauxqs. */
+  sqsEndpoint?: string;
+  /** Use this queue instead of creating one. */
+  queueUrl?: string;
+  pgSettings?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface RunningStack {
+  databaseUrl: string;
+  sqsEndpoint: string | undefined;
+  queueUrl: string;
+  dlqUrl: string | undefined;
+  /** Stops what this stack started, in reverse order; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalServers(options: StackOptions): Promise<RunningStack> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  };
+  try {
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      const pg = await startPostgres({ dataDir: options.dataDir, port: options.pgPort, settings: options.pgSettings, log: options.log });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+    }
+    const pool = createPool(databaseUrl, 1);
+    try {
+      await migrate(pool);
+    } finally {
+      await pool.end();
+    }
+
+    let sqsEndpoint = options.sqsEndpoint;
+    if (!sqsEndpoint && !options.queueUrl) {
+      const sqs = await startSqs(options.sqsPort);
+      stops.push(() => sqs.stop());
+      sqsEndpoint = sqs.endpoint;
+    }
+    let queueUrl = options.queueUrl;
+    let dlqUrl: string | undefined;
+    if (!queueUrl) {
+      const client = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      ({ queueUrl, dlqUrl } = await ensureQueues(client, options.queueName));
+      client.destroy();
+    }
+    return { databaseUrl, sqsEndpoint, queueUrl, dlqUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+export { freePort } from './ports.js';
