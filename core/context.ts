@@ -1,0 +1,40 @@
+/**
+ * What the core's operations need, built once per process (module scope in
+ * Lambda) from the configuration: the pool, the SQS client, the queue URL, the
+ * box that seals provider keys, the logger.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type pg from 'pg';
+import { type Config } from './config.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { createSecretBox, localSecretKey, type SecretBox } from './secrets.js';
+import { createPool } from './store/pool.js';
+
+export interface Core {
+  config: Config;
+  pool: pg.Pool;
+  sqs: SQSClient;
+  queueUrl: string;
+  secrets: SecretBox;
+  logger: Logger;
+}
+
+export function createCore(config: Config, overrides: Partial<Core> = {}): Core {
+  if (!config.DATABASE_URL && !overrides.pool) throw new ConfigError('DATABASE_URL', 'is required');
+  if (!config.QUEUE_URL && !overrides.queueUrl) throw new ConfigError('QUEUE_URL', 'is required');
+  const key = config.EVALAP_SECRET_KEY ? Buffer.from(config.EVALAP_SECRET_KEY, 'base64') : localSecretKey(config.EVALAP_DATA_DIR);
+  return {
+    config,
+    pool: overrides.pool ?? createPool(config.DATABASE_URL!),
+    sqs: overrides.sqs ?? new SQSClient({ region: config.AWS_REGION, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) }),
+    queueUrl: overrides.queueUrl ?? config.QUEUE_URL!,
+    secrets: overrides.secrets ?? createSecretBox(key),
+    logger: overrides.logger ?? createLogger({ level: config.LOG_LEVEL }),
+  };
+}
+
+export async function closeCore(core: Core): Promise<void> {
+  core.sqs.destroy();
+  await core.pool.end();
+}

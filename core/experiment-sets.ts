@@ -1,0 +1,118 @@
+/** Experiment-set operations: create (explicit or grid), add, stop, retry. */
+import type pg from 'pg';
+import type { Core } from './context.js';
+import { ValidationError, type FieldIssue } from './errors.js';
+import { prepareExperiment, withLaunch, cursor, type InlineDatasets } from './experiments.js';
+import { expandGrid, gridSize, MAX_GRID } from './grid.js';
+import type { TaskInput } from './queue.js';
+import { SetExperiment, type ExperimentSetCreate, type ExperimentSetPatch, type GridCV } from './schemas.js';
+import * as store from './store/experiment-sets.js';
+import * as experiments from './store/experiments.js';
+
+type SetBody = { experiments?: SetExperiment[]; cv?: GridCV };
+
+/** The set's experiment bodies, validated, with their JSON paths for errors. */
+function experimentBodies(body: SetBody, setName: string, offset: number): { body: SetExperiment; path: string }[] {
+  const out: { body: SetExperiment; path: string }[] = (body.experiments ?? []).map((e, i) => ({ body: e, path: `experiments.${i}` }));
+  if (body.cv) {
+    const size = gridSize(body.cv);
+    if (size > MAX_GRID) throw new ValidationError('grid too large', [{ path: 'cv', message: `the grid expands to ${size} experiments; at most ${MAX_GRID} per request` }]);
+    const issues: FieldIssue[] = [];
+    expandGrid(body.cv).forEach((raw, i) => {
+      const named = { ...raw, name: `${setName}__${offset + out.length + i}` };
+      const parsed = SetExperiment.safeParse(named);
+      if (parsed.success) out.push({ body: parsed.data, path: `cv.grid.${i}` });
+      else for (const issue of parsed.error.issues) issues.push({ path: ['cv', 'grid', i, ...issue.path].join('.'), message: issue.message });
+    });
+    if (issues.length) throw new ValidationError('invalid grid experiment', issues);
+  }
+  // Scores of one set are compared with each other: they must share a judge.
+  const judges = new Set(out.map(({ body: e }) => (e.judge_model == null ? null : typeof e.judge_model === 'string' ? e.judge_model : e.judge_model.name)).filter((j) => j !== null));
+  if (judges.size > 1) throw new ValidationError('inconsistent judges', [{ path: 'judge_model', message: `every experiment of a set must use the same judge_model; got ${[...judges].join(', ')}` }]);
+  return out;
+}
+
+async function addExperiments(core: Core, client: pg.PoolClient, setId: number, bodies: { body: SetExperiment; path: string }[]): Promise<TaskInput[]> {
+  const inline: InlineDatasets = new Map();
+  const tasks: TaskInput[] = [];
+  const issues: FieldIssue[] = [];
+  for (const { body, path } of bodies) {
+    try {
+      tasks.push((await prepareExperiment(core, client, body, setId, path, inline)).task);
+    } catch (err) {
+      // Report every invalid experiment at once; nothing is committed anyway.
+      if (!(err instanceof ValidationError)) throw err;
+      issues.push(...err.issues);
+    }
+  }
+  if (issues.length) throw new ValidationError('invalid experiments', issues);
+  return tasks;
+}
+
+export async function createExperimentSet(core: Core, body: ExperimentSetCreate) {
+  const id = await withLaunch(core, async (client) => {
+    const set = await store.insertSet(client, { name: body.name, readme: body.readme, cv: body.cv });
+    const tasks = await addExperiments(core, client, set.id, experimentBodies(body, body.name, 0));
+    core.logger.info('experiment_set_created', { experiment_set_id: set.id, experiments: tasks.length });
+    return { value: set.id, tasks };
+  });
+  return getExperimentSet(core, id);
+}
+
+export async function patchExperimentSet(core: Core, id: number, patch: ExperimentSetPatch) {
+  await withLaunch(core, async (client) => {
+    const set = await store.getSet(client, id, true);
+    await store.updateSet(client, id, patch);
+    const offset = await store.countSetExperiments(client, id);
+    const tasks = await addExperiments(core, client, id, experimentBodies(patch, patch.name ?? set.name, offset));
+    return { value: undefined, tasks };
+  });
+  return getExperimentSet(core, id);
+}
+
+type Status = 'pending' | 'running' | 'finished' | 'stopped';
+
+/** A set's status, derived from its experiments' (so it can never disagree with them). */
+export function setStatus(statuses: readonly string[]): Status {
+  if (statuses.length === 0 || statuses.every((s) => s === 'pending')) return 'pending';
+  if (statuses.every((s) => s === 'finished')) return 'finished';
+  if (statuses.every((s) => s === 'finished' || s === 'stopped')) return 'stopped';
+  return 'running';
+}
+
+export async function getExperimentSet(core: Core, id: number) {
+  const set = await store.getSet(core.pool, id);
+  const { rows } = await experiments.listExperimentRows(core.pool, { limit: 100_000, setId: id });
+  const items = rows.map(experiments.experimentView);
+  return { ...set, status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
+}
+
+export async function listExperimentSets(core: Core, q: { limit: number; cursor?: string }) {
+  const { rows, more } = await store.listSets(core.pool, q.limit, cursor.decode(q.cursor));
+  const items = await Promise.all(rows.map((s) => getExperimentSet(core, s.id)));
+  return { items, next_cursor: more ? cursor.encode(rows[rows.length - 1].id) : null };
+}
+
+export const deleteExperimentSet = (core: Core, id: number) => store.deleteSet(core.pool, id);
+
+/** Cancels a set: unfinished experiments become `stopped`; the runner drops their queued tasks. */
+export async function stopExperimentSet(core: Core, id: number) {
+  await withLaunch(core, async (client) => {
+    await store.getSet(client, id, true);
+    const ids = await experiments.stopExperiments(client, id);
+    core.logger.info('experiment_set_stopped', { experiment_set_id: id, experiments: ids.length });
+    return { value: undefined, tasks: [] };
+  });
+  return getExperimentSet(core, id);
+}
+
+/** Re-enqueues what failed or is missing, experiment by experiment; the runner works out which rows and metrics. */
+export async function retryExperimentSet(core: Core, id: number) {
+  const ids = await withLaunch(core, async (client) => {
+    await store.getSet(client, id, true);
+    const ids = await experiments.reopenForRetry(client, id);
+    return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
+  });
+  core.logger.info('experiment_set_retried', { experiment_set_id: id, experiments: ids.length });
+  return { experiment_set_id: id, experiment_ids: ids };
+}

@@ -1,0 +1,224 @@
+/**
+ * Experiment operations behind the API. Creating one validates it against
+ * its dataset and the metric registry, writes it, and enqueues a single
+ * fan-out task: the row tasks are enqueued by the runner, so launching costs
+ * the same for 10 rows as for 100,000.
+ */
+import type pg from 'pg';
+import type { Core } from './context.js';
+import { parseDataFrameJson } from './dataframe.js';
+import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
+import { checkMetrics } from './metrics/registry.js';
+import { enqueue, type TaskInput } from './queue.js';
+import { isRawModel, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
+import * as datasets from './store/datasets.js';
+import * as store from './store/experiments.js';
+import { inTransaction } from './store/pool.js';
+
+/** Datasets created inline during one request, by name, so a grid that
+ *  repeats the same inline dataset creates it once. */
+export type InlineDatasets = Map<string, { df: string; record: datasets.DatasetRecord }>;
+
+const at = (prefix: string, path: string) => (prefix ? `${prefix}.${path}` : path);
+
+async function resolveDataset(client: pg.PoolClient, spec: SetExperiment['dataset'], inline: InlineDatasets, prefix: string) {
+  if (typeof spec === 'string') {
+    const found = (inline.get(spec)?.record) ?? (await datasets.findDatasetByName(client, spec));
+    if (!found) throw new ValidationError('unknown dataset', [{ path: at(prefix, 'dataset'), message: `no dataset named ${JSON.stringify(spec)}; create it with POST /v1/dataset or send it inline` }]);
+    return found;
+  }
+  const seen = inline.get(spec.name);
+  if (seen) {
+    if (seen.df !== spec.df) throw new ConflictError(`two different inline datasets are named ${JSON.stringify(spec.name)}`);
+    return seen.record;
+  }
+  const frame = parseDataFrameJson(spec.df);
+  const { df, ...meta } = spec;
+  const record = await datasets.insertDataset(client, meta, frame.columns, frame.rows);
+  inline.set(spec.name, { df, record });
+  return record;
+}
+
+function sealModel(core: Core, model: ModelCreate) {
+  const { api_key, ...rest } = model;
+  return { model: rest as Record<string, unknown>, key: api_key ? core.secrets.seal(api_key) : null };
+}
+
+/**
+ * Validates and writes one experiment inside the caller's transaction and
+ * returns its id and the task that starts it. `prefix` is the JSON path of
+ * the experiment in the request, for error messages.
+ */
+export async function prepareExperiment(
+  core: Core,
+  client: pg.PoolClient,
+  body: SetExperiment,
+  setId: number | null,
+  prefix = '',
+  inline: InlineDatasets = new Map(),
+): Promise<{ id: number; task: TaskInput }> {
+  const dataset = await resolveDataset(client, body.dataset, inline, prefix);
+  const issues: FieldIssue[] = [];
+
+  const sample = body.sample ?? null;
+  sample?.forEach((idx, i) => {
+    if (idx >= dataset.size) issues.push({ path: at(prefix, `sample.${i}`), message: `row ${idx} does not exist: the dataset has ${dataset.size} rows (0 to ${dataset.size - 1})` });
+  });
+  const numTotal = sample ? sample.length : dataset.size;
+  const lines = sample ?? Array.from({ length: numTotal }, (_, i) => i);
+
+  const model = body.model;
+  const raw = isRawModel(model);
+  if (raw) {
+    for (const field of ['output', 'execution_time', 'nb_tokens_prompt', 'nb_tokens_completion', 'nb_tool_calls', 'context', 'retrieval_context', 'think'] as const) {
+      const values = model[field];
+      if (values && values.length !== numTotal) {
+        issues.push({ path: at(prefix, `model.${field}`), message: `has ${values.length} items but the experiment has ${numTotal} rows${sample ? ' (its sample)' : ''}` });
+      }
+    }
+  }
+
+  const columns = new Set(dataset.columns);
+  for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
+  const answerFields = new Set(['output']);
+  if (raw) for (const f of ['context', 'retrieval_context', 'think'] as const) if (model[f]) answerFields.add(f);
+  let uses: ReturnType<typeof checkMetrics> = [];
+  try {
+    uses = checkMetrics(body.metrics, { columns, answerFields, path: at(prefix, 'metrics') });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    issues.push(...err.issues);
+  }
+  if (issues.length) throw new ValidationError('invalid experiment', issues);
+
+  const sealed = raw ? { model: (({ output, execution_time, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls, context, retrieval_context, think, ...m }) => m)(model), key: null } : sealModel(core, model);
+  const judge = body.judge_model == null ? null : typeof body.judge_model === 'string' ? { model: { name: body.judge_model }, key: null } : sealModel(core, body.judge_model);
+
+  const id = await store.insertExperiment(client, {
+    name: body.name,
+    readme: body.readme ?? null,
+    experiment_set_id: setId,
+    dataset_id: dataset.id,
+    model: sealed.model,
+    model_api_key: sealed.key,
+    judge_model: judge?.model ?? null,
+    judge_api_key: judge?.key ?? null,
+    has_raw_output: raw,
+    sample,
+    num_total: numTotal,
+    num_try: raw ? numTotal : 0,
+    num_success: raw ? numTotal : 0,
+  });
+  await store.insertResults(client, id, uses);
+  if (raw) {
+    await store.insertRawAnswers(
+      client,
+      id,
+      lines.map((num_line, i) => ({
+        num_line,
+        answer: model.output[i],
+        think: model.think?.[i],
+        context: model.context?.[i],
+        retrieval_context: model.retrieval_context?.[i],
+        nb_tokens_prompt: model.nb_tokens_prompt?.[i],
+        nb_tokens_completion: model.nb_tokens_completion?.[i],
+        nb_tool_calls: model.nb_tool_calls?.[i],
+        execution_time: model.execution_time?.[i],
+      })),
+    );
+  }
+  return { id, task: { type: 'fanout', experiment_id: id, stage: 'answers', from: 0 } };
+}
+
+/** Runs `fn` in a transaction and sends its tasks before committing: if SQS
+ *  refuses them, nothing is written; if the commit fails, the runner drops
+ *  tasks whose experiment does not exist. */
+export async function withLaunch<T>(core: Core, fn: (client: pg.PoolClient) => Promise<{ value: T; tasks: TaskInput[] }>): Promise<T> {
+  return inTransaction(core.pool, async (client) => {
+    const { value, tasks } = await fn(client);
+    await enqueue(core.sqs, core.queueUrl, tasks);
+    return value;
+  });
+}
+
+export async function createExperiment(core: Core, body: SetExperiment & { experiment_set_id?: number | null }) {
+  const { experiment_set_id, ...experiment } = body;
+  const id = await withLaunch(core, async (client) => {
+    if (experiment_set_id != null) {
+      const { rowCount } = await client.query('SELECT 1 FROM experiment_set WHERE id = $1 FOR UPDATE', [experiment_set_id]);
+      if (!rowCount) throw new ValidationError('unknown experiment set', [{ path: 'experiment_set_id', message: `no experiment set ${experiment_set_id}` }]);
+    }
+    const { id, task } = await prepareExperiment(core, client, experiment, experiment_set_id ?? null);
+    core.logger.info('experiment_created', { experiment_id: id });
+    return { value: id, tasks: [task] };
+  });
+  return getExperiment(core, id, {});
+}
+
+export interface ExperimentViewOptions {
+  with_results?: boolean;
+  with_answers?: boolean;
+  with_dataset?: boolean;
+}
+
+export async function getExperiment(core: Core, id: number, o: ExperimentViewOptions) {
+  const row = await store.getExperimentRow(core.pool, id);
+  const dataset = await datasets.getDataset(core.pool, row.dataset_id);
+  const view = store.experimentView(row);
+  const { dataset_id, ...rest } = view;
+  return {
+    ...rest,
+    dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(core.pool, dataset_id) } : dataset,
+    results: await store.listResults(core.pool, id, Boolean(o.with_results)),
+    ...(o.with_answers ? { answers: await store.listAnswers(core.pool, id) } : {}),
+  };
+}
+
+/** Opaque cursors: the last id of the page, base64url-encoded. */
+export const cursor = {
+  encode: (id: number) => Buffer.from(`id:${id}`).toString('base64url'),
+  decode(value: string | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    const m = /^id:(\d{1,10})$/.exec(Buffer.from(value, 'base64url').toString());
+    if (!m) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
+    return Number(m[1]);
+  },
+};
+
+export async function listExperiments(core: Core, q: { limit: number; cursor?: string; set_id?: number; orphan?: boolean }) {
+  const { rows, more } = await store.listExperimentRows(core.pool, { limit: q.limit, afterId: cursor.decode(q.cursor), setId: q.set_id, orphan: q.orphan });
+  const items = rows.map(store.experimentView);
+  return { items, next_cursor: more ? cursor.encode(rows[rows.length - 1].id) : null };
+}
+
+export async function patchExperiment(core: Core, id: number, patch: ExperimentPatch) {
+  await withLaunch(core, async (client) => {
+    const current = await store.lockExperiment(client, id);
+    await store.renameExperiment(client, id, patch);
+    const tasks: TaskInput[] = [];
+    if (patch.rerun_answers) {
+      if (current.has_raw_output) throw new ValidationError('cannot rerun', [{ path: 'rerun_answers', message: 'this experiment brought its own outputs: there is nothing to generate' }]);
+      await store.resetExperiment(client, id, true);
+      tasks.push({ type: 'fanout', experiment_id: id, stage: 'answers', from: 0 });
+    }
+    if (patch.metrics) {
+      const row = await store.getExperimentRow(client, id);
+      const dataset = await datasets.getDataset(client, row.dataset_id);
+      const columns = new Set(dataset.columns);
+      for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
+      const existing = new Set((await store.listResults(client, id, false)).map((r) => r.metric_aliased_name));
+      const uses = checkMetrics(patch.metrics, { columns, answerFields: new Set(['output', 'context', 'retrieval_context', 'think']), path: 'metrics' });
+      const clash = uses.find((u) => existing.has(u.aliasedName));
+      if (clash) throw new ConflictError(`the experiment already has a metric named ${JSON.stringify(clash.aliasedName)}; give the new one an aliased_name`);
+      const resultIds = await store.insertResults(client, id, uses);
+      if (!patch.rerun_answers) {
+        if (current.experiment_status === 'finished') await client.query(`UPDATE experiment SET experiment_status = 'running_metrics', updated_at = now() WHERE id = $1`, [id]);
+        tasks.push({ type: 'fanout', experiment_id: id, stage: 'observations', result_ids: resultIds, from: 0 });
+      }
+    }
+    return { value: undefined, tasks };
+  });
+  return getExperiment(core, id, {});
+}
+
+export const deleteExperiment = (core: Core, id: number) => store.deleteExperiment(core.pool, id);

@@ -1,0 +1,194 @@
+/**
+ * The metrics the platform knows: their names, inputs, params and score
+ * ranges. The scoring code for each lives beside it as the runner gains it;
+ * this table is what the API validates experiments against.
+ */
+import { z } from 'zod';
+import type { MetricDefinition } from './types.js';
+
+const none = z.object({}).strict();
+const flag = z.boolean().optional();
+const Q = ['query'] as const;
+const OUT = ['output'] as const;
+const OUT_TRUE = ['output', 'output_true'] as const;
+
+const judge = (name: string, description: string, require: readonly string[], range: [number, number], higherIsBetter = true): MetricDefinition => ({
+  name,
+  description,
+  type: 'llm',
+  require,
+  params: none,
+  range,
+  higherIsBetter,
+});
+
+const rag = (name: string, description: string, require: readonly string[], higherIsBetter = true): MetricDefinition => ({
+  name,
+  description,
+  type: 'rag',
+  require,
+  params: z.object({ threshold: z.number().min(0).max(1).optional() }).strict(),
+  range: [0, 1],
+  higherIsBetter,
+});
+
+const ops = (name: string, description: string, higherIsBetter: boolean): MetricDefinition => ({
+  name,
+  description,
+  type: 'ops',
+  require: OUT,
+  params: none,
+  range: [0, Number.POSITIVE_INFINITY],
+  higherIsBetter,
+});
+
+/** `{{name}}` placeholders of a judge_adhoc prompt. */
+export function templateVariables(template: string): string[] {
+  return [...new Set([...template.matchAll(/\{\{\s*([A-Za-z_][\w]*)\s*\}\}/g)].map((m) => m[1]))];
+}
+
+export const METRICS: readonly MetricDefinition[] = [
+  // ------------------------------------------------------------ deterministic
+  {
+    name: 'exact_match',
+    description: 'Whether the output equals the expected output, after optional normalization.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ ignore_case: flag, ignore_whitespace: flag, ignore_punctuation: flag }).strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  {
+    name: 'contains',
+    description: 'Whether the output contains the expected output.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ ignore_case: flag }).strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  {
+    name: 'starts_with',
+    description: 'Whether the output starts with the expected output.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ ignore_case: flag }).strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  {
+    name: 'regex',
+    description: 'Whether the output matches the regular expression in params.pattern.',
+    type: 'deterministic',
+    require: OUT,
+    params: z
+      .object({
+        pattern: z.string().min(1).max(10_000).refine((p) => {
+          try {
+            new RegExp(p);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'not a valid regular expression'),
+        flags: z.string().regex(/^[imsu]*$/, 'allowed flags: i, m, s, u').optional(),
+      })
+      .strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  { name: 'json_valid', description: 'Whether the output parses as JSON.', type: 'deterministic', require: OUT, params: none, range: [0, 1], higherIsBetter: true },
+  {
+    name: 'json_schema',
+    description: 'Whether the output is JSON valid against the JSON Schema in params.schema.',
+    type: 'deterministic',
+    require: OUT,
+    params: z.object({ schema: z.record(z.string(), z.unknown()) }).strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  { name: 'levenshtein_ratio', description: 'Normalized Levenshtein similarity between output and expected output.', type: 'deterministic', require: OUT_TRUE, params: none, range: [0, 1], higherIsBetter: true },
+  { name: 'bleu', description: 'SacreBLEU sentence BLEU (13a tokenization, exponential smoothing); corpus BLEU in the aggregates.', type: 'deterministic', require: OUT_TRUE, params: none, range: [0, 100], higherIsBetter: true },
+  {
+    name: 'rouge',
+    description: 'ROUGE F-measure as Google\'s rouge-score defines it.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ variant: z.enum(['rouge1', 'rouge2', 'rougeL', 'rougeLsum']).optional(), stemming: flag }).strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  {
+    name: 'chrf',
+    description: 'SacreBLEU chrF (character order 6, beta 2); chrF++ with params.word_order=2.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ word_order: z.union([z.literal(0), z.literal(2)]).optional() }).strict(),
+    range: [0, 100],
+    higherIsBetter: true,
+  },
+  {
+    name: 'numeric_diff',
+    description: 'Absolute difference between the number in the output and the expected number.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ relative: flag }).strict(),
+    range: [0, Number.POSITIVE_INFINITY],
+    higherIsBetter: false,
+  },
+  { name: 'qcm_exactness', description: 'Whether the multiple-choice letter in the output matches the expected letter.', type: 'deterministic', require: OUT_TRUE, params: none, range: [0, 1], higherIsBetter: true },
+  { name: 'ocr_v1', description: 'Fuzzy ratio between the expected text and the text of the output\'s last fenced or JSON block.', type: 'deterministic', require: OUT_TRUE, params: none, range: [0, 1], higherIsBetter: true },
+  { name: 'output_length', description: 'Number of words in the output.', type: 'deterministic', require: OUT, params: none, range: [0, Number.POSITIVE_INFINITY], higherIsBetter: true },
+  // ---------------------------------------------------------------------- ops
+  ops('generation_time', 'Seconds the model took to answer.', false),
+  ops('nb_tokens_prompt', 'Prompt tokens of the generation.', false),
+  ops('nb_tokens_completion', 'Completion tokens of the generation.', false),
+  ops('nb_tool_calls', 'Tool calls made during the generation.', false),
+  // ---------------------------------------------------------------- judges
+  judge('judge_notator', 'A judge rates the output against the expected output from 1 to 10.', [...Q, ...OUT_TRUE], [1, 10]),
+  judge('judge_exactness', 'A judge says whether the output is exact with respect to the expected output (0/1).', [...Q, ...OUT_TRUE], [0, 1]),
+  judge('judge_precision', 'A judge says whether the output is precise with respect to the expected output (0/1).', [...Q, ...OUT_TRUE], [0, 1]),
+  judge('judge_completude', 'A judge rates how completely the output covers the expected output, 0 to 100.', [...Q, ...OUT_TRUE], [0, 100]),
+  judge('judge_rambling', 'A judge rates how much the output rambles, 1 to 10 (lower is better).', [...Q, ...OUT], [1, 10], false),
+  judge('judge_relevant', 'A judge rates how relevant the output is to the query, 1 to 10.', [...Q, ...OUT], [1, 10]),
+  {
+    name: 'judge_adhoc',
+    description: 'A judge scores the output with the user prompt in params.prompt ({{output}}, {{output_true}}, {{query}} and any dataset column).',
+    type: 'llm',
+    require: [],
+    params: z
+      .object({
+        prompt: z.string().min(1).max(100_000).refine((p) => templateVariables(p).length > 0, 'the prompt must use at least one {{variable}}'),
+        scale: z.tuple([z.number(), z.number()]).optional(),
+      })
+      .strict(),
+    range: [0, 10],
+    higherIsBetter: true,
+    requireFromParams: (params) => templateVariables(String(params.prompt ?? '')),
+  },
+  {
+    name: 'g_eval',
+    description: 'A G-Eval style rubric judge: criteria and optional evaluation steps in params; score normalized to 0-1.',
+    type: 'llm',
+    require: [...Q, ...OUT],
+    params: z
+      .object({
+        criteria: z.string().min(1).max(10_000),
+        evaluation_steps: z.array(z.string().min(1)).max(50).optional(),
+        use_output_true: flag,
+      })
+      .strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+    requireFromParams: (params) => (params.use_output_true ? ['output_true'] : []),
+  },
+  // ---------------------------------------------------------------------- rag
+  rag('answer_relevancy', 'Share of the output\'s statements relevant to the query.', [...Q, ...OUT]),
+  rag('faithfulness', 'Share of the output\'s claims supported by the retrieval context.', [...Q, ...OUT, 'retrieval_context']),
+  rag('hallucination', 'Share of the contexts the output contradicts.', [...Q, ...OUT, 'context'], false),
+  rag('contextual_precision', 'Whether relevant retrieval contexts are ranked above irrelevant ones.', [...Q, 'output_true', 'retrieval_context']),
+  rag('contextual_recall', 'Share of the expected output attributable to the retrieval context.', [...Q, 'output_true', 'retrieval_context']),
+  rag('contextual_relevancy', 'Share of the retrieval context relevant to the query.', [...Q, 'retrieval_context']),
+  rag('bias', 'Share of the output\'s opinions that are biased.', [...Q, ...OUT], false),
+  rag('toxicity', 'Share of the output\'s opinions that are toxic.', [...Q, ...OUT], false),
+];

@@ -1,0 +1,57 @@
+/**
+ * Task messages and their producer. A message carries ids, never a dataset:
+ * workers read the one row they need. Sends go in batches of 10, SQS's
+ * largest, and every entry that SQS reports failed is sent again.
+ */
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+
+export const FanoutTask = z
+  .object({
+    type: z.literal('fanout'),
+    experiment_id: z.number().int().positive(),
+    /** `answers`: enqueue answer tasks (or, for bring-your-own outputs, observation tasks);
+     *  `observations`: enqueue observation tasks of `result_ids` for rows already answered. */
+    stage: z.enum(['answers', 'observations']),
+    result_ids: z.array(z.number().int().positive()).optional(),
+    /** Position in the experiment's row list where this fan-out resumes. */
+    from: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const RetryTask = z
+  .object({ type: z.literal('retry'), experiment_id: z.number().int().positive() })
+  .strict();
+
+export const AnswerTask = z
+  .object({ type: z.literal('answer'), experiment_id: z.number().int().positive(), num_line: z.number().int().min(0) })
+  .strict();
+
+export const ObservationTask = z
+  .object({
+    type: z.literal('observation'),
+    experiment_id: z.number().int().positive(),
+    result_id: z.number().int().positive(),
+    num_line: z.number().int().min(0),
+  })
+  .strict();
+
+export const Task = z.discriminatedUnion('type', [FanoutTask, RetryTask, AnswerTask, ObservationTask]);
+export type Task = z.infer<typeof Task>;
+export type TaskInput = z.input<typeof Task>;
+
+/** Sends tasks in batches of 10; throws if some could not be sent after retries. */
+export async function enqueue(sqs: SQSClient, queueUrl: string, tasks: readonly TaskInput[]): Promise<void> {
+  for (let start = 0; start < tasks.length; start += 10) {
+    let entries = tasks.slice(start, start + 10).map((task, i) => ({ Id: String(i), MessageBody: JSON.stringify(task) }));
+    for (let attempt = 0; entries.length > 0; attempt++) {
+      const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+      entries = entries.filter((e) => failed.has(e.Id));
+      if (entries.length && attempt >= 4) {
+        throw new Error(`SQS refused ${entries.length} task(s): ${(out.Failed ?? []).map((f) => f.Message).join('; ')}`);
+      }
+      if (entries.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/** Dataset rows and metadata. Rows are stored one per database row. */
+import type pg from 'pg';
+import { ConflictError, NotFoundError } from '../errors.js';
+
+type Db = pg.Pool | pg.PoolClient;
+
+export interface DatasetRecord {
+  id: number;
+  name: string;
+  readme: string;
+  default_metric: string | null;
+  columns_map: Record<string, string> | null;
+  compliance: boolean;
+  columns: string[];
+  size: number;
+  created_at: string;
+}
+
+const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+export interface NewDataset {
+  name: string;
+  readme: string;
+  default_metric?: string | null;
+  columns_map?: Record<string, string> | null;
+  compliance: boolean;
+}
+
+export async function insertDataset(db: Db, d: NewDataset, columns: string[], rows: unknown[]): Promise<DatasetRecord> {
+  let record: DatasetRecord;
+  try {
+    const { rows: out } = await db.query<DatasetRecord>(
+      `INSERT INTO dataset (name, readme, default_metric, columns_map, compliance, columns, size)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [d.name, d.readme, d.default_metric ?? null, d.columns_map ? JSON.stringify(d.columns_map) : null, d.compliance, columns, rows.length],
+    );
+    record = out[0];
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`a dataset named ${JSON.stringify(d.name)} already exists`);
+    throw err;
+  }
+  await insertRows(db, record.id, 0, rows);
+  return record;
+}
+
+/** Inserts rows numbered from `offset`, the whole batch as one JSON parameter. */
+async function insertRows(db: Db, datasetId: number, offset: number, rows: unknown[]): Promise<void> {
+  // Large batches go in slices so one statement's parameter stays well below PostgreSQL's 1 GB limit.
+  const slice = 20_000;
+  for (let i = 0; i < rows.length; i += slice) {
+    await db.query(
+      `INSERT INTO dataset_row (dataset_id, num_line, data)
+       SELECT $1, $2 + ord - 1, value FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(value, ord)`,
+      [datasetId, offset + i, JSON.stringify(rows.slice(i, i + slice))],
+    );
+  }
+}
+
+/** Appends rows to a dataset no experiment uses yet; returns the updated record. */
+export async function appendRows(db: pg.PoolClient, id: number, columns: string[], rows: unknown[]): Promise<DatasetRecord> {
+  const { rows: found } = await db.query<{ size: number; columns: string[] }>('SELECT size, columns FROM dataset WHERE id = $1 FOR UPDATE', [id]);
+  if (!found.length) throw new NotFoundError('dataset', id);
+  if (await isUsed(db, id)) throw new ConflictError(`dataset ${id} is used by experiments; its rows can no longer change`);
+  const merged = [...found[0].columns, ...columns.filter((c) => !found[0].columns.includes(c))];
+  await insertRows(db, id, found[0].size, rows);
+  const { rows: out } = await db.query<DatasetRecord>(`UPDATE dataset SET size = size + $2, columns = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [id, rows.length, merged]);
+  return out[0];
+}
+
+async function isUsed(db: Db, id: number): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM experiment WHERE dataset_id = $1 LIMIT 1', [id]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function getDataset(db: Db, id: number): Promise<DatasetRecord> {
+  const { rows } = await db.query<DatasetRecord>(`SELECT ${COLUMNS} FROM dataset WHERE id = $1`, [id]);
+  if (!rows.length) throw new NotFoundError('dataset', id);
+  return rows[0];
+}
+
+export async function findDatasetByName(db: Db, name: string): Promise<DatasetRecord | undefined> {
+  const { rows } = await db.query<DatasetRecord>(`SELECT ${COLUMNS} FROM dataset WHERE name = $1`, [name]);
+  return rows[0];
+}
+
+export async function listDatasets(db: Db): Promise<DatasetRecord[]> {
+  const { rows } = await db.query<DatasetRecord>(`SELECT ${COLUMNS} FROM dataset ORDER BY id`);
+  return rows;
+}
+
+/** The rows as a JSON records string, built by PostgreSQL in row order. */
+export async function datasetRecordsJson(db: Db, id: number): Promise<string> {
+  const { rows } = await db.query<{ df: string }>(
+    `SELECT coalesce(json_agg(data ORDER BY num_line), '[]')::text AS df FROM dataset_row WHERE dataset_id = $1`,
+    [id],
+  );
+  return rows[0].df;
+}
+
+export async function patchDataset(db: Db, id: number, patch: Partial<NewDataset>): Promise<DatasetRecord> {
+  const sets: string[] = [];
+  const values: unknown[] = [id];
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    values.push(key === 'columns_map' && value !== null ? JSON.stringify(value) : value);
+    sets.push(`${key} = $${values.length}`);
+  }
+  try {
+    const { rows } = await db.query<DatasetRecord>(`UPDATE dataset SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values);
+    if (!rows.length) throw new NotFoundError('dataset', id);
+    return rows[0];
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`a dataset named ${JSON.stringify(patch.name)} already exists`);
+    throw err;
+  }
+}
+
+export async function deleteDataset(db: pg.PoolClient, id: number): Promise<void> {
+  const { rows } = await db.query('SELECT id FROM dataset WHERE id = $1 FOR UPDATE', [id]);
+  if (!rows.length) throw new NotFoundError('dataset', id);
+  if (await isUsed(db, id)) throw new ConflictError(`dataset ${id} is used by experiments; delete them first`);
+  await db.query('DELETE FROM dataset WHERE id = $1', [id]);
+}

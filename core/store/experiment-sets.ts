@@ -1,0 +1,63 @@
+/** Experiment sets: a name, a readme, and the grid they were made from. */
+import type pg from 'pg';
+import { ConflictError, NotFoundError } from '../errors.js';
+
+type Db = pg.Pool | pg.PoolClient;
+
+export interface SetRecord {
+  id: number;
+  name: string;
+  readme: string;
+  cv: unknown;
+  created_at: string;
+}
+
+const COLUMNS = `id, name, readme, cv, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+
+export async function insertSet(db: pg.PoolClient, s: { name: string; readme: string; cv: unknown }): Promise<SetRecord> {
+  try {
+    const { rows } = await db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
+      s.name,
+      s.readme,
+      s.cv === undefined ? null : JSON.stringify(s.cv),
+    ]);
+    return rows[0];
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new ConflictError(`an experiment set named ${JSON.stringify(s.name)} already exists`);
+    throw err;
+  }
+}
+
+export async function getSet(db: Db, id: number, lock = false): Promise<SetRecord> {
+  const { rows } = await db.query<SetRecord>(`SELECT ${COLUMNS} FROM experiment_set WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`, [id]);
+  if (!rows.length) throw new NotFoundError('experiment set', id);
+  return rows[0];
+}
+
+export async function listSets(db: Db, limit: number, afterId?: number): Promise<{ rows: SetRecord[]; more: boolean }> {
+  const { rows } = await db.query<SetRecord>(
+    `SELECT ${COLUMNS} FROM experiment_set ${afterId !== undefined ? 'WHERE id > $2' : ''} ORDER BY id LIMIT $1`,
+    afterId !== undefined ? [limit + 1, afterId] : [limit + 1],
+  );
+  return { rows: rows.slice(0, limit), more: rows.length > limit };
+}
+
+export async function updateSet(db: pg.PoolClient, id: number, fields: { name?: string; readme?: string }): Promise<void> {
+  try {
+    if (fields.name !== undefined) await db.query('UPDATE experiment_set SET name = $2 WHERE id = $1', [id, fields.name]);
+    if (fields.readme !== undefined) await db.query('UPDATE experiment_set SET readme = $2 WHERE id = $1', [id, fields.readme]);
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') throw new ConflictError(`an experiment set named ${JSON.stringify(fields.name)} already exists`);
+    throw err;
+  }
+}
+
+export async function countSetExperiments(db: Db, id: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM experiment WHERE experiment_set_id = $1', [id]);
+  return rows[0].n;
+}
+
+export async function deleteSet(db: Db, id: number): Promise<void> {
+  const { rowCount } = await db.query('DELETE FROM experiment_set WHERE id = $1', [id]);
+  if (!rowCount) throw new NotFoundError('experiment set', id);
+}

@@ -1,0 +1,293 @@
+/** Experiments, their results (one per metric use) and bring-your-own answers. */
+import type pg from 'pg';
+import { NotFoundError } from '../errors.js';
+import { summarize } from '../stats.js';
+
+type Db = pg.Pool | pg.PoolClient;
+
+const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+export interface NewExperiment {
+  name: string;
+  readme: string | null;
+  experiment_set_id: number | null;
+  dataset_id: number;
+  model: Record<string, unknown>;
+  model_api_key: string | null;
+  judge_model: Record<string, unknown> | null;
+  judge_api_key: string | null;
+  has_raw_output: boolean;
+  sample: number[] | null;
+  num_total: number;
+  /** Bring-your-own outputs arrive answered. */
+  num_try: number;
+  num_success: number;
+}
+
+export async function insertExperiment(db: pg.PoolClient, e: NewExperiment): Promise<number> {
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO experiment (name, readme, experiment_set_id, dataset_id, model, model_api_key, judge_model, judge_api_key,
+                             has_raw_output, sample, num_total, num_try, num_success)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [
+      e.name, e.readme, e.experiment_set_id, e.dataset_id, JSON.stringify(e.model), e.model_api_key,
+      e.judge_model ? JSON.stringify(e.judge_model) : null, e.judge_api_key, e.has_raw_output, e.sample,
+      e.num_total, e.num_try, e.num_success,
+    ],
+  );
+  return rows[0].id;
+}
+
+export interface NewResult {
+  name: string;
+  aliasedName: string;
+  params: Record<string, unknown> | null;
+}
+
+/** Inserts results; a use whose aliased name the experiment already has is skipped. Returns the new ids. */
+export async function insertResults(db: pg.PoolClient, experimentId: number, uses: readonly NewResult[]): Promise<number[]> {
+  if (!uses.length) return [];
+  const { rows } = await db.query<{ id: number }>(
+    `INSERT INTO result (experiment_id, metric_name, metric_aliased_name, metric_params)
+     SELECT $1, u->>'name', u->>'aliasedName', u->'params' FROM jsonb_array_elements($2::jsonb) AS u
+     ON CONFLICT (experiment_id, metric_aliased_name) DO NOTHING RETURNING id`,
+    [experimentId, JSON.stringify(uses.map((u) => ({ ...u, params: u.params ?? null })))],
+  );
+  return rows.map((r) => r.id);
+}
+
+export interface RawAnswer {
+  num_line: number;
+  answer: string;
+  think?: string | null;
+  context?: string[] | null;
+  retrieval_context?: string[] | null;
+  nb_tokens_prompt?: number | null;
+  nb_tokens_completion?: number | null;
+  nb_tool_calls?: number | null;
+  execution_time?: number | null;
+}
+
+/** Stores bring-your-own outputs as answered rows, all in one statement per slice. */
+export async function insertRawAnswers(db: pg.PoolClient, experimentId: number, answers: readonly RawAnswer[]): Promise<void> {
+  const slice = 20_000;
+  for (let i = 0; i < answers.length; i += slice) {
+    await db.query(
+      `INSERT INTO answer (experiment_id, num_line, answer, think, context, retrieval_context, nb_tokens_prompt,
+                           nb_tokens_completion, nb_tool_calls, execution_time)
+       SELECT $1, (a->>'num_line')::int, a->>'answer', a->>'think', a->'context', a->'retrieval_context',
+              (a->>'nb_tokens_prompt')::int, (a->>'nb_tokens_completion')::int, (a->>'nb_tool_calls')::int,
+              (a->>'execution_time')::int
+       FROM jsonb_array_elements($2::jsonb) AS a`,
+      [experimentId, JSON.stringify(answers.slice(i, i + slice))],
+    );
+  }
+}
+
+interface ExperimentRow {
+  id: number;
+  name: string;
+  readme: string | null;
+  experiment_set_id: number | null;
+  dataset_id: number;
+  model: Record<string, unknown>;
+  has_api_key: boolean;
+  judge_model: Record<string, unknown> | null;
+  has_judge_key: boolean;
+  has_raw_output: boolean;
+  sample: number[] | null;
+  experiment_status: string;
+  num_total: number;
+  num_try: number;
+  num_success: number;
+  num_observation_try: number;
+  num_observation_success: number;
+  num_metrics: number;
+  created_at: string;
+}
+
+const EXPERIMENT_SELECT = `
+  SELECT e.id, e.name, e.readme, e.experiment_set_id, e.dataset_id, e.model, e.model_api_key IS NOT NULL AS has_api_key,
+         e.judge_model, e.judge_api_key IS NOT NULL AS has_judge_key, e.has_raw_output, e.sample, e.experiment_status,
+         e.num_total, e.num_try, e.num_success,
+         coalesce(r.num_try, 0) AS num_observation_try, coalesce(r.num_success, 0) AS num_observation_success,
+         coalesce(r.num_metrics, 0) AS num_metrics, ${TS('e.created_at')} AS created_at
+  FROM experiment e
+  LEFT JOIN LATERAL (
+    SELECT sum(num_try)::int AS num_try, sum(num_success)::int AS num_success, count(*)::int AS num_metrics
+    FROM result WHERE experiment_id = e.id
+  ) r ON true`;
+
+const publicModel = (m: Record<string, unknown> | null, hasKey: boolean, raw: boolean) =>
+  m && {
+    name: (m.name as string) ?? '',
+    base_url: (m.base_url as string) ?? '',
+    aliased_name: (m.aliased_name as string) ?? null,
+    system_prompt: (m.system_prompt as string) ?? null,
+    prelude_prompt: (m.prelude_prompt as string) ?? null,
+    sampling_params: (m.sampling_params as Record<string, unknown>) ?? null,
+    extra_params: (m.extra_params as Record<string, unknown>) ?? null,
+    has_raw_output: raw,
+    has_api_key: hasKey,
+  };
+
+/** An experiment as the API shows it, without its dataset (the caller adds it). */
+export function experimentView(row: ExperimentRow) {
+  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, ...rest } = row;
+  return {
+    ...rest,
+    model: publicModel(model, has_api_key, has_raw_output)!,
+    judge_model: publicModel(judge_model, has_judge_key, false),
+  };
+}
+export type ExperimentView = ReturnType<typeof experimentView>;
+
+export async function getExperimentRow(db: Db, id: number): Promise<ExperimentRow> {
+  const { rows } = await db.query<ExperimentRow>(`${EXPERIMENT_SELECT} WHERE e.id = $1`, [id]);
+  if (!rows.length) throw new NotFoundError('experiment', id);
+  return rows[0];
+}
+
+export interface ExperimentFilter {
+  limit: number;
+  afterId?: number;
+  setId?: number;
+  orphan?: boolean;
+}
+
+/** One page in id order, plus whether more follow. */
+export async function listExperimentRows(db: Db, f: ExperimentFilter): Promise<{ rows: ExperimentRow[]; more: boolean }> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  if (f.afterId !== undefined) where.push(`e.id > $${values.push(f.afterId)}`);
+  if (f.setId !== undefined) where.push(`e.experiment_set_id = $${values.push(f.setId)}`);
+  if (f.orphan === true) where.push('e.experiment_set_id IS NULL');
+  if (f.orphan === false) where.push('e.experiment_set_id IS NOT NULL');
+  const { rows } = await db.query<ExperimentRow>(
+    `${EXPERIMENT_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id LIMIT $${values.push(f.limit + 1)}`,
+    values,
+  );
+  return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
+}
+
+interface ResultRow {
+  id: number;
+  experiment_id: number;
+  metric_name: string;
+  metric_aliased_name: string;
+  metric_params: Record<string, unknown> | null;
+  metric_status: string;
+  num_try: number;
+  num_success: number;
+  score_count: number;
+  score_sum: number;
+  score_sumsq: number;
+  score_min: number | null;
+  score_max: number | null;
+  created_at: string;
+}
+
+export async function listResults(db: Db, experimentId: number, withObservations: boolean) {
+  const { rows } = await db.query<ResultRow>(
+    `SELECT id, experiment_id, metric_name, metric_aliased_name, metric_params, metric_status, num_try, num_success,
+            score_count, score_sum, score_sumsq, score_min, score_max, ${TS('created_at')} AS created_at
+     FROM result WHERE experiment_id = $1 ORDER BY id`,
+    [experimentId],
+  );
+  const observations = withObservations ? await observationsByResult(db, experimentId) : undefined;
+  return rows.map(({ score_count, score_sum, score_sumsq, score_min, score_max, ...r }) => ({
+    ...r,
+    summary: summarize({ count: score_count, sum: score_sum, sumsq: score_sumsq, min: score_min, max: score_max }),
+    ...(observations ? { observation_table: observations.get(r.id) ?? [] } : {}),
+  }));
+}
+
+async function observationsByResult(db: Db, experimentId: number) {
+  const { rows } = await db.query(
+    `SELECT o.result_id, o.num_line, o.score, o.observation, o.error_msg, o.execution_time, o.num_try, ${TS('o.created_at')} AS created_at
+     FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1 ORDER BY o.result_id, o.num_line`,
+    [experimentId],
+  );
+  const out = new Map<number, unknown[]>();
+  for (const { result_id, ...o } of rows) {
+    if (!out.has(result_id)) out.set(result_id, []);
+    out.get(result_id)!.push(o);
+  }
+  return out;
+}
+
+export async function listAnswers(db: Db, experimentId: number) {
+  const { rows } = await db.query(
+    `SELECT num_line, answer, think, context, retrieval_context, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls,
+            execution_time, error_msg, num_try, ${TS('created_at')} AS created_at
+     FROM answer WHERE experiment_id = $1 ORDER BY num_line`,
+    [experimentId],
+  );
+  return rows;
+}
+
+export async function lockExperiment(db: pg.PoolClient, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; num_total: number; num_success: number }> {
+  const { rows } = await db.query('SELECT experiment_status, has_raw_output, num_total, num_success FROM experiment WHERE id = $1 FOR UPDATE', [id]);
+  if (!rows.length) throw new NotFoundError('experiment', id);
+  return rows[0];
+}
+
+export async function renameExperiment(db: pg.PoolClient, id: number, fields: { name?: string; readme?: string | null }): Promise<void> {
+  if (fields.name !== undefined) await db.query('UPDATE experiment SET name = $2, updated_at = now() WHERE id = $1', [id, fields.name]);
+  if (fields.readme !== undefined) await db.query('UPDATE experiment SET readme = $2, updated_at = now() WHERE id = $1', [id, fields.readme]);
+}
+
+/** Puts an experiment back to `pending`; with `answers`, forgets every answer and observation first. */
+export async function resetExperiment(db: pg.PoolClient, id: number, answers: boolean): Promise<void> {
+  if (answers) {
+    await db.query('DELETE FROM answer WHERE experiment_id = $1', [id]);
+    await db.query('DELETE FROM observation WHERE result_id IN (SELECT id FROM result WHERE experiment_id = $1)', [id]);
+    await db.query(
+      `UPDATE result SET metric_status = 'pending', num_try = 0, num_success = 0, score_count = 0, score_sum = 0,
+              score_sumsq = 0, score_min = NULL, score_max = NULL WHERE experiment_id = $1`,
+      [id],
+    );
+    await db.query('UPDATE experiment SET num_try = 0, num_success = 0 WHERE id = $1', [id]);
+  }
+  await db.query(`UPDATE experiment SET experiment_status = 'pending', updated_at = now() WHERE id = $1`, [id]);
+}
+
+export async function deleteExperiment(db: Db, id: number): Promise<void> {
+  const { rowCount } = await db.query('DELETE FROM experiment WHERE id = $1', [id]);
+  if (!rowCount) throw new NotFoundError('experiment', id);
+}
+
+/** Marks the experiments (and their results) that have not finished as `stopped`; returns their ids. */
+export async function stopExperiments(db: pg.PoolClient, setId: number): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(
+    `UPDATE experiment SET experiment_status = 'stopped', updated_at = now()
+     WHERE experiment_set_id = $1 AND experiment_status NOT IN ('finished', 'stopped') RETURNING id`,
+    [setId],
+  );
+  const ids = rows.map((r) => r.id);
+  if (ids.length) {
+    await db.query(`UPDATE result SET metric_status = 'stopped' WHERE experiment_id = ANY($1) AND metric_status <> 'finished'`, [ids]);
+  }
+  return ids;
+}
+
+/**
+ * Experiments of a set with anything left to do: failed or missing answers,
+ * failed or missing observations, or not finished. They are put back to
+ * `pending` (stopped ones resume) and their ids returned.
+ */
+export async function reopenForRetry(db: pg.PoolClient, setId: number): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>(
+    `UPDATE experiment e SET experiment_status = 'pending', updated_at = now()
+     WHERE e.experiment_set_id = $1 AND (
+       e.experiment_status <> 'finished' OR e.num_success < e.num_total
+       OR EXISTS (SELECT 1 FROM result r WHERE r.experiment_id = e.id AND r.num_success < e.num_total))
+     RETURNING e.id`,
+    [setId],
+  );
+  const ids = rows.map((r) => r.id);
+  if (ids.length) {
+    await db.query(`UPDATE result SET metric_status = 'pending' WHERE experiment_id = ANY($1) AND (metric_status <> 'finished' OR num_success < num_try)`, [ids]);
+  }
+  return ids;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import * as datasets from '../../core/datasets.js';
+import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { Dataset, DatasetByNameQuery, DatasetCreate, DatasetGetQuery, DatasetPatch, DatasetRowsAppend, DatasetUploadQuery, IdParam } from '../../core/schemas.js';
+import type { Route } from './http.js';
+
+/** Media types of row uploads besides a JSON body with `df`. */
+const TEXT_BODIES = ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'] as const;
+const formatOf = (contentType: string) => (contentType === 'text/csv' ? 'csv' : 'jsonl');
+
+/** The metadata of a CSV or JSONL upload; absent with a JSON body. */
+const OptionalUploadQuery = z.union([DatasetUploadQuery, z.object({}).strict()]);
+
+export const datasetRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/v1/dataset',
+    summary: 'Create a dataset from a JSON body with `df`, or from a CSV or JSONL body with the metadata in the query string',
+    query: OptionalUploadQuery,
+    body: DatasetCreate,
+    textBodies: TEXT_BODIES,
+    response: Dataset,
+    async run({ core, body, query, rawBody, contentType }) {
+      if (body) {
+        const { df, ...meta } = body as DatasetCreate;
+        if (Object.keys(query).length) throw new ValidationError('invalid query', [{ path: 'query', message: 'with a JSON body, send the metadata in the body' }]);
+        return { body: await datasets.createDataset(core, meta, datasets.parseUpload('df', df)) };
+      }
+      if (!('name' in query)) throw new ValidationError('invalid query', [{ path: 'query.name', message: 'a CSV or JSONL upload needs ?name=...' }]);
+      return { body: await datasets.createDataset(core, query, datasets.parseUpload(formatOf(contentType), rawBody)) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/dataset/{id}/rows',
+    summary: 'Append rows to a dataset not yet used by an experiment (chunked upload of large datasets)',
+    params: IdParam,
+    body: DatasetRowsAppend,
+    textBodies: TEXT_BODIES,
+    response: Dataset,
+    async run({ core, params, body, rawBody, contentType }) {
+      const frame = body ? datasets.parseUpload('df', body.df) : datasets.parseUpload(formatOf(contentType), rawBody);
+      return { body: await datasets.appendDatasetRows(core, params.id, frame) };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/datasets',
+    summary: 'List datasets',
+    response: z.array(Dataset),
+    run: async ({ core }) => ({ body: await datasets.listDatasets(core) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/dataset',
+    summary: 'Find a dataset by name',
+    query: DatasetByNameQuery,
+    response: Dataset,
+    run: async ({ core, query }) => ({ body: await datasets.getDatasetByName(core, query.name, query.with_df) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/dataset/{id}',
+    summary: 'Get a dataset; with_df=true adds its rows as a JSON records string',
+    params: IdParam,
+    query: DatasetGetQuery,
+    response: Dataset,
+    run: async ({ core, params, query }) => ({ body: await datasets.getDataset(core, params.id, query.with_df) }),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/dataset/{id}',
+    summary: 'Change a dataset\'s metadata (its rows never change once experiments use them)',
+    params: IdParam,
+    body: DatasetPatch,
+    response: Dataset,
+    run: async ({ core, params, body }) => ({ body: await datasets.patchDataset(core, params.id, body) }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/dataset/{id}',
+    summary: 'Delete a dataset no experiment uses (admin)',
+    params: IdParam,
+    async run({ core, params }) {
+      await datasets.deleteDataset(core, params.id);
+      return { body: { id: params.id, deleted: true } };
+    },
+  },
+];
+
+/** A clear 413 for bodies above the limit, telling how to send more rows. */
+export function tooLarge(limit: number, path: string): PayloadTooLargeError {
+  const hint = path.startsWith('/v1/dataset')
+    ? 'create the dataset with the first rows, then append the rest in chunks with POST /v1/dataset/{id}/rows'
+    : 'reference large datasets by name instead of sending them inline';
+  return new PayloadTooLargeError(`the request body is larger than ${limit} bytes; ${hint}`);
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import * as experiments from '../../core/experiments.js';
+import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListQuery, ExperimentPatch, IdParam } from '../../core/schemas.js';
+import type { Route } from './http.js';
+
+/** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
+export function pageHeaders(path: string, query: Record<string, unknown>, next: string | null): Record<string, string> {
+  if (!next) return {};
+  const params = new URLSearchParams(Object.entries({ ...query, cursor: next }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]));
+  return { 'x-next-cursor': next, link: `<${path}?${params}>; rel="next"` };
+}
+
+export const experimentRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/v1/experiment',
+    summary: 'Create and launch an experiment; returns at once with status pending',
+    body: ExperimentCreate,
+    response: Experiment,
+    run: async ({ core, body }) => ({ body: await experiments.createExperiment(core, body) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments',
+    summary: 'List experiments by id; the next page\'s cursor is in the X-Next-Cursor and Link headers',
+    query: ExperimentListQuery,
+    response: z.array(Experiment.omit({ dataset: true, results: true, answers: true })),
+    async run({ core, query }) {
+      const page = await experiments.listExperiments(core, query);
+      return { body: page.items, headers: pageHeaders('/v1/experiments', { ...query, cursor: undefined }, page.next_cursor) };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiment/{id}',
+    summary: 'Get an experiment with its status, counters and per-metric aggregates',
+    params: IdParam,
+    query: ExperimentGetQuery,
+    response: Experiment,
+    run: async ({ core, params, query }) => ({ body: await experiments.getExperiment(core, params.id, query) }),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/experiment/{id}',
+    summary: 'Rename, add metrics (computed on the stored answers), or rerun the answers',
+    params: IdParam,
+    body: ExperimentPatch,
+    response: Experiment,
+    run: async ({ core, params, body }) => ({ body: await experiments.patchExperiment(core, params.id, body) }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/experiment/{id}',
+    summary: 'Delete an experiment with its answers and results (admin)',
+    params: IdParam,
+    async run({ core, params }) {
+      await experiments.deleteExperiment(core, params.id);
+      return { body: { id: params.id, deleted: true } };
+    },
+  },
+];

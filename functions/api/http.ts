@@ -1,0 +1,113 @@
+/**
+ * Request and response plumbing shared by every route: the route type, the
+ * validation of path, query and body with zod, and problem+json errors.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import type { Core } from '../../core/context.js';
+import { CoreError, ValidationError, type FieldIssue } from '../../core/errors.js';
+import { HttpError } from './errors.js';
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** The body as text, for routes that accept CSV or JSONL. */
+  rawBody: string;
+  /** The media type of the body, lower-cased, without parameters. */
+  contentType: string;
+  core: Core;
+}
+
+export interface RouteOutput {
+  status?: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Route<P = any, Q = any, B = any> {
+  method: Method;
+  /** Path with `{name}` parameters, as @middy/http-router takes it. */
+  path: string;
+  summary: string;
+  params?: z.ZodType<P, any>;
+  query?: z.ZodType<Q, any>;
+  body?: z.ZodType<B, any>;
+  /** Media types accepted besides application/json; the route parses those itself from rawBody. */
+  textBodies?: readonly string[];
+  /** The response schema, for the OpenAPI document. */
+  response?: z.ZodType;
+  run(input: RouteInput<P, Q, B>): Promise<RouteOutput>;
+}
+
+/** Zod issues as `{path, message}`, with union branches flattened to the one the client most likely meant. */
+export function zodIssues(error: z.ZodError, prefix: (string | number)[] = []): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'invalid_union' && issue.errors.length) {
+      // The branch with the fewest problems is the one the client was writing.
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
+      out.push(...zodIssues({ issues: best } as z.ZodError, path));
+      continue;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: [...path, key].join('.'), message: 'unknown field' });
+      continue;
+    }
+    out.push({ path: path.join('.'), message: issue.message });
+  }
+  return out;
+}
+
+export function validate<T>(schema: z.ZodType<T, any>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`invalid ${where}`, zodIssues(parsed.error, where === 'body' ? [] : [where]));
+  return parsed.data;
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+};
+
+/** An RFC 9457 problem document. Only CoreErrors say what went wrong; anything else is a bare 500. */
+export function problem(err: unknown, instance: string): APIGatewayProxyStructuredResultV2 {
+  const known = err instanceof CoreError;
+  const status = known ? err.status : 500;
+  const body: Record<string, unknown> = {
+    type: 'about:blank',
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail: known ? err.message : 'an unexpected error occurred; it has been logged',
+    instance,
+  };
+  if (known && err.issues.length) body.errors = err.issues;
+  // Evalap clients read `detail`; make it say everything on one line.
+  if (known && err.issues.length) body.detail = `${err.message}: ${err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
+  const headers = err instanceof HttpError ? err.headers : {};
+  return { statusCode: status, headers: { 'content-type': 'application/problem+json', ...headers }, body: JSON.stringify(body) };
+}
+
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+export function bodyText(event: APIGatewayProxyEventV2): string {
+  if (event.body == null) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}

@@ -1,0 +1,25 @@
+import { listMetrics } from '../../core/metrics/registry.js';
+import { leaderboard } from '../../core/store/leaderboard.js';
+import { LeaderboardEntry, LeaderboardQuery } from '../../core/schemas.js';
+import { z } from 'zod';
+import type { Route } from './http.js';
+
+export const metricRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/v1/metrics',
+    summary: 'The metric registry: name, description, type, required fields, params schema, score range',
+    run: async () => ({ body: listMetrics() }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/leaderboard',
+    summary: 'Experiments ranked by the mean of a metric, with std, support and 95% confidence interval',
+    query: LeaderboardQuery,
+    response: z.object({ entries: z.array(LeaderboardEntry) }),
+    async run({ core, query }) {
+      const entries = await leaderboard(core.pool, { metricName: query.metric_name, datasetName: query.dataset_name, judgeModel: query.judge_model, limit: query.limit });
+      return { body: { entries } };
+    },
+  },
+];

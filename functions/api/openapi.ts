@@ -1,0 +1,66 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the same zod
+ * schemas that validate requests. Schemas with an id become components.
+ */
+import { z } from 'zod';
+import type { Route } from './http.js';
+
+type JsonSchema = Record<string, any>;
+
+export function openApiDocument(routes: readonly Route[]): JsonSchema {
+  const components: Record<string, JsonSchema> = {};
+  const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+    const generated = JSON.stringify(z.toJSONSchema(schema, { io, unrepresentable: 'any' }));
+    // Schemas with an id come out as local $defs; in the document they are components.
+    const out = JSON.parse(generated.replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+    const { $defs, $schema, ...rest } = out;
+    for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) components[id] ??= def;
+    return rest;
+  };
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const route of routes) {
+    const parameters: JsonSchema[] = [];
+    for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+      if (!schema) continue;
+      const s = convert(schema, 'input');
+      for (const [name, prop] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
+        parameters.push({ name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: prop, ...(prop.description ? { description: prop.description } : {}) });
+      }
+    }
+    const content: Record<string, JsonSchema> = {};
+    if (route.body) content['application/json'] = { schema: convert(route.body, 'input') };
+    for (const type of route.textBodies ?? []) content[type] = { schema: { type: 'string' } };
+    const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
+      summary: route.summary,
+      ...(parameters.length ? { parameters } : {}),
+      ...(Object.keys(content).length ? { requestBody: { required: true, content } } : {}),
+      responses: {
+        '200': { description: 'OK', ...(route.response ? { content: { 'application/json': { schema: convert(route.response, 'output') } } } : {}) },
+        '400': problem,
+        '401': problem,
+        ...(route.method === 'DELETE' ? { '403': problem } : {}),
+        ...(route.params ? { '404': problem } : {}),
+      },
+      security: [{ bearer: [] }],
+    };
+  }
+  components.Problem = {
+    type: 'object',
+    description: 'RFC 9457 problem details; `errors` lists each wrong field',
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      instance: { type: 'string' },
+      errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Evalap API', version: '1', description: 'LLM evaluation platform, compatible with Evalap v1' },
+    paths,
+    components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  };
+}

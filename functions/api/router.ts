@@ -1,0 +1,65 @@
+/**
+ * Turns the route table into @middy/http-router routes: each gets its
+ * path, query and body validated before its `run` sees them. Unknown paths
+ * are 404, known paths with another method 405.
+ */
+import httpRouter from '@middy/http-router';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import type { Core } from '../../core/context.js';
+import { CoreError, ValidationError } from '../../core/errors.js';
+import { HttpError } from './errors.js';
+import { bodyText, header, json, validate, type Route } from './http.js';
+
+const NO_QUERY = z.object({}).strict();
+
+function mediaType(event: APIGatewayProxyEventV2): string {
+  return (header(event, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError('invalid JSON body', [{ path: '', message: (err as Error).message }]);
+  }
+}
+
+function adapt(route: Route, getCore: () => Core) {
+  return async (event: APIGatewayProxyEventV2) => {
+    const params = route.params ? validate(route.params, event.pathParameters ?? {}, 'path') : {};
+    const query = validate(route.query ?? NO_QUERY, event.queryStringParameters ?? {}, 'query');
+    const rawBody = bodyText(event);
+    const contentType = mediaType(event);
+    let body: unknown;
+    if (route.body || route.textBodies) {
+      if (!rawBody) throw new ValidationError('missing body', [{ path: '', message: 'this route needs a JSON body' }]);
+      if (contentType === 'application/json' || (contentType === '' && route.body && !route.textBodies)) {
+        if (!route.body) throw new HttpError(415, `send this route a body of type ${route.textBodies!.join(' or ')}`);
+        body = validate(route.body, parseJson(rawBody), 'body');
+      } else if (!route.textBodies?.includes(contentType)) {
+        const accepted = [...(route.body ? ['application/json'] : []), ...(route.textBodies ?? [])];
+        throw new HttpError(415, `unsupported content type ${JSON.stringify(contentType || 'none')}; send ${accepted.join(' or ')}`);
+      }
+    } else if (rawBody) {
+      throw new ValidationError('unexpected body', [{ path: '', message: 'this route takes no body' }]);
+    }
+    const out = await route.run({ params, query, body, rawBody, contentType, core: getCore() });
+    return json(out.status ?? 200, out.body, out.headers);
+  };
+}
+
+export function createRouter(routes: readonly Route[], getCore: () => Core) {
+  const patterns = routes.map((r) => ({
+    method: r.method,
+    regex: new RegExp('^' + r.path.replace(/\{[^/]+\}/g, '[^/]+') + '/?$'),
+  }));
+  return httpRouter({
+    routes: routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore) })),
+    notFoundResponse: ({ method, path }: { method: string; path: string }) => {
+      const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+      if (allowed.length) throw new HttpError(405, `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, { allow: allowed.join(', ') });
+      throw new CoreError(`no route ${method} ${path}; GET /v1/openapi.json lists them`, 404);
+    },
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Serves the API Lambda handler over plain HTTP, turning each request into
+ * the API Gateway v2 event the handler gets in AWS, so the same code runs in
+ * both places.
+ */
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { ApiHandler } from '../functions/api/handler.js';
+import { tooLarge } from '../functions/api/datasets.js';
+import { problem } from '../functions/api/http.js';
+
+function toEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+    body: body.length ? body.toString('utf8') : undefined,
+    isBase64Encoded: false,
+  };
+}
+
+const lambdaContext = (requestId: string): Context =>
+  ({ awsRequestId: requestId, functionName: 'evalap-api-local', getRemainingTimeInMillis: () => 30_000, callbackWaitsForEmptyEventLoop: false }) as unknown as Context;
+
+export function createApiServer(handler: ApiHandler, maxBodyBytes: number): http.Server {
+  return http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    const send = (status: number, headers: Record<string, string | number | boolean>, body: string) => {
+      res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      size += chunk.length;
+      // Lambda refuses such bodies before the handler runs: refuse them before reading them whole.
+      if (size > maxBodyBytes) {
+        rejected = true;
+        const out = problem(tooLarge(maxBodyBytes, req.url ?? ''), req.url ?? '');
+        send(out.statusCode!, { ...(out.headers as Record<string, string>), connection: 'close' }, out.body!);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', async () => {
+      if (rejected) return;
+      const event = toEvent(req, Buffer.concat(chunks));
+      try {
+        const out = await handler(event, lambdaContext(event.requestContext.requestId));
+        send(out.statusCode ?? 200, (out.headers ?? {}) as Record<string, string>, out.body ?? '');
+      } catch (err) {
+        const out = problem(err, event.rawPath);
+        send(out.statusCode!, out.headers as Record<string, string>, out.body!);
+      }
+    });
+    req.on('error', () => res.destroy());
+  });
+}
+
+/** Listens, rejecting with the listen error (EADDRINUSE...) instead of emitting it. */
+export function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}

@@ -1,0 +1,137 @@
+import { pairedDifference, summarize, tQuantile, type Aggregates } from '../../core/stats.js';
+
+/** Aggregates as the SQL side would accumulate them, one score at a time. */
+function aggregate(scores: Iterable<number>): Aggregates {
+  const a: Aggregates = { count: 0, sum: 0, sumsq: 0, min: null, max: null };
+  for (const x of scores) {
+    a.count += 1;
+    a.sum += x;
+    a.sumsq += x * x;
+    a.min = a.min === null ? x : Math.min(a.min, x);
+    a.max = a.max === null ? x : Math.max(a.max, x);
+  }
+  return a;
+}
+
+function expectInterval(actual: [number, number] | null, center: number, half: number): void {
+  expect(actual).not.toBeNull();
+  const [lo, hi] = actual as [number, number];
+  expect(lo).toBeCloseTo(center - half, 10);
+  expect(hi).toBeCloseTo(center + half, 10);
+}
+
+describe('tQuantile', () => {
+  it.each([
+    [1, 12.7062047362],
+    [2, 4.30265272975],
+    [5, 2.57058183661],
+    [10, 2.22813885196],
+    [30, 2.0422724563],
+    [100, 1.98397151852],
+  ])('matches the published two-sided 95%% t value for df=%d', (df, expected) => {
+    expect(Math.abs(tQuantile(0.95, df) - expected)).toBeLessThan(1e-6);
+  });
+
+  it('matches the published two-sided 99% t value for df=10', () => {
+    expect(Math.abs(tQuantile(0.99, 10) - 3.16927267262)).toBeLessThan(1e-6);
+  });
+
+  it('approaches the normal quantile for a million degrees of freedom', () => {
+    expect(Math.abs(tQuantile(0.95, 1e6) - 1.959963984540054)).toBeLessThan(1e-4);
+  });
+
+  it('stays above the normal quantile and decreases as df grows', () => {
+    const dfs = [1, 2, 3, 7, 20, 60, 500, 5000, 1e5, 1e6];
+    const values = dfs.map((df) => tQuantile(0.95, df));
+    for (let i = 1; i < values.length; i++) expect(values[i]).toBeLessThan(values[i - 1]);
+    expect(values[values.length - 1]).toBeGreaterThan(1.959963984540054);
+  });
+
+  it('handles the extremes of the supported level range', () => {
+    expect(Math.abs(tQuantile(0.999, 1) - 636.619248768)).toBeLessThan(1e-6);
+    expect(Math.abs(tQuantile(0.8, 1) - 3.07768353718)).toBeLessThan(1e-6);
+  });
+
+  it.each([
+    [0, 5],
+    [1, 5],
+    [0.95, 0],
+    [0.95, Number.NaN],
+    [0.95, Number.POSITIVE_INFINITY],
+  ])('rejects level=%p with df=%p as a RangeError', (level, df) => {
+    expect(() => tQuantile(level, df)).toThrow(RangeError);
+  });
+});
+
+describe('summarize', () => {
+  it('reports mean, sample std and a t-based 95% interval for the scores 1..5', () => {
+    const summary = summarize(aggregate([1, 2, 3, 4, 5]));
+    expect(summary.mean).toBe(3);
+    expect(summary.std).toBeCloseTo(1.5811388300841898, 12);
+    expect(summary.support).toBe(5);
+    expect(summary.min).toBe(1);
+    expect(summary.max).toBe(5);
+    expectInterval(summary.ci95, 3, (2.7764451051977987 * 1.5811388300841898) / Math.sqrt(5));
+  });
+
+  it('returns nulls and zero support when there is no score', () => {
+    expect(summarize({ count: 0, sum: 0, sumsq: 0, min: null, max: null })).toEqual({
+      mean: null,
+      std: null,
+      support: 0,
+      ci95: null,
+      min: null,
+      max: null,
+    });
+  });
+
+  it('gives the value as mean but no std or interval for a single score', () => {
+    expect(summarize(aggregate([0.7]))).toEqual({ mean: 0.7, std: null, support: 1, ci95: null, min: 0.7, max: 0.7 });
+  });
+
+  it('gives a std of exactly 0 for a million equal scores summed in a loop', () => {
+    const aggregates = aggregate((function* () { for (let i = 0; i < 1e6; i++) yield 0.1; })());
+    const summary = summarize(aggregates);
+    expect(summary.std).toBe(0);
+    expect(summary.support).toBe(1e6);
+    expect(summary.mean).toBeCloseTo(0.1, 10);
+    expect(summary.ci95).toEqual([summary.mean, summary.mean]);
+    // Without min/max to show the scores are equal, the clamp alone still gives 0, never NaN.
+    expect(summarize({ ...aggregates, min: null, max: null }).std).toBe(0);
+  });
+
+  it('clamps a variance made slightly negative by rounding to 0', () => {
+    // sumsq a hair below sum²/n, as rounding in the SQL sums can produce; min < max so only the clamp applies.
+    const sum = 0.3;
+    const sumsq = (sum * sum) / 3 - 1e-15;
+    expect(sumsq - (sum * sum) / 3).toBeLessThan(0);
+    const summary = summarize({ count: 3, sum, sumsq, min: 0.1, max: 0.1000000001 });
+    expect(summary.std).toBe(0);
+  });
+
+  it('rejects a negative or fractional count as a RangeError', () => {
+    expect(() => summarize({ count: -1, sum: 0, sumsq: 0, min: null, max: null })).toThrow(RangeError);
+    expect(() => summarize({ count: 1.5, sum: 0, sumsq: 0, min: null, max: null })).toThrow(RangeError);
+  });
+});
+
+describe('pairedDifference', () => {
+  it('reports the mean of b - a and its t-based 95% interval', () => {
+    const result = pairedDifference([1, 2, 3, 4], [2, 2, 5, 5]);
+    expect(result.n).toBe(4);
+    expect(result.mean).toBe(1);
+    expectInterval(result.ci95, 1, (3.18244630528371 * 0.816496580927726) / 2);
+  });
+
+  it('throws a RangeError when the runs have different numbers of rows', () => {
+    expect(() => pairedDifference([1, 2, 3], [1, 2])).toThrow(RangeError);
+  });
+
+  it('returns a null mean and interval when no row was scored by both runs', () => {
+    expect(pairedDifference([], [])).toEqual({ n: 0, mean: null, ci95: null });
+  });
+
+  it('gives the difference but no interval for a single shared row', () => {
+    expect(pairedDifference([0.25], [0.75])).toEqual({ n: 1, mean: 0.5, ci95: null });
+  });
+});
