@@ -1,1 +1,241 @@
-export {}
+/**
+ * `npm run bench`: launching an experiment must cost the same on a
+ * 100,000-row dataset as on a 10-row one (POST /v1/experiment enqueues one
+ * fan-out task; the runner enqueues the row tasks later).
+ *
+ * Starts a throwaway stack (embedded PostgreSQL + fauxqs) in a temp folder,
+ * serves the real API handler over real HTTP, uploads a 10-row and a
+ * 100,000-row dataset, then times POST /v1/experiment against each,
+ * interleaved. Prints the figures; exits 0 even when the target is missed
+ * (a benchmark reports), 1 on an actual error.
+ */
+import fs from 'node:fs';
+import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { loadConfig } from '../core/config.js';
+import { closeCore, createCore, type Core } from '../core/context.js';
+import { createLogger } from '../core/logger.js';
+import { createPool } from '../core/store/pool.js';
+import { createApiHandler } from '../functions/api/handler.js';
+import { createApiServer, listen } from '../local/http-server.js';
+import { freePort } from '../local/ports.js';
+import { startLocalServers, type RunningStack } from '../local/stack.js';
+
+const SMALL_ROWS = 10;
+const LARGE_ROWS = 100_000;
+const CHUNK_ROWS = 20_000;
+const WARMUP = 5;
+const RUNS = 30;
+/** "Same within noise": median(100k) / median(10) at most this. */
+const TARGET_RATIO = 1.5;
+
+class BenchError extends Error {
+  override name = 'BenchError';
+}
+
+const say = (line: string) => process.stdout.write(line + '\n');
+
+function records(from: number, to: number): string {
+  const rows: { query: string; output_true: string }[] = [];
+  for (let i = from; i < to; i++) rows.push({ query: `question ${i} ...`, output_true: `answer ${i}` });
+  return JSON.stringify(rows);
+}
+
+interface Api {
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
+}
+
+function apiAt(url: string): Api {
+  return {
+    async call(method, p, body) {
+      const res = await fetch(url + p, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = text;
+      }
+      return { status: res.status, body: parsed, text };
+    },
+  };
+}
+
+function expectStatus(what: string, res: { status: number; text: string }, status = 200): void {
+  if (res.status !== status) throw new BenchError(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+}
+
+async function createDataset(api: Api, name: string, size: number): Promise<{ id: number; seconds: number }> {
+  const started = performance.now();
+  const first = Math.min(size, CHUNK_ROWS);
+  const created = await api.call('POST', '/v1/dataset', { name, df: records(0, first) });
+  expectStatus(`POST /v1/dataset (${name})`, created);
+  const id = created.body.id as number;
+  let last = created;
+  for (let from = first; from < size; from += CHUNK_ROWS) {
+    const to = Math.min(size, from + CHUNK_ROWS);
+    last = await api.call('POST', `/v1/dataset/${id}/rows`, { df: records(from, to) });
+    expectStatus(`POST /v1/dataset/${id}/rows (rows ${from}-${to - 1})`, last);
+  }
+  if (last.body.size !== size) throw new BenchError(`dataset ${name} has ${last.body.size} rows after upload, expected ${size}`);
+  return { id, seconds: (performance.now() - started) / 1000 };
+}
+
+let launches = 0;
+
+/** One POST /v1/experiment; returns its wall time in ms. */
+async function launch(api: Api, dataset: string, size: number): Promise<number> {
+  const body = {
+    name: `bench-${++launches}`,
+    dataset,
+    model: { name: 'm', base_url: 'http://127.0.0.1:9/v1' },
+    metrics: ['exact_match'],
+  };
+  const started = performance.now();
+  const res = await api.call('POST', '/v1/experiment', body);
+  const ms = performance.now() - started;
+  expectStatus(`POST /v1/experiment on ${dataset}`, res);
+  if (res.body?.experiment_status !== 'pending') {
+    throw new BenchError(`POST /v1/experiment on ${dataset}: expected experiment_status "pending", got ${JSON.stringify(res.body?.experiment_status)}`);
+  }
+  if (res.body?.num_total !== undefined && res.body.num_total !== size) {
+    throw new BenchError(`POST /v1/experiment on ${dataset}: num_total is ${res.body.num_total}, expected ${size}`);
+  }
+  return ms;
+}
+
+function quantile(sorted: number[], q: number): number {
+  // Nearest rank.
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function summary(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return { median, p90: quantile(sorted, 0.9), min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+async function queued(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bench-'));
+  let stack: RunningStack | undefined;
+  let core: Core | undefined;
+  let server: http.Server | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeAllConnections();
+        });
+      }
+      if (core) await closeCore(core).catch(() => undefined);
+      if (stack) await stack.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}, stopping\n`);
+    void cleanup().finally(() => process.exit(1));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const t0 = performance.now();
+    // A private stack: the environment's servers, keys and limits are not this bench's.
+    const config = loadConfig({
+      ...process.env,
+      LOG_LEVEL: 'silent',
+      EVALAP_DATA_DIR: dataDir,
+      EVALAP_API_KEYS: '',
+      EVALAP_ADMIN_KEY: '',
+      EVALAP_MAX_BODY_BYTES: '',
+    });
+    stack = await startLocalServers({
+      dataDir,
+      pgPort: await freePort(),
+      sqsPort: 0,
+      queueName: 'evalap-bench',
+      pgSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    });
+    const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    core = createCore(config, { pool: createPool(stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
+    server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
+    const port = await listen(server, await freePort(), '127.0.0.1');
+    const api = apiAt(`http://127.0.0.1:${port}`);
+    say(`stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s (API http://127.0.0.1:${port}, data in ${dataDir})`);
+
+    const small = 'bench-10';
+    const large = 'bench-100k';
+    await createDataset(api, small, SMALL_ROWS);
+    const up = await createDataset(api, large, LARGE_ROWS);
+    say(
+      `upload ${LARGE_ROWS.toLocaleString('en')} rows: ${up.seconds.toFixed(2)} s ` +
+        `(${Math.round(LARGE_ROWS / up.seconds).toLocaleString('en')} rows/s, ${Math.ceil(LARGE_ROWS / CHUNK_ROWS)} requests of ${CHUNK_ROWS.toLocaleString('en')} rows)`,
+    );
+
+    // What one launch puts on the queue (nothing consumes it: no runner here).
+    const enqueued: Record<string, number> = {};
+    for (const [name, size] of [[small, SMALL_ROWS], [large, LARGE_ROWS]] as const) {
+      const before = await queued(sqs, stack.queueUrl);
+      await launch(api, name, size);
+      enqueued[name] = (await queued(sqs, stack.queueUrl)) - before;
+    }
+
+    for (let i = 0; i < WARMUP; i++) {
+      await launch(api, small, SMALL_ROWS);
+      await launch(api, large, LARGE_ROWS);
+    }
+    const times: Record<string, number[]> = { [small]: [], [large]: [] };
+    for (let i = 0; i < RUNS; i++) {
+      times[small].push(await launch(api, small, SMALL_ROWS));
+      times[large].push(await launch(api, large, LARGE_ROWS));
+    }
+
+    const s = summary(times[small]);
+    const l = summary(times[large]);
+    const ratio = l.median / s.median;
+    say('');
+    say(`POST /v1/experiment, ${RUNS} launches per size after ${WARMUP} warm-up pairs, interleaved:`);
+    say(`  dataset       median      p90      min      max   SQS messages/launch`);
+    for (const [label, r, name] of [['10 rows', s, small], ['100k rows', l, large]] as const) {
+      say(`  ${label.padEnd(10)} ${fmt(r.median).padStart(9)} ${fmt(r.p90).padStart(8)} ${fmt(r.min).padStart(8)} ${fmt(r.max).padStart(8)}   ${enqueued[name]}`);
+    }
+    say('');
+    say(
+      `launch 100k rows: median ${fmt(l.median)} (10 rows: ${fmt(s.median)}) ratio ${ratio.toFixed(2)} — target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'OK' : 'MISSED'}`,
+    );
+    const oneTask = enqueued[small] === 1 && enqueued[large] === 1;
+    say(`SQS messages per launch: 10 rows ${enqueued[small]}, 100k rows ${enqueued[large]} — target 1 (one fan-out task): ${oneTask ? 'OK' : 'MISSED'}`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof BenchError ? err.message : ((err as Error)?.stack ?? String(err))}\n`);
+    process.exit(1);
+  },
+);

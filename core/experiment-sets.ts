@@ -18,8 +18,9 @@ function experimentBodies(body: SetBody, setName: string, offset: number): { bod
     const size = gridSize(body.cv);
     if (size > MAX_GRID) throw new ValidationError('grid too large', [{ path: 'cv', message: `the grid expands to ${size} experiments; at most ${MAX_GRID} per request` }]);
     const issues: FieldIssue[] = [];
+    const first = offset + out.length;
     expandGrid(body.cv).forEach((raw, i) => {
-      const named = { ...raw, name: `${setName}__${offset + out.length + i}` };
+      const named = { ...raw, name: `${setName}__${first + i}` };
       const parsed = SetExperiment.safeParse(named);
       if (parsed.success) out.push({ body: parsed.data, path: `cv.grid.${i}` });
       else for (const issue of parsed.error.issues) issues.push({ path: ['cv', 'grid', i, ...issue.path].join('.'), message: issue.message });

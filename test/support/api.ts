@@ -50,11 +50,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startApi(env: Record<string, string> = {}): Promise<TestApi> {
+/** `logLines`, when given, receives every log line the API writes (at debug level). */
+export async function startApi(env: Record<string, string> = {}, logLines?: string[]): Promise<TestApi> {
   const config = loadConfig({ ...process.env, ...env });
   const sqs = sqsClient();
   const queueUrl = await freshQueue(sqs);
-  const core = createCore(config, { pool: createPool(await freshDatabase(), 4), sqs, queueUrl, logger: createLogger({ level: 'silent' }) });
+  const core = createCore(config, { pool: createPool(await freshDatabase(), 4), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
   const server: http.Server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
   const port = await listen(server, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
