@@ -132,7 +132,6 @@ async function queued(sqs: SQSClient, queueUrl: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bench-'));
   let stack: RunningStack | undefined;
   let core: Core | undefined;
@@ -161,14 +160,7 @@ async function main(): Promise<void> {
   try {
     const t0 = performance.now();
     // A private stack: the environment's servers, keys and limits are not this bench's.
-    const config = loadConfig({
-      ...process.env,
-      LOG_LEVEL: 'silent',
-      EVALAP_DATA_DIR: dataDir,
-      EVALAP_API_KEYS: '',
-      EVALAP_ADMIN_KEY: '',
-      EVALAP_MAX_BODY_BYTES: '',
-    });
+    const config = loadConfig({ LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
     stack = await startLocalServers({
       dataDir,
       pgPort: await freePort(),

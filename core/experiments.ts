@@ -65,7 +65,6 @@ export async function prepareExperiment(
     if (idx >= dataset.size) issues.push({ path: at(prefix, `sample.${i}`), message: `row ${idx} does not exist: the dataset has ${dataset.size} rows (0 to ${dataset.size - 1})` });
   });
   const numTotal = sample ? sample.length : dataset.size;
-  const lines = sample ?? Array.from({ length: numTotal }, (_, i) => i);
 
   const model = body.model;
   const raw = isRawModel(model);
@@ -111,12 +110,13 @@ export async function prepareExperiment(
   });
   await store.insertResults(client, id, uses);
   if (raw) {
+    // Only bring-your-own outputs pay for per-row work at launch: their rows arrive in the body anyway.
     await store.insertRawAnswers(
       client,
       id,
-      lines.map((num_line, i) => ({
-        num_line,
-        answer: model.output[i],
+      model.output.map((answer, i) => ({
+        num_line: sample ? sample[i] : i,
+        answer,
         think: model.think?.[i],
         context: model.context?.[i],
         retrieval_context: model.retrieval_context?.[i],

@@ -15,7 +15,7 @@ afterAll(() => api.close());
 describe('bearer-key authentication', () => {
   it('answers 401 with a challenge when the key is missing or wrong, and writes nothing', async () => {
     const before = await api.footprint();
-    for (const headers of [{}, { authorization: `Bearer wrong-key-dddddddddddd` }, { authorization: `Basic ${USER}` }, { authorization: 'Bearer' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: `Bearer wrong-key-dddddddddddd` }, { authorization: `Basic ${USER}` }, { authorization: 'Bearer' }]) {
       const res = await api.call('POST', '/v1/dataset', { body: { name: 'x', readme: '', df: makeDf(1) }, headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
