@@ -3,6 +3,7 @@ import type { Core } from './context.js';
 import { parseCsv, parseDataFrameJson, parseJsonl, type ParsedFrame } from './dataframe.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { getMetric } from './metrics/registry.js';
+import { findUnstorable } from './storable.js';
 import type { DatasetCreate, DatasetPatch } from './schemas.js';
 import * as store from './store/datasets.js';
 import { inTransaction } from './store/pool.js';
@@ -11,9 +12,10 @@ import { inTransaction } from './store/pool.js';
 export type UploadFormat = 'df' | 'jsonl' | 'csv';
 
 export function parseUpload(format: UploadFormat, text: string): ParsedFrame {
-  if (format === 'csv') return parseCsv(text);
-  if (format === 'jsonl') return parseJsonl(text);
-  return parseDataFrameJson(text);
+  const frame = format === 'csv' ? parseCsv(text) : format === 'jsonl' ? parseJsonl(text) : parseDataFrameJson(text);
+  const issue = findUnstorable(frame.rows, 'rows');
+  if (issue) throw new ValidationError('invalid dataset rows', [issue]);
+  return frame;
 }
 
 function checkMetadata(d: { default_metric?: string | null; columns_map?: Record<string, string> | null }, columns?: string[]) {

@@ -43,7 +43,7 @@ async function addExperiments(core: Core, client: pg.PoolClient, setId: number, 
     } catch (err) {
       // Report every invalid experiment at once; nothing is committed anyway.
       if (!(err instanceof ValidationError)) throw err;
-      issues.push(...err.issues);
+      issues.push(...(err.issues.length ? err.issues : [{ path, message: err.message }]));
     }
   }
   if (issues.length) throw new ValidationError('invalid experiments', issues);

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import type { Core } from './context.js';
-import { parseDataFrameJson } from './dataframe.js';
+import { parseUpload } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
 import { checkMetrics } from './metrics/registry.js';
 import { enqueue, type TaskInput } from './queue.js';
@@ -32,7 +32,7 @@ async function resolveDataset(client: pg.PoolClient, spec: SetExperiment['datase
     if (seen.df !== spec.df) throw new ConflictError(`two different inline datasets are named ${JSON.stringify(spec.name)}`);
     return seen.record;
   }
-  const frame = parseDataFrameJson(spec.df);
+  const frame = parseUpload('df', spec.df);
   const { df, ...meta } = spec;
   const record = await datasets.insertDataset(client, meta, frame.columns, frame.rows);
   inline.set(spec.name, { df, record });
@@ -180,7 +180,7 @@ export const cursor = {
   decode(value: string | undefined): number | undefined {
     if (value === undefined) return undefined;
     const m = /^id:(\d{1,10})$/.exec(Buffer.from(value, 'base64url').toString());
-    if (!m) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
+    if (!m || Number(m[1]) > 2_147_483_647) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
     return Number(m[1]);
   },
 };
@@ -213,7 +213,7 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
       const resultIds = await store.insertResults(client, id, uses);
       if (!patch.rerun_answers) {
         if (current.experiment_status === 'finished') await client.query(`UPDATE experiment SET experiment_status = 'running_metrics', updated_at = now() WHERE id = $1`, [id]);
-        tasks.push({ type: 'fanout', experiment_id: id, stage: 'observations', result_ids: resultIds, from: 0 });
+        tasks.push({ type: 'fanout', experiment_id: id, stage: 'observations', result_ids: resultIds, from: 0, missing_only: true });
       }
     }
     return { value: undefined, tasks };

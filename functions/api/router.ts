@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import type { Core } from '../../core/context.js';
 import { CoreError, ValidationError } from '../../core/errors.js';
+import { findUnstorable } from '../../core/storable.js';
 import { HttpError } from './errors.js';
 import { bodyText, header, json, validate, type Route } from './http.js';
 
@@ -25,18 +26,29 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Refuses what the database could not store, before any schema or write sees it. */
+function assertStorable(value: unknown, where: string): void {
+  const issue = findUnstorable(value, where);
+  if (issue) throw new ValidationError(`invalid ${where || 'body'}`, [issue]);
+}
+
 function adapt(route: Route, getCore: () => Core) {
   return async (event: APIGatewayProxyEventV2) => {
+    assertStorable(event.pathParameters ?? {}, 'path');
+    assertStorable(event.queryStringParameters ?? {}, 'query');
     const params = route.params ? validate(route.params, event.pathParameters ?? {}, 'path') : {};
     const query = validate(route.query ?? NO_QUERY, event.queryStringParameters ?? {}, 'query');
     const rawBody = bodyText(event);
+    assertStorable(rawBody, 'body');
     const contentType = mediaType(event);
     let body: unknown;
     if (route.body || route.textBodies) {
       if (!rawBody) throw new ValidationError('missing body', [{ path: '', message: 'this route needs a JSON body' }]);
       if (contentType === 'application/json' || (contentType === '' && route.body && !route.textBodies)) {
         if (!route.body) throw new HttpError(415, `send this route a body of type ${route.textBodies!.join(' or ')}`);
-        body = validate(route.body, parseJson(rawBody), 'body');
+        const json = parseJson(rawBody);
+        assertStorable(json, '');
+        body = validate(route.body, json, 'body');
       } else if (!route.textBodies?.includes(contentType)) {
         const accepted = [...(route.body ? ['application/json'] : []), ...(route.textBodies ?? [])];
         throw new HttpError(415, `unsupported content type ${JSON.stringify(contentType || 'none')}; send ${accepted.join(' or ')}`);
