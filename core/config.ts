@@ -33,6 +33,8 @@ const int = (doc: string, def: string, min: number, max: number): Variable<numbe
   },
 });
 
+const optInt = (doc: string, min: number, max: number): Variable<number, undefined> => ({ ...int(doc, '0', min, max), default: undefined });
+
 const oneOf = <T extends string>(doc: string, def: T, values: readonly T[]): Variable<T, string> => ({
   doc,
   default: def,
@@ -85,6 +87,18 @@ export const VARIABLES = {
   EVALAP_MAX_BODY_BYTES: int('Largest request body accepted (Lambda accepts 6 MB).', String(6 * 1024 * 1024), 1024, 64 * 1024 * 1024),
   EVALAP_FANOUT_CHUNK: int('Row tasks enqueued by one fan-out task before it enqueues its continuation.', '500', 10, 100000),
   LOG_LEVEL: oneOf<LogLevel>('Log level.', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+  MAX_CONCURRENT_TASKS: int('Tasks one runner keeps in flight (model calls and metrics at once).', '8', 1, 4096),
+  RUNNER_WORKER_THREADS: optInt('Worker threads sharing those tasks. Unset: the CPU count, at most MAX_CONCURRENT_TASKS.', 1, 256),
+  RUNNER_PREFETCH: optInt('Messages received beyond the free slots, so workers never wait for a poll. Unset: a quarter of MAX_CONCURRENT_TASKS, at least 2.', 0, 4096),
+  RUNNER_VISIBILITY_TIMEOUT_SEC: int('Visibility timeout each heartbeat sets on messages in flight.', '60', 5, 43200),
+  RUNNER_HEARTBEAT_INTERVAL_MS: int('How often the visibility of messages in flight is extended.', '20000', 100, 43_200_000),
+  RUNNER_SHUTDOWN_GRACE_MS: int('On SIGTERM, how long running tasks may finish before the rest are released.', '25000', 0, 600_000),
+  RUNNER_MAX_ATTEMPTS: int('Attempts of a model call on 429, 5xx, timeouts and resets before the row is recorded as failed.', '5', 1, 100),
+  RUNNER_MODEL_TIMEOUT_MS: int('Timeout of one model call.', '60000', 100, 3_600_000),
+  RUNNER_POLL_WAIT_SEC: int('Long-poll wait of each SQS receive (also the longest a shutdown waits for a poll).', '5', 0, 20),
+  RUNNER_STATS_INTERVAL_MS: int('How often the runner logs throughput, in-flight count, per-model limits and retries.', '10000', 100, 3_600_000),
+  DLQ_URL: url('Dead-letter queue of unparseable messages. Unset: read from the tasks queue\'s redrive policy.'),
+  EVALAP_FAULT_INJECTION: str('Tests only: "crash-worker-on-query:<text>" makes a worker thread crash on the first attempt of a row whose query is <text>.'),
 } as const;
 
 type Vars = typeof VARIABLES;
@@ -105,6 +119,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (adminKeys.length > 1) throw new ConfigError('EVALAP_ADMIN_KEY', 'exactly one admin key is expected');
   if (config.EVALAP_SECRET_KEY !== undefined && Buffer.from(config.EVALAP_SECRET_KEY, 'base64').length !== 32) {
     throw new ConfigError('EVALAP_SECRET_KEY', 'must be the base64 encoding of exactly 32 bytes');
+  }
+  if (config.RUNNER_WORKER_THREADS !== undefined && config.RUNNER_WORKER_THREADS > config.MAX_CONCURRENT_TASKS) {
+    throw new ConfigError('RUNNER_WORKER_THREADS', `must be at most MAX_CONCURRENT_TASKS (${config.MAX_CONCURRENT_TASKS}), got ${config.RUNNER_WORKER_THREADS}`);
+  }
+  if (config.RUNNER_HEARTBEAT_INTERVAL_MS >= config.RUNNER_VISIBILITY_TIMEOUT_SEC * 1000) {
+    throw new ConfigError('RUNNER_HEARTBEAT_INTERVAL_MS', `must be shorter than RUNNER_VISIBILITY_TIMEOUT_SEC (${config.RUNNER_VISIBILITY_TIMEOUT_SEC} s), got ${config.RUNNER_HEARTBEAT_INTERVAL_MS} ms`);
   }
   return config;
 }

@@ -16,6 +16,8 @@ export const FanoutTask = z
     result_ids: z.array(z.number().int().positive()).optional(),
     /** Position in the experiment's row list where this fan-out resumes. */
     from: z.number().int().min(0).default(0),
+    /** Enqueue only rows with a missing answer or observation (retries, added metrics). */
+    missing_only: z.boolean().default(false),
   })
   .strict();
 

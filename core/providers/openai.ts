@@ -1,0 +1,174 @@
+/**
+ * OpenAI-compatible chat-completions provider: one call per dataset row.
+ * Failures are thrown as the typed errors of `./errors.ts`; a caller's abort
+ * is not a provider failure and rethrows the caller's own reason.
+ */
+import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
+
+export interface ChatModel {
+  name: string;
+  base_url: string;
+  api_key?: string | null;
+  system_prompt?: string | null;
+  /** Prepended to the query, with `{{column}}` placeholders filled from the row. */
+  prelude_prompt?: string | null;
+  sampling_params?: Record<string, unknown> | null;
+  /** Spread into the body last, so it overrides everything else. */
+  extra_params?: Record<string, unknown> | null;
+}
+
+export interface ChatAnswer {
+  answer: string;
+  think: string | null;
+  nb_tokens_prompt: number | null;
+  nb_tokens_completion: number | null;
+  nb_tool_calls: number | null;
+  /** ms, integer: request sent to response body read. */
+  execution_time: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** One chat-completions call for one dataset row. */
+export async function generateAnswer(
+  model: ChatModel,
+  query: string,
+  row: Record<string, unknown>,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ChatAnswer> {
+  const url = `${model.base_url.replace(/\/+$/, '')}/chat/completions`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const ctx: CallContext = { model: model.name, url, apiKey: model.api_key, timeoutMs };
+  const body = { model: model.name, messages: buildMessages(model, query, row), ...model.sampling_params, ...model.extra_params };
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (model.api_key) headers.authorization = `Bearer ${model.api_key}`;
+
+  options.signal?.throwIfAborted();
+  const deadline = deadlineSignal(timeoutMs, options.signal);
+  const started = performance.now();
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: deadline.signal });
+    status = res.status;
+    text = await res.text();
+    if (!res.ok) throw classifyHttpError(res.status, res.headers, text, ctx);
+  } catch (err) {
+    if (options.signal?.aborted && !deadline.timedOut()) throw options.signal.reason;
+    throw toProviderError(err, { ...ctx, timedOut: deadline.timedOut() });
+  } finally {
+    deadline.dispose();
+  }
+  const execution_time = Math.round(performance.now() - started);
+  return { ...parseCompletion(status, text, ctx), execution_time };
+}
+
+/** The system message if any, then the user message (rendered prelude, blank line, query). */
+function buildMessages(model: ChatModel, query: string, row: Record<string, unknown>): { role: string; content: string }[] {
+  const messages: { role: string; content: string }[] = [];
+  if (model.system_prompt) messages.push({ role: 'system', content: model.system_prompt });
+  const content = model.prelude_prompt ? `${renderTemplate(model.prelude_prompt, row)}\n\n${query}` : query;
+  messages.push({ role: 'user', content });
+  return messages;
+}
+
+/** A 2xx body → the answer fields; anything that is not a chat completion → ProviderResponseError. */
+function parseCompletion(status: number, text: string, ctx: CallContext): Omit<ChatAnswer, 'execution_time'> {
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw malformedResponseError(status, 'a body that is not JSON', text, ctx);
+  }
+  const message = json?.choices?.[0]?.message;
+  if (!message || typeof message !== 'object') {
+    // Some gateways (OpenRouter, LiteLLM) answer 200 with an error object, sometimes carrying the real status.
+    const code = json?.error?.code ?? json?.error?.status;
+    if (typeof code === 'number' && code >= 400 && code <= 599) throw classifyHttpError(code, new Headers(), text, ctx);
+    throw malformedResponseError(status, json?.error ? 'an error instead of choices' : 'no choices[0].message', text, ctx);
+  }
+  const { answer, think } = splitThink(contentText(message.content), message.reasoning_content ?? message.reasoning);
+  const usage = json.usage;
+  return {
+    answer,
+    think,
+    nb_tokens_prompt: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : null,
+    nb_tokens_completion: typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : null,
+    nb_tool_calls: Array.isArray(message.tool_calls) ? message.tool_calls.length : null,
+  };
+}
+
+/** `content` may be a string, null (tool calls only) or an array of parts. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p === 'string' ? p : typeof p?.text === 'string' ? p.text : '')).join('');
+  }
+  return '';
+}
+
+const THINK_BLOCK = /<think>([\s\S]*?)(?:<\/think>|$)/g;
+
+/**
+ * Splits a leading or embedded <think>…</think> block from the content:
+ * answer = content without it (trimmed), think = its inner text (trimmed), or
+ * the message's `reasoning_content`/`reasoning` field when present (both are
+ * kept, field first, when a model sends both). Also handled: an unclosed
+ * `<think>` (output cut by max_tokens: the rest is thinking) and a lone
+ * `</think>` (templates that put the opening tag in the prompt: what precedes
+ * it is thinking).
+ */
+export function splitThink(content: string, reasoning?: unknown): { answer: string; think: string | null } {
+  const thoughts: string[] = [];
+  if (typeof reasoning === 'string' && reasoning.trim()) thoughts.push(reasoning.trim());
+  let answer = content;
+  const close = answer.indexOf('</think>');
+  const open = answer.indexOf('<think>');
+  if (close !== -1 && (open === -1 || close < open)) {
+    thoughts.push(answer.slice(0, close).trim());
+    answer = answer.slice(close + '</think>'.length);
+  }
+  if (answer.includes('<think>')) {
+    answer = answer.replace(THINK_BLOCK, (_, inner: string) => {
+      thoughts.push(inner.trim());
+      return '';
+    });
+  }
+  const think = thoughts.filter(Boolean).join('\n\n');
+  return { answer: answer.trim(), think: think || null };
+}
+
+/** Renders {{column}} placeholders of a prompt from the row (missing → empty string). */
+export function renderTemplate(template: string, row: Record<string, unknown>): string {
+  return template.replace(/\{\{\s*([^{}]+?)\s*\}\}/g, (_, key: string) => {
+    const value = Object.hasOwn(row, key) ? row[key] : undefined;
+    if (value === undefined || value === null) return '';
+    return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  });
+}
+
+/**
+ * Our deadline combined with the caller's signal. Not `AbortSignal.any`: on
+ * Node 20 every `any()` over a long-lived signal (a runner's shutdown signal)
+ * stays in that signal's dependants forever (nodejs/node#55351, measured here:
+ * +1 M entries, +150 MiB per million calls), so the listener is removed and
+ * the timer cleared after each call instead.
+ */
+function deadlineSignal(timeoutMs: number, caller?: AbortSignal): { signal: AbortSignal; timedOut(): boolean; dispose(): void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onAbort = () => controller.abort(caller!.reason);
+  caller?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose() {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onAbort);
+    },
+  };
+}

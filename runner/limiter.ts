@@ -1,0 +1,266 @@
+/**
+ * Per-model admission control for the runner's main thread. The dispatcher
+ * hands a task to a worker only when the task's model limiter says
+ * `canStart()`, and arms one timer for `waitMs()` when it says no.
+ *
+ * Two kinds of limit, enforced together:
+ * - a concurrency limit found by AIMD, as TCP finds its window: +1 per window
+ *   of successes, halved on 429s, timeouts and 5xx;
+ * - the model's published budget (requests and tokens per minute), a hard limit
+ *   counted over the trailing 60 s.
+ */
+import { ConfigError } from '../core/errors.js';
+
+/** Published rate limits of one model endpoint; null or absent = unlimited. */
+export interface ModelBudget {
+  requestsPerMinute?: number | null;
+  tokensPerMinute?: number | null;
+}
+
+export interface LimiterOptions {
+  /** MAX_CONCURRENT_TASKS: the limit never exceeds it. */
+  maxConcurrency: number;
+  /** The limit never drops below it. @defaultvalue 1 */
+  minConcurrency?: number;
+  /** Limit of a new limiter. @defaultvalue maxConcurrency */
+  initialConcurrency?: number;
+  /** Clock in ms, injectable for tests. @defaultvalue Date.now */
+  now?: () => number;
+  /**
+   * Called whenever the integer limit changes.
+   * @example onLimitChange: (key, limit, reason) => log.info('limit_changed', { key, limit, reason })
+   */
+  onLimitChange?: (key: string, limit: number, reason: string) => void;
+}
+
+/** Budgets are counted over this trailing window. */
+export const BUDGET_WINDOW_MS = 60_000;
+
+const DEFAULTS = { minConcurrency: 1, now: Date.now } as const;
+
+type ResolvedOptions = Required<Omit<LimiterOptions, 'onLimitChange'>> & Pick<LimiterOptions, 'onLimitChange'>;
+
+function resolveOptions(options: LimiterOptions): ResolvedOptions {
+  const o = {
+    ...options,
+    minConcurrency: options.minConcurrency ?? DEFAULTS.minConcurrency,
+    initialConcurrency: options.initialConcurrency ?? options.maxConcurrency,
+    now: options.now ?? DEFAULTS.now,
+  };
+  const isCount = (n: number) => Number.isInteger(n) && n >= 1;
+  if (!isCount(o.maxConcurrency)) throw new ConfigError('maxConcurrency', `must be an integer >= 1, got ${o.maxConcurrency}`);
+  if (!isCount(o.minConcurrency) || o.minConcurrency > o.maxConcurrency) {
+    throw new ConfigError('minConcurrency', `must be an integer between 1 and maxConcurrency (${o.maxConcurrency}), got ${o.minConcurrency}`);
+  }
+  if (!(o.initialConcurrency >= o.minConcurrency && o.initialConcurrency <= o.maxConcurrency)) {
+    throw new ConfigError('initialConcurrency', `must be between minConcurrency and maxConcurrency, got ${o.initialConcurrency}`);
+  }
+  return o;
+}
+
+function checkBudget(budget: ModelBudget): ModelBudget {
+  // 0 would block the model forever; "unlimited" is spelled null.
+  const { requestsPerMinute: rpm, tokensPerMinute: tpm } = budget;
+  if (rpm != null && !(Number.isInteger(rpm) && rpm >= 1)) {
+    throw new ConfigError('requestsPerMinute', `must be an integer >= 1 or null, got ${rpm}`);
+  }
+  if (tpm != null && !(tpm > 0)) throw new ConfigError('tokensPerMinute', `must be a positive number or null, got ${tpm}`);
+  return { requestsPerMinute: rpm, tokensPerMinute: tpm };
+}
+
+/** One start inside the budget window; `tokens` is the estimate until the request succeeds. */
+interface WindowEntry {
+  at: number;
+  tokens: number;
+}
+
+/** A request in flight; `seq` orders starts, to tell which requests a cut already accounted for. */
+interface InFlightRequest {
+  seq: number;
+  entry: WindowEntry;
+}
+
+/** Admission control for one model endpoint. Not thread-safe: the main thread owns it. */
+export class ModelLimiter {
+  private readonly options: ResolvedOptions;
+  private budget: ModelBudget;
+  /** Float, so that additive increase can add fractions; exposed floored. */
+  private current: number;
+  private blockedTill = 0;
+  private throttled = 0;
+  /** Starts in the trailing window, oldest first. */
+  private window: WindowEntry[] = [];
+  private windowTokens = 0;
+  /** Requests in flight, oldest first. */
+  private running: InFlightRequest[] = [];
+  private lastSeq = 0;
+  /** `lastSeq` at the last cut: requests up to it were in flight with the one that caused it. */
+  private cutSeq = -1;
+
+  constructor(
+    readonly key: string,
+    budget: ModelBudget,
+    options: LimiterOptions,
+  ) {
+    this.options = resolveOptions(options);
+    this.budget = checkBudget(budget);
+    this.current = this.options.initialConcurrency;
+  }
+
+  /** Current integer concurrency limit. */
+  get limit(): number {
+    return Math.floor(this.current);
+  }
+
+  get inFlight(): number {
+    return this.running.length;
+  }
+
+  /** Epoch ms before which no request may start (Retry-After); 0 or past = not blocked. */
+  get blockedUntil(): number {
+    return this.blockedTill;
+  }
+
+  /** Replaces the budget; starts already in the window keep counting against the new one. */
+  setBudget(budget: ModelBudget): void {
+    this.budget = checkBudget(budget);
+  }
+
+  /** Can one more request start now? Needs a free slot, no Retry-After block, and room in the budget. */
+  canStart(estimatedTokens = 0): boolean {
+    return this.inFlight < this.limit && this.waitMs(estimatedTokens) === 0;
+  }
+
+  /**
+   * Milliseconds until `canStart` could become true through time alone (Retry-After or the budget
+   * window); 0 if it can start now or only slots are missing (a finishing request frees those).
+   */
+  waitMs(estimatedTokens = 0): number {
+    const now = this.options.now();
+    this.prune(now);
+    return Math.max(0, this.blockedTill - now, this.budgetWaitMs(now, estimatedTokens));
+  }
+
+  /** A request starts; the caller checked `canStart`. */
+  start(estimatedTokens = 0): void {
+    const now = this.options.now();
+    this.prune(now);
+    const entry = { at: now, tokens: Math.max(0, estimatedTokens) };
+    this.window.push(entry);
+    this.windowTokens += entry.tokens;
+    this.running.push({ seq: ++this.lastSeq, entry });
+  }
+
+  /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max. */
+  succeed(tokensUsed?: number): void {
+    const request = this.finish();
+    const now = this.options.now();
+    this.prune(now);
+    if (request && tokensUsed != null && request.entry.at + BUDGET_WINDOW_MS > now) {
+      // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
+      this.windowTokens += tokensUsed - request.entry.tokens;
+      request.entry.tokens = tokensUsed;
+    }
+    this.setLimit(this.current + 1 / this.current, 'success');
+  }
+
+  /** A request got a 429: halve the limit and, given Retry-After, block new starts until then. */
+  throttle(retryAfterMs?: number): void {
+    const request = this.finish();
+    this.throttled += 1;
+    // The block is the server's word, so it applies even when the cut below is skipped.
+    if (retryAfterMs != null && retryAfterMs > 0) {
+      this.blockedTill = Math.max(this.blockedTill, this.options.now() + retryAfterMs);
+    }
+    this.decrease(request, 'throttle');
+  }
+
+  /** A request failed: timeouts and 5xx halve the limit like a 429 (no block); 'other' only frees the slot. */
+  fail(kind: 'timeout' | 'server' | 'other'): void {
+    const request = this.finish();
+    if (kind !== 'other') this.decrease(request, kind);
+  }
+
+  stats(): { key: string; limit: number; inFlight: number; throttled: number; blockedUntil: number } {
+    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill };
+  }
+
+  /**
+   * Frees one slot. Callers don't say which request finished, so it is taken to be the oldest: the
+   * token totals don't depend on the choice, and for cuts it errs towards skipping (see `decrease`).
+   * Failed requests keep their estimate: the provider may have counted them, and budgets are hard.
+   */
+  private finish(): InFlightRequest | undefined {
+    return this.running.shift();
+  }
+
+  /**
+   * Multiplicative decrease, at most once per congestion window: requests that started before the
+   * last cut were in flight with the one that caused it, so their errors report the same congestion.
+   */
+  private decrease(request: InFlightRequest | undefined, reason: string): void {
+    // A finish with nothing in flight (a caller bug) counts as an old request: it never cuts twice.
+    if ((request?.seq ?? 0) <= this.cutSeq) return;
+    this.cutSeq = this.lastSeq;
+    this.setLimit(this.current / 2, reason);
+  }
+
+  private setLimit(next: number, reason: string): void {
+    const before = this.limit;
+    this.current = Math.min(this.options.maxConcurrency, Math.max(this.options.minConcurrency, next));
+    if (this.limit !== before) this.options.onLimitChange?.(this.key, this.limit, reason);
+  }
+
+  /** Drops starts that have left the trailing window. */
+  private prune(now: number): void {
+    while (this.window.length > 0 && this.window[0].at + BUDGET_WINDOW_MS <= now) {
+      this.windowTokens -= this.window.shift()!.tokens;
+    }
+  }
+
+  /** How long until the oldest starts leave the window and make room for one more; 0 if there is room. */
+  private budgetWaitMs(now: number, estimatedTokens: number): number {
+    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
+    let wait = 0;
+    if (rpm != null && this.window.length >= rpm) {
+      // The start that must leave so that this one is the rpm-th in the window.
+      wait = this.window[this.window.length - rpm].at + BUDGET_WINDOW_MS - now;
+    }
+    if (tpm != null) {
+      // An estimate above the whole budget would never fit: it waits for an empty window instead.
+      let excess = this.windowTokens + Math.min(estimatedTokens, tpm) - tpm;
+      for (let i = 0; excess > 0 && i < this.window.length; i++) {
+        excess -= this.window[i].tokens;
+        wait = Math.max(wait, this.window[i].at + BUDGET_WINDOW_MS - now);
+      }
+    }
+    return wait;
+  }
+}
+
+/** The main thread's limiters, one per model endpoint key, all built with the same options. */
+export class Limiters {
+  private readonly options: LimiterOptions;
+  private readonly byKey = new Map<string, ModelLimiter>();
+
+  constructor(options: LimiterOptions) {
+    resolveOptions(options); // fail at start-up, not at the first task
+    this.options = options;
+  }
+
+  /** The limiter for `key`, created on first use; a later call with a budget updates it. */
+  get(key: string, budget?: ModelBudget): ModelLimiter {
+    let limiter = this.byKey.get(key);
+    if (!limiter) {
+      limiter = new ModelLimiter(key, budget ?? {}, this.options);
+      this.byKey.set(key, limiter);
+    } else if (budget) {
+      limiter.setBudget(budget);
+    }
+    return limiter;
+  }
+
+  all(): ModelLimiter[] {
+    return [...this.byKey.values()];
+  }
+}

@@ -1,0 +1,277 @@
+import { BUDGET_WINDOW_MS, Limiters, ModelLimiter, type LimiterOptions, type ModelBudget } from '../../runner/limiter.js';
+
+/** A clock the test moves by hand; no real or fake timers involved. */
+function fakeClock(start = 1_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+function limiterFactory(options: Partial<LimiterOptions> = {}, budget: ModelBudget = {}) {
+  const clock = fakeClock();
+  const changes: Array<[string, number, string]> = [];
+  const limiter = new ModelLimiter('openai/gpt-4o', budget, {
+    maxConcurrency: 8,
+    now: clock.now,
+    onLimitChange: (key, limit, reason) => changes.push([key, limit, reason]),
+    ...options,
+  });
+  return { limiter, clock, changes };
+}
+
+function startMany(limiter: ModelLimiter, n: number, estimatedTokens?: number): void {
+  for (let i = 0; i < n; i++) limiter.start(estimatedTokens);
+}
+
+describe('ModelLimiter concurrency', () => {
+  it('allows starts up to the limit, then refuses until a slot is freed', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 3 });
+
+    for (let i = 0; i < 3; i++) {
+      expect(limiter.canStart()).toBe(true);
+      limiter.start();
+    }
+
+    expect(limiter.inFlight).toBe(3);
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(0); // only a slot is missing: no timer to set
+    limiter.succeed();
+    expect(limiter.canStart()).toBe(true);
+  });
+
+  it('never lets in-flight go negative when more requests finish than started', () => {
+    const { limiter } = limiterFactory();
+    limiter.start();
+
+    limiter.succeed();
+    limiter.succeed();
+    limiter.fail('other');
+
+    expect(limiter.inFlight).toBe(0);
+  });
+
+  it('halves the limit on a 429 and blocks starts until Retry-After has passed', () => {
+    const { limiter, clock } = limiterFactory();
+    startMany(limiter, 1);
+
+    limiter.throttle(5_000);
+
+    expect(limiter.limit).toBe(4);
+    expect(limiter.blockedUntil).toBe(clock.now() + 5_000);
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(5_000);
+    clock.advance(3_000);
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(2_000);
+    clock.advance(2_000);
+    expect(limiter.canStart()).toBe(true);
+    expect(limiter.waitMs()).toBe(0);
+    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: clock.now() });
+  });
+
+  it('grows back to the maximum by about one per window of successes, and never above it', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 8, initialConcurrency: 2 });
+
+    let successes = 0;
+    while (limiter.limit < 8) {
+      limiter.start();
+      limiter.succeed();
+      successes += 1;
+    }
+    // +1 per window: 2 + 3 + … + 7 = 27 successes, give or take the fractional carry.
+    expect(successes).toBeGreaterThanOrEqual(20);
+    expect(successes).toBeLessThanOrEqual(30);
+
+    for (let i = 0; i < 1_000; i++) {
+      limiter.start();
+      limiter.succeed();
+    }
+    expect(limiter.limit).toBe(8);
+  });
+
+  it('cuts only once for a burst of 429s from requests that were in flight together', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 8);
+
+    for (let i = 0; i < 8; i++) limiter.throttle();
+
+    expect(limiter.limit).toBe(4);
+    expect(limiter.inFlight).toBe(0);
+    expect(limiter.stats().throttled).toBe(8);
+  });
+
+  it('cuts again for a 429 from a request that started after the last cut', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 2);
+    limiter.throttle();
+    limiter.start();
+
+    limiter.throttle(); // started before the cut: same congestion
+    expect(limiter.limit).toBe(4);
+    limiter.throttle(); // started after the cut: new congestion
+    expect(limiter.limit).toBe(2);
+  });
+
+  it('never cuts below the minimum concurrency', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 8, minConcurrency: 3 });
+
+    for (let i = 0; i < 5; i++) {
+      limiter.start();
+      limiter.throttle();
+    }
+
+    expect(limiter.limit).toBe(3);
+  });
+
+  it.each(['timeout', 'server'] as const)('halves the limit without blocking on a %s failure', (kind) => {
+    const { limiter } = limiterFactory();
+    startMany(limiter, 2);
+
+    limiter.fail(kind);
+    limiter.fail(kind); // in flight with the first: no second cut
+
+    expect(limiter.limit).toBe(4);
+    expect(limiter.blockedUntil).toBe(0);
+    expect(limiter.canStart()).toBe(true);
+  });
+
+  it("frees the slot without changing the limit on an 'other' failure", () => {
+    const { limiter, changes } = limiterFactory();
+    limiter.start();
+
+    limiter.fail('other');
+
+    expect(limiter.limit).toBe(8);
+    expect(limiter.inFlight).toBe(0);
+    expect(changes).toEqual([]);
+  });
+
+  it('reports each change of the integer limit to onLimitChange, and nothing when it stays the same', () => {
+    const { limiter, changes } = limiterFactory({ maxConcurrency: 4 });
+
+    limiter.start();
+    limiter.succeed(); // already at max: no change
+    expect(changes).toEqual([]);
+
+    limiter.start();
+    limiter.throttle(); // 4 → 2
+    limiter.start();
+    limiter.succeed(); // 2.5: still 2
+    limiter.start();
+    limiter.succeed(); // 2.9: still 2
+    limiter.start();
+    limiter.succeed(); // 3.24: 3
+    limiter.start();
+    limiter.fail('timeout'); // 1.62: 1
+
+    expect(changes).toEqual([
+      ['openai/gpt-4o', 2, 'throttle'],
+      ['openai/gpt-4o', 3, 'success'],
+      ['openai/gpt-4o', 1, 'timeout'],
+    ]);
+  });
+
+  it('rejects options that name an impossible limit', () => {
+    expect(() => limiterFactory({ maxConcurrency: 0 })).toThrow(/maxConcurrency/);
+    expect(() => limiterFactory({ maxConcurrency: 4, minConcurrency: 5 })).toThrow(/minConcurrency/);
+    expect(() => limiterFactory({ maxConcurrency: 4, initialConcurrency: 9 })).toThrow(/initialConcurrency/);
+    expect(() => limiterFactory({}, { requestsPerMinute: 0 })).toThrow(/requestsPerMinute/);
+  });
+});
+
+describe('ModelLimiter budgets', () => {
+  it('refuses the 61st start within 60 s at 60 requests per minute, until the oldest start leaves the window', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 100 }, { requestsPerMinute: 60 });
+    const first = clock.now();
+    for (let i = 0; i < 60; i++) {
+      expect(limiter.canStart()).toBe(true);
+      limiter.start();
+      limiter.succeed(); // slots are not what stops it
+      clock.advance(500);
+    }
+
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(first + BUDGET_WINDOW_MS - clock.now());
+    clock.advance(limiter.waitMs() - 1);
+    expect(limiter.canStart()).toBe(false);
+    clock.advance(1);
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.canStart()).toBe(false); // the second start, 500 ms later, is next to leave
+    expect(limiter.waitMs()).toBe(500);
+  });
+
+  it('counts a request by its estimate while in flight and by its actual tokens once it succeeds', () => {
+    const { limiter, clock } = limiterFactory({}, { tokensPerMinute: 10_000 });
+    limiter.start(4_000);
+    clock.advance(10_000);
+    limiter.start(4_000);
+
+    expect(limiter.canStart(3_000)).toBe(false); // 8,000 estimated + 3,000 > 10,000
+    expect(limiter.waitMs(3_000)).toBe(50_000); // when the first start leaves the window
+
+    limiter.succeed(1_000); // the first request used far less than estimated
+
+    expect(limiter.canStart(3_000)).toBe(true); // 1,000 + 4,000 + 3,000
+    expect(limiter.canStart(6_000)).toBe(false);
+    expect(limiter.waitMs(6_000)).toBe(50_000);
+    clock.advance(50_000);
+    expect(limiter.canStart(6_000)).toBe(true);
+  });
+
+  it('keeps the estimate of a failed request, since the provider may have counted it', () => {
+    const { limiter } = limiterFactory({}, { tokensPerMinute: 10_000 });
+    limiter.start(6_000);
+
+    limiter.fail('server');
+
+    expect(limiter.canStart(5_000)).toBe(false);
+  });
+
+  it('lets a request larger than the whole token budget start once the window is empty', () => {
+    const { limiter, clock } = limiterFactory({}, { tokensPerMinute: 1_000 });
+    limiter.start(100);
+    limiter.succeed(100);
+
+    expect(limiter.canStart(5_000)).toBe(false);
+    expect(limiter.waitMs(5_000)).toBe(BUDGET_WINDOW_MS);
+    clock.advance(BUDGET_WINDOW_MS);
+    expect(limiter.canStart(5_000)).toBe(true);
+  });
+
+  it('waits for the later of Retry-After and the budget window', () => {
+    const { limiter, clock } = limiterFactory({}, { requestsPerMinute: 1 });
+    limiter.start();
+    clock.advance(1_000);
+
+    limiter.throttle(2_000);
+
+    expect(limiter.waitMs()).toBe(BUDGET_WINDOW_MS - 1_000);
+  });
+});
+
+describe('Limiters', () => {
+  it('returns the same limiter for the same key and a separate one per key', () => {
+    const limiters = new Limiters({ maxConcurrency: 4 });
+
+    const a = limiters.get('a');
+
+    expect(limiters.get('a')).toBe(a);
+    expect(limiters.get('b')).not.toBe(a);
+    expect(limiters.all()).toEqual([a, limiters.get('b')]);
+  });
+
+  it('applies a new budget given on a later call to the existing limiter', () => {
+    const clock = fakeClock();
+    const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
+    const limiter = limiters.get('a');
+    limiter.start();
+
+    limiters.get('a', { requestsPerMinute: 1 });
+
+    expect(limiter.canStart()).toBe(false);
+  });
+
+  it('rejects invalid options when built, before any limiter exists', () => {
+    expect(() => new Limiters({ maxConcurrency: 0 })).toThrow(/maxConcurrency/);
+  });
+});
