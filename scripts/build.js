@@ -15,6 +15,8 @@ await Promise.all([
     entryPoints: {
       'local/main': 'local/main.ts',
       'local/stack': 'local/stack.ts',
+      'runner/main': 'runner/main.ts',
+      'runner/worker': 'runner/worker.ts',
       'bench/launch': 'bench/launch.ts',
     },
     outdir: 'dist',

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { loadConfig } from '../../core/config.js';
 import { closeCore, createCore, type Core } from '../../core/context.js';
@@ -13,6 +13,7 @@ import { migrate } from '../../core/store/migrate.js';
 import { createPool } from '../../core/store/pool.js';
 import { createApiHandler } from '../../functions/api/handler.js';
 import { createApiServer, listen } from '../../local/http-server.js';
+import { ensureQueues } from '../../local/sqs.js';
 
 export const sqsClient = () => new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
 
@@ -31,15 +32,17 @@ export async function freshDatabase(): Promise<string> {
   return url;
 }
 
-export async function freshQueue(sqs: SQSClient): Promise<string> {
-  const out = await sqs.send(new CreateQueueCommand({ QueueName: `t-${randomUUID()}` }));
-  return out.QueueUrl!;
+/** A new tasks queue with its DLQ (after 10 receives), as the local stack makes them. */
+export async function freshQueue(sqs: SQSClient): Promise<{ queueUrl: string; dlqUrl: string }> {
+  return ensureQueues(sqs, `t-${randomUUID()}`, 10);
 }
 
 export interface TestApi {
   url: string;
   core: Core;
   queueUrl: string;
+  dlqUrl: string;
+  databaseUrl: string;
   /** fetch against the API with JSON by default. */
   call(method: string, path: string, options?: { body?: unknown; raw?: string; contentType?: string; key?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers; text: string }>;
   /** Row counts of every table and the queue's message count: what "nothing was written" compares. */
@@ -54,8 +57,9 @@ export interface TestApi {
 export async function startApi(env: Record<string, string> = {}, logLines?: string[]): Promise<TestApi> {
   const config = loadConfig({ ...process.env, ...env });
   const sqs = sqsClient();
-  const queueUrl = await freshQueue(sqs);
-  const core = createCore(config, { pool: createPool(await freshDatabase(), 4), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
+  const { queueUrl, dlqUrl } = await freshQueue(sqs);
+  const databaseUrl = await freshDatabase();
+  const core = createCore(config, { pool: createPool(databaseUrl, 4), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
   const server: http.Server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
   const port = await listen(server, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
@@ -64,6 +68,8 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
     url,
     core,
     queueUrl,
+    dlqUrl,
+    databaseUrl,
     async call(method, path, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       let body: string | undefined;

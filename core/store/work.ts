@@ -1,0 +1,163 @@
+/**
+ * What the runner reads to do its work: an experiment's configuration, the
+ * rows and stored answers a batch of tasks needs (one query per batch), the
+ * rows a fan-out enqueues, and the reset a retry starts from.
+ */
+import type pg from 'pg';
+import { advance } from './outcomes.js';
+import { inTransaction } from './pool.js';
+
+export interface ResultConfig {
+  id: number;
+  name: string;
+  aliasedName: string;
+  params: Record<string, unknown> | null;
+}
+
+export interface ExperimentConfig {
+  id: number;
+  status: string;
+  datasetId: number;
+  hasRawOutput: boolean;
+  numTotal: number;
+  sample: number[] | null;
+  model: Record<string, unknown>;
+  /** Sealed provider keys; the runner opens them when it hands a task to a worker. */
+  modelApiKey: string | null;
+  judgeModel: Record<string, unknown> | null;
+  judgeApiKey: string | null;
+  columnsMap: Record<string, string> | null;
+  results: ResultConfig[];
+}
+
+export async function experimentConfig(db: pg.Pool | pg.PoolClient, id: number): Promise<ExperimentConfig | undefined> {
+  const { rows } = await db.query(
+    `SELECT e.id, e.experiment_status AS status, e.dataset_id AS "datasetId", e.has_raw_output AS "hasRawOutput",
+            e.num_total AS "numTotal", e.sample, e.model, e.model_api_key AS "modelApiKey", e.judge_model AS "judgeModel",
+            e.judge_api_key AS "judgeApiKey", d.columns_map AS "columnsMap",
+            coalesce((SELECT json_agg(json_build_object('id', r.id, 'name', r.metric_name, 'aliasedName', r.metric_aliased_name, 'params', r.metric_params) ORDER BY r.id)
+                      FROM result r WHERE r.experiment_id = e.id), '[]') AS results
+     FROM experiment e JOIN dataset d ON d.id = e.dataset_id WHERE e.id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** The stored state of one (experiment, row) a task works on. */
+export interface RowState {
+  experiment_id: number;
+  num_line: number;
+  /** The dataset row, or null if it does not exist. */
+  data: Record<string, unknown> | null;
+  /** The stored answer, if any (a failure has error_msg set). */
+  answer: {
+    answer: string | null;
+    think: string | null;
+    context: unknown;
+    retrieval_context: unknown;
+    nb_tokens_prompt: number | null;
+    nb_tokens_completion: number | null;
+    nb_tool_calls: number | null;
+    execution_time: number | null;
+    error_msg: string | null;
+  } | null;
+  /** Results that already have an observation (success or failure) for this row. */
+  observed: number[];
+}
+
+/** Rows, answers and observed results of a batch of (experiment, row) pairs, in one query. */
+export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: number; num_line: number }[]): Promise<RowState[]> {
+  if (!keys.length) return [];
+  const { rows } = await db.query<RowState>(
+    `SELECT t.eid AS experiment_id, t.line AS num_line, d.data,
+            CASE WHEN a.experiment_id IS NULL THEN NULL ELSE json_build_object(
+              'answer', a.answer, 'think', a.think, 'context', a.context, 'retrieval_context', a.retrieval_context,
+              'nb_tokens_prompt', a.nb_tokens_prompt, 'nb_tokens_completion', a.nb_tokens_completion,
+              'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'error_msg', a.error_msg) END AS answer,
+            coalesce((SELECT array_agg(o.result_id) FROM observation o JOIN result r ON r.id = o.result_id
+                      WHERE r.experiment_id = t.eid AND o.num_line = t.line), '{}') AS observed
+     FROM unnest($1::int[], $2::int[]) AS t(eid, line)
+     JOIN experiment e ON e.id = t.eid
+     LEFT JOIN dataset_row d ON d.dataset_id = e.dataset_id AND d.num_line = t.line
+     LEFT JOIN answer a ON a.experiment_id = t.eid AND a.num_line = t.line`,
+    [keys.map((k) => k.experiment_id), keys.map((k) => k.num_line)],
+  );
+  return rows;
+}
+
+export interface FanoutChunk {
+  /** Rows to enqueue a task for. */
+  lines: number[];
+  /** Where the next chunk starts, or null when this was the last. */
+  next: number | null;
+}
+
+/**
+ * One chunk of an experiment's rows, from position `from`. With
+ * `missingOnly`, rows whose answer and observations are all stored are left
+ * out. Also moves a pending experiment on to its running status. Returns
+ * undefined for an experiment that is stopped or gone: its tasks are dropped.
+ */
+export async function fanoutChunk(pool: pg.Pool, experimentId: number, from: number, size: number, missingOnly: boolean): Promise<FanoutChunk | undefined> {
+  return inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ experiment_status: string; num_total: number; sample: number[] | null }>(
+      'SELECT experiment_status, num_total, sample FROM experiment WHERE id = $1 FOR UPDATE',
+      [experimentId],
+    );
+    const e = rows[0];
+    if (!e || e.experiment_status === 'stopped') return undefined;
+    await advance(db, [experimentId]);
+    const end = Math.min(from + size, e.num_total);
+    let lines = e.sample ? e.sample.slice(from, end) : Array.from({ length: Math.max(0, end - from) }, (_, i) => from + i);
+    if (missingOnly && lines.length) {
+      const { rows: missing } = await db.query<{ line: number }>(
+        `SELECT l AS line FROM unnest($2::int[]) AS l
+         WHERE NOT EXISTS (SELECT 1 FROM answer a WHERE a.experiment_id = $1 AND a.num_line = l)
+            OR (SELECT count(*) FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1 AND o.num_line = l)
+             < (SELECT count(*) FROM result WHERE experiment_id = $1)`,
+        [experimentId, lines],
+      );
+      lines = missing.map((m) => m.line);
+    }
+    return { lines, next: end < e.num_total ? end : null };
+  });
+}
+
+/**
+ * Forgets an experiment's failed answers (with the observations that failed
+ * for want of them) and failed observations, and recounts its counters and
+ * aggregates from what remains, so a retry counts each row once. A one-off
+ * recount, only on retry. Returns false for a stopped or missing experiment.
+ */
+export async function resetFailures(pool: pg.Pool, experimentId: number): Promise<boolean> {
+  return inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ experiment_status: string }>('SELECT experiment_status FROM experiment WHERE id = $1 FOR UPDATE', [experimentId]);
+    if (!rows.length || rows[0].experiment_status === 'stopped') return false;
+    await db.query(
+      `DELETE FROM observation o USING result r WHERE r.id = o.result_id AND r.experiment_id = $1
+         AND (o.error_msg IS NOT NULL OR o.num_line IN (SELECT num_line FROM answer WHERE experiment_id = $1 AND error_msg IS NOT NULL))`,
+      [experimentId],
+    );
+    await db.query('DELETE FROM answer WHERE experiment_id = $1 AND error_msg IS NOT NULL', [experimentId]);
+    await db.query(
+      `UPDATE experiment SET num_try = (SELECT count(*) FROM answer WHERE experiment_id = $1),
+              num_success = (SELECT count(*) FROM answer WHERE experiment_id = $1 AND error_msg IS NULL), updated_at = now()
+       WHERE id = $1`,
+      [experimentId],
+    );
+    await db.query(
+      `UPDATE result r SET num_try = s.n, num_success = s.ok, score_count = s.c, score_sum = s.sum, score_sumsq = s.sumsq,
+              score_min = s.lo, score_max = s.hi, metric_status = 'running'
+       FROM (SELECT r2.id, count(o.num_line)::int AS n, count(o.num_line) FILTER (WHERE o.error_msg IS NULL)::int AS ok,
+                    count(o.score) FILTER (WHERE o.error_msg IS NULL)::int AS c, coalesce(sum(o.score) FILTER (WHERE o.error_msg IS NULL), 0) AS sum,
+                    coalesce(sum(o.score * o.score) FILTER (WHERE o.error_msg IS NULL), 0) AS sumsq,
+                    min(o.score) FILTER (WHERE o.error_msg IS NULL) AS lo, max(o.score) FILTER (WHERE o.error_msg IS NULL) AS hi
+             FROM result r2 LEFT JOIN observation o ON o.result_id = r2.id WHERE r2.experiment_id = $1 GROUP BY r2.id) s
+       WHERE r.id = s.id`,
+      [experimentId],
+    );
+    await db.query(`UPDATE experiment SET experiment_status = 'running_answers' WHERE id = $1`, [experimentId]);
+    await advance(db, [experimentId]);
+    return true;
+  });
+}

@@ -1,0 +1,202 @@
+/**
+ * The broker: a ROUTER socket in the main thread. Workers announce their
+ * slots; a task is sent only to a worker with a free slot, and a task that
+ * calls a model only when that model's limiter allows. Tasks wait here, in
+ * arrival order, until both hold (credit-based dispatch, not round-robin).
+ */
+import { Router } from 'zeromq';
+import type { Logger } from '../core/logger.js';
+import type { Limiters } from './limiter.js';
+import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from './protocol.js';
+
+export interface Dispatchable {
+  wire: WorkerTask;
+  /** The model endpoint this task calls, if it calls one. */
+  modelKey?: string;
+  budget?: { requestsPerMinute?: number | null; tokensPerMinute?: number | null };
+  /** Not before this time (ms): a retry's back-off. */
+  notBefore: number;
+}
+
+interface WorkerState {
+  slots: number;
+  running: Map<number, Dispatchable>;
+}
+
+export interface BrokerOptions {
+  address: string;
+  limiters: Limiters;
+  logger: Logger;
+  /** A task's outcome arrived; its worker slot and limiter slot are already freed. */
+  onOutcome: (task: Dispatchable, outcome: WorkerOutcome) => void;
+  /** A task was lost with its worker: the caller decides to retry it. */
+  onLost: (task: Dispatchable) => void;
+  now?: () => number;
+}
+
+export class Broker {
+  private readonly router = new Router({ mandatory: true });
+  private readonly workers = new Map<string, WorkerState>();
+  private pending: Dispatchable[] = [];
+  private sending: Promise<unknown> = Promise.resolve();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
+  private loop: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: BrokerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async bind(): Promise<void> {
+    await this.router.bind(this.options.address);
+    this.loop = this.receive();
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  get runningCount(): number {
+    let n = 0;
+    for (const w of this.workers.values()) n += w.running.size;
+    return n;
+  }
+
+  get freeSlots(): number {
+    let n = 0;
+    for (const w of this.workers.values()) n += w.slots - w.running.size;
+    return n;
+  }
+
+  submit(task: Dispatchable): void {
+    this.pending.push(task);
+    this.pump();
+  }
+
+  /** Removes and returns the tasks not yet sent to a worker (shutdown releases them). */
+  drainPending(): Dispatchable[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  /** Tasks running on workers right now. */
+  running(): Dispatchable[] {
+    return [...this.workers.values()].flatMap((w) => [...w.running.values()]);
+  }
+
+  /** A worker thread is gone: its tasks are handed back. */
+  workerLost(id: string): void {
+    const state = this.workers.get(id);
+    if (!state) return;
+    this.workers.delete(id);
+    for (const task of state.running.values()) {
+      if (task.modelKey) this.options.limiters.get(task.modelKey).fail('other');
+      this.options.onLost(task);
+    }
+    this.pump();
+  }
+
+  /** Asks every worker to finish its tasks, close and exit. */
+  stopWorkers(): void {
+    for (const id of this.workers.keys()) this.send([id, Frame.Stop, '']);
+  }
+
+  private send(frames: (string | Buffer)[]): Promise<unknown> {
+    this.sending = this.sending.then(() => this.router.send(frames));
+    return this.sending;
+  }
+
+  /** Sends every pending task that can go now; sets a timer for those waiting on time. */
+  pump(): void {
+    if (this.pending.length === 0) return;
+    const now = this.now();
+    let nextWake = Infinity;
+    const kept: Dispatchable[] = [];
+    for (let i = 0; i < this.pending.length; i++) {
+      const task = this.pending[i];
+      const worker = this.freestWorker();
+      if (!worker) {
+        kept.push(...this.pending.slice(i));
+        break;
+      }
+      if (task.notBefore > now) {
+        nextWake = Math.min(nextWake, task.notBefore);
+        kept.push(task);
+        continue;
+      }
+      if (task.modelKey) {
+        const limiter = this.options.limiters.get(task.modelKey, task.budget);
+        if (!limiter.canStart()) {
+          const wait = limiter.waitMs();
+          if (wait > 0) nextWake = Math.min(nextWake, now + wait);
+          kept.push(task);
+          continue;
+        }
+        limiter.start();
+      }
+      const [id, state] = worker;
+      state.running.set(task.wire.id, task);
+      this.send([id, Frame.Task, encode(task.wire)]).catch((err: Error) => {
+        // The peer vanished between its last frame and this send: treat it as lost.
+        this.options.logger.warn('worker_unreachable', { worker: id, error: err.message });
+        this.workerLost(id);
+      });
+    }
+    this.pending = kept;
+    this.schedule(nextWake);
+  }
+
+  private schedule(at: number): void {
+    if (at === Infinity || at >= this.wakeAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = Infinity;
+      this.pump();
+    }, Math.max(0, at - this.now()));
+  }
+
+  private freestWorker(): [string, WorkerState] | undefined {
+    let best: [string, WorkerState] | undefined;
+    for (const entry of this.workers) {
+      const free = entry[1].slots - entry[1].running.size;
+      if (free > 0 && (!best || free > best[1].slots - best[1].running.size)) best = entry;
+    }
+    return best;
+  }
+
+  private async receive(): Promise<void> {
+    for await (const [sender, type, body] of this.router) {
+      const id = sender.toString();
+      const kind = type.toString();
+      if (kind === Frame.Ready) {
+        this.workers.set(id, { slots: decode<{ slots: number }>(body).slots, running: new Map() });
+        this.options.logger.debug('worker_ready', { worker: id });
+      } else if (kind === Frame.Done) {
+        const outcome = decode<WorkerOutcome>(body);
+        const task = this.workers.get(id)?.running.get(outcome.id);
+        if (!task) continue; // its worker was declared lost: the task was already handed back
+        this.workers.get(id)!.running.delete(outcome.id);
+        if (task.modelKey && outcome.call) {
+          const limiter = this.options.limiters.get(task.modelKey);
+          const call = outcome.call;
+          if (call.ok) limiter.succeed(call.tokens);
+          else if (call.kind === 'throttle') limiter.throttle(call.retryAfterMs);
+          else limiter.fail(call.kind);
+        } else if (task.modelKey) {
+          this.options.limiters.get(task.modelKey).fail('other');
+        }
+        this.options.onOutcome(task, outcome);
+      }
+      this.pump();
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.wakeTimer);
+    this.router.close();
+    await this.loop?.catch(() => undefined);
+  }
+}

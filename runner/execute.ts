@@ -1,0 +1,55 @@
+/**
+ * What a worker does with one task: call the model when the row has no
+ * answer yet, then score the inline metrics; or run one judged metric. It
+ * never throws: every failure is part of the outcome.
+ */
+import { scoreInline, type ScoreInput } from '../core/metrics/score.js';
+import { ProviderError, RateLimitedError, ProviderServerError, ProviderTimeoutError, ProviderConnectionError } from '../core/providers/errors.js';
+import { generateAnswer } from '../core/providers/openai.js';
+import type { CallResult, ObservationFields, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
+
+/** Maps a provider failure to what the limiter and the retry decision need. Classified here, once. */
+export function callFailure(err: unknown): Extract<CallResult, { ok: false }> {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RateLimitedError) return { ok: false, kind: 'throttle', retryable: true, retryAfterMs: err.retryAfterMs, message };
+  if (err instanceof ProviderTimeoutError) return { ok: false, kind: 'timeout', retryable: true, message };
+  if (err instanceof ProviderServerError || err instanceof ProviderConnectionError) return { ok: false, kind: 'server', retryable: true, message };
+  if (err instanceof ProviderError) return { ok: false, kind: 'other', retryable: err.retryable, message };
+  return { ok: false, kind: 'other', retryable: false, message: `unexpected error: ${message}` };
+}
+
+function scoreAll(task: WorkerTask, answer: StoredAnswer): ObservationFields[] {
+  const input: ScoreInput = { ...task.row, ...answer, output: answer.answer };
+  return task.inline.map((m) => {
+    const started = performance.now();
+    const out = scoreInline(m.name, m.params, input);
+    const execution_time = Math.round(performance.now() - started);
+    return 'error' in out
+      ? { resultId: m.resultId, score: null, observation: null, error_msg: out.error, execution_time }
+      : { resultId: m.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time };
+  });
+}
+
+export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
+  if (task.kind === 'observation') {
+    // Judged metrics (LLM and RAG) come with their scoring code; until then each is a recorded error, never a crash.
+    const judge = task.judge!;
+    return {
+      id: task.id,
+      observations: [{ resultId: judge.resultId, score: null, observation: null, error_msg: `metric ${judge.name} cannot be computed by this version yet`, execution_time: 0 }],
+    };
+  }
+  let answer = task.answer;
+  let call: CallResult | undefined;
+  if (!answer) {
+    const query = typeof task.row.query === 'string' ? task.row.query : JSON.stringify(task.row.query ?? '');
+    try {
+      const out = await generateAnswer(task.model!, query, task.row, { timeoutMs: task.timeoutMs });
+      answer = { ...out, context: null, retrieval_context: null };
+      call = { ok: true, tokens: (out.nb_tokens_prompt ?? 0) + (out.nb_tokens_completion ?? 0) };
+    } catch (err) {
+      return { id: task.id, call: callFailure(err), observations: [] };
+    }
+  }
+  return { id: task.id, call, answer: call ? answer : undefined, observations: scoreAll(task, answer) };
+}

@@ -1,0 +1,63 @@
+/**
+ * The runner process (a Fargate task; `npm run runner` locally). Starts from
+ * the environment only; SIGTERM stops it gracefully and it exits 0.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { loadConfig } from '../core/config.js';
+import { closeCore, createCore } from '../core/context.js';
+import { ConfigError } from '../core/errors.js';
+import { Runner } from './runner.js';
+
+/** The DLQ named by the queue's redrive policy, if it has one. */
+async function findDlq(sqs: SQSClient, queueUrl: string): Promise<string | undefined> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
+  const policy = out.Attributes?.RedrivePolicy;
+  if (!policy) return undefined;
+  const arn: string = JSON.parse(policy).deadLetterTargetArn;
+  const name = arn.split(':').pop()!;
+  return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const core = createCore(config);
+  const threads = config.RUNNER_WORKER_THREADS ?? Math.max(1, Math.min(os.availableParallelism(), config.MAX_CONCURRENT_TASKS));
+  const dlqUrl = config.DLQ_URL ?? (await findDlq(core.sqs, core.queueUrl).catch(() => undefined));
+  if (!dlqUrl) core.logger.warn('dlq_unknown', { detail: 'no DLQ_URL and no redrive policy: unparseable messages are set aside for an hour instead' });
+  const busDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bus-'));
+  const runner = new Runner({
+    config,
+    pool: core.pool,
+    sqs: core.sqs,
+    queueUrl: core.queueUrl,
+    dlqUrl,
+    secrets: core.secrets,
+    logger: core.logger,
+    workerScript: new URL('./worker.js', import.meta.url),
+    busAddress: `ipc://${path.join(busDir, 'bus.sock')}`,
+    threads,
+  });
+  await runner.start();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    core.logger.info('signal_received', { signal });
+    await runner.close();
+    await closeCore(core).catch(() => undefined);
+    fs.rmSync(busDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const prefix = err instanceof ConfigError ? 'configuration error' : 'runner cannot start';
+  process.stderr.write(`${prefix}: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+/**
+ * The SQS long-poll loops. Each receive asks for at most the free credits
+ * (free task slots plus a small prefetch), so a second runner gets the rest of
+ * the backlog. Several loops poll at once when there are many credits, since
+ * one receive returns at most 10 messages.
+ */
+import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '../core/logger.js';
+
+export interface PollerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  waitSec: number;
+  /** Messages this runner may still take. */
+  credits: () => number;
+  /** Takes ownership of received messages (they count against credits from then on). */
+  onMessages: (messages: Message[]) => void;
+  logger: Logger;
+  loops: number;
+}
+
+export class Poller {
+  private running = false;
+  private reserved = 0;
+  private loops: Promise<void>[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly options: PollerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = Array.from({ length: this.options.loops }, () => this.loop());
+  }
+
+  /** Credits were freed: wake the loops waiting for some. */
+  notify(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  private available(): number {
+    return this.options.credits() - this.reserved;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const want = Math.min(10, this.available());
+      if (want <= 0) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        continue;
+      }
+      this.reserved += want;
+      let messages: Message[] = [];
+      try {
+        const out = await this.options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: want,
+            WaitTimeSeconds: this.options.waitSec,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        );
+        messages = out.Messages ?? [];
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.options.logger.error('receive_failed', { error: (err as Error).message, failures });
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** failures)));
+      } finally {
+        this.reserved -= want;
+      }
+      // Even after stop: the caller owns what SQS handed over and releases it.
+      if (messages.length) this.options.onMessages(messages);
+    }
+  }
+
+  /** Stops polling; resolves once every receive in flight has returned (at most the poll wait). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.notify();
+    await Promise.all(this.loops);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The fixed pool of worker threads, started once. A thread that exits while
+ * the pool is open is replaced (with a growing pause if threads keep dying),
+ * and the broker is told so it retries that thread's tasks.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../core/logger.js';
+
+export interface PoolOptions {
+  size: number;
+  /** Total task slots, shared out between the threads. */
+  slots: number;
+  address: string;
+  script: URL;
+  logger: Logger;
+  /** A thread is gone (crashed or exited): its tasks must be retried. */
+  onExit: (workerId: string, code: number) => void;
+}
+
+export class WorkerPool {
+  private readonly workers = new Map<number, { id: string; thread: Worker }>();
+  private generation = 0;
+  private closing = false;
+  private recentDeaths = 0;
+
+  constructor(private readonly options: PoolOptions) {
+    if (options.slots < options.size) throw new RangeError(`slots (${options.slots}) must be at least the number of threads (${options.size})`);
+  }
+
+  /** Slots of thread `index`: the total split as evenly as it goes. */
+  slotsOf(index: number): number {
+    const { slots, size } = this.options;
+    return Math.floor(slots / size) + (index < slots % size ? 1 : 0);
+  }
+
+  start(): void {
+    for (let i = 0; i < this.options.size; i++) this.spawn(i);
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  private spawn(index: number): void {
+    const id = `w${index}.${this.generation++}`;
+    const thread = new Worker(this.options.script, { workerData: { address: this.options.address, id, slots: this.slotsOf(index) } });
+    this.workers.set(index, { id, thread });
+    thread.on('message', (m: { event?: string; error?: string }) => {
+      if (m?.event === 'worker_crashed') this.options.logger.error('worker_crashed', { worker: id, error: m.error });
+    });
+    thread.on('error', (err) => this.options.logger.error('worker_crashed', { worker: id, error: err.message }));
+    thread.on('exit', (code) => {
+      if (this.workers.get(index)?.id === id) this.workers.delete(index);
+      if (this.closing) return;
+      this.options.logger.warn('worker_exited', { worker: id, code });
+      this.options.onExit(id, code);
+      // Back off when threads keep dying, so a crash loop does not spin the CPU.
+      const pause = Math.min(5000, 50 * 2 ** this.recentDeaths++);
+      setTimeout(() => {
+        this.recentDeaths = Math.max(0, this.recentDeaths - 1);
+        if (!this.closing) this.spawn(index);
+      }, pause).unref();
+    });
+  }
+
+  /** Waits for every thread to exit (the broker sent them Stop), at most `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const exits = [...this.workers.values()].map(({ thread }) => new Promise<void>((resolve) => {
+      if (thread.threadId === -1) resolve();
+      thread.once('exit', () => resolve());
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(exits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+}

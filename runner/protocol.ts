@@ -1,0 +1,81 @@
+/**
+ * The bus protocol between the broker (ROUTER, main thread) and the workers
+ * (DEALER, one per worker thread). Every message is `[type, json]`; the
+ * ROUTER sees `[workerId, type, json]`.
+ */
+import type { ChatModel } from '../core/providers/openai.js';
+
+export const Frame = {
+  /** worker → broker: connected, with how many tasks it runs at once. */
+  Ready: 'ready',
+  /** broker → worker: run this task. */
+  Task: 'task',
+  /** worker → broker: this task's outcome; its slot is free again. */
+  Done: 'done',
+  /** broker → worker: finish what you run, then close and exit. */
+  Stop: 'stop',
+} as const;
+
+export interface MetricUse {
+  resultId: number;
+  name: string;
+  params: Record<string, unknown> | null;
+}
+
+export interface StoredAnswer {
+  answer: string;
+  think: string | null;
+  context: unknown;
+  retrieval_context: unknown;
+  nb_tokens_prompt: number | null;
+  nb_tokens_completion: number | null;
+  nb_tool_calls: number | null;
+  execution_time: number | null;
+}
+
+/** A task as a worker runs it: everything it needs, nothing it must fetch. */
+export interface WorkerTask {
+  id: number;
+  kind: 'answer' | 'observation';
+  attempt: number;
+  experimentId: number;
+  numLine: number;
+  /** The dataset row with Evalap's field names (columns_map applied). */
+  row: Record<string, unknown>;
+  /** Answer tasks: the model to call when `answer` is absent. */
+  model?: ChatModel;
+  /** The stored answer, when the row already has one. */
+  answer?: StoredAnswer;
+  /** Metrics scored in this task, without a model call. */
+  inline: MetricUse[];
+  /** Observation tasks: the judged metric and its judge. */
+  judge?: MetricUse & { model: ChatModel | null };
+  timeoutMs: number;
+  /** Fault injection for tests: the worker thread crashes on this task. */
+  crash?: boolean;
+}
+
+/** How a model call ended, for the limiter and the retry decision. */
+export type CallResult =
+  | { ok: true; tokens: number }
+  | { ok: false; kind: 'throttle' | 'timeout' | 'server' | 'other'; retryable: boolean; retryAfterMs?: number; message: string };
+
+export interface ObservationFields {
+  resultId: number;
+  score: number | null;
+  observation: unknown;
+  error_msg: string | null;
+  execution_time: number | null;
+}
+
+export interface WorkerOutcome {
+  id: number;
+  /** Present when the task called a model. */
+  call?: CallResult;
+  /** The answer the task produced (answer tasks that generated one). */
+  answer?: StoredAnswer;
+  observations: ObservationFields[];
+}
+
+export const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
+export const decode = <T>(buf: Buffer): T => JSON.parse(buf.toString()) as T;

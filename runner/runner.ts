@@ -1,0 +1,495 @@
+/**
+ * The runner's main thread: polls SQS within its credits, runs fan-out and
+ * retry tasks itself (they are database and queue work), prepares answer and
+ * observation tasks with one query per received batch, hands them to the
+ * broker, commits outcomes in groups, then deletes or releases messages.
+ */
+import { SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type pg from 'pg';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { isInline } from '../core/metrics/score.js';
+import type { ChatModel } from '../core/providers/openai.js';
+import { enqueue, Task, type TaskInput } from '../core/queue.js';
+import type { SecretBox } from '../core/secrets.js';
+import type { AnswerOutcome, ObservationOutcome } from '../core/store/outcomes.js';
+import { experimentConfig, fanoutChunk, resetFailures, rowStates, type ExperimentConfig, type ResultConfig, type RowState } from '../core/store/work.js';
+import { Acks } from './acks.js';
+import { Broker, type Dispatchable } from './bus.js';
+import { Committer } from './committer.js';
+import { VisibilityHeartbeat } from './heartbeat.js';
+import { Limiters } from './limiter.js';
+import { Poller } from './poller.js';
+import { WorkerPool } from './pool.js';
+import type { MetricUse, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
+
+export interface RunnerDeps {
+  config: Config;
+  pool: pg.Pool;
+  sqs: SQSClient;
+  queueUrl: string;
+  dlqUrl: string | undefined;
+  secrets: SecretBox;
+  logger: Logger;
+  workerScript: URL;
+  busAddress: string;
+  threads: number;
+}
+
+/** A received message, from receipt until it is deleted or released. */
+interface Held {
+  id: string;
+  receiptHandle: string;
+  task?: Task;
+  /** Attempts already made at this task (a redelivery counts as one). */
+  attempt: number;
+  settled: boolean;
+}
+
+/** What the runner remembers of a task while a worker runs it. */
+interface Context {
+  held: Held;
+  task: Dispatchable;
+  config: Resolved;
+  /** Results this row still lacks, all scored or failed by this task or its follow-ups. */
+  pending: ResultConfig[];
+}
+
+/** An experiment's configuration with its keys opened. */
+interface Resolved extends ExperimentConfig {
+  chatModel: ChatModel | null;
+  judge: ChatModel | null;
+  keyError?: string;
+}
+
+const CONFIG_TTL_MS = 2000;
+/** Back-offs longer than this hand the message back to SQS instead of holding it. */
+const HOLD_LIMIT_MS = 30_000;
+
+export class Runner {
+  private readonly held = new Map<string, Held>();
+  private readonly contexts = new Map<number, Context>();
+  private readonly configs = new Map<number, { at: number; value: Promise<Resolved | undefined> }>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly limiters: Limiters;
+  private readonly broker: Broker;
+  private readonly pool: WorkerPool;
+  private readonly poller: Poller;
+  private readonly heartbeat: VisibilityHeartbeat;
+  private readonly acks: Acks;
+  private readonly committer: Committer;
+  private readonly maxHeld: number;
+  private nextTaskId = 1;
+  private stopping = false;
+  private closing: Promise<void> | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private readonly counters = { done: 0, retries: 0, failed: 0, dropped: 0, deadLettered: 0 };
+
+  constructor(private readonly deps: RunnerDeps) {
+    const { config, logger, sqs, queueUrl } = deps;
+    const slots = config.MAX_CONCURRENT_TASKS;
+    this.maxHeld = slots + (config.RUNNER_PREFETCH ?? Math.max(2, Math.ceil(slots / 4)));
+    this.limiters = new Limiters({
+      maxConcurrency: slots,
+      onLimitChange: (key, limit, reason) => logger.info('model_limit_changed', { model: key, limit, reason }),
+    });
+    this.broker = new Broker({
+      address: deps.busAddress,
+      limiters: this.limiters,
+      logger,
+      onOutcome: (task, outcome) => this.onOutcome(task, outcome),
+      onLost: (task) => this.onLost(task),
+    });
+    this.pool = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
+    this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
+    this.acks = new Acks(sqs, queueUrl, logger);
+    this.committer = new Committer(deps.pool, sqs, queueUrl, logger);
+    this.poller = new Poller({
+      sqs,
+      queueUrl,
+      waitSec: config.RUNNER_POLL_WAIT_SEC,
+      credits: () => this.maxHeld - this.held.size,
+      onMessages: (messages) => this.onMessages(messages),
+      logger,
+      loops: Math.min(10, Math.ceil(this.maxHeld / 10)),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.broker.bind();
+    this.pool.start();
+    this.heartbeat.start();
+    this.poller.start();
+    this.statsTimer = setInterval(() => this.logStats(), this.deps.config.RUNNER_STATS_INTERVAL_MS);
+    this.statsTimer.unref();
+    this.deps.logger.info('runner_started', { max_concurrent_tasks: this.deps.config.MAX_CONCURRENT_TASKS, worker_threads: this.deps.threads, prefetch: this.maxHeld - this.deps.config.MAX_CONCURRENT_TASKS });
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  private onMessages(messages: Message[]): void {
+    const work: Held[] = [];
+    for (const m of messages) {
+      const held: Held = { id: m.MessageId!, receiptHandle: m.ReceiptHandle!, attempt: Math.max(0, Number(m.Attributes?.ApproximateReceiveCount ?? 1) - 1), settled: false };
+      this.held.set(held.id, held);
+      this.heartbeat.track(held.id, held.receiptHandle);
+      if (this.stopping) {
+        this.settle(held, 'release');
+        continue;
+      }
+      const parsed = parseTask(m.Body);
+      if (typeof parsed === 'string') {
+        this.track(this.deadLetter(held, m.Body, parsed));
+        continue;
+      }
+      held.task = parsed;
+      if (parsed.type === 'fanout' || parsed.type === 'retry') this.track(this.control(held, parsed));
+      else work.push(held);
+    }
+    if (work.length) this.track(this.prepare(work));
+  }
+
+  private track(p: Promise<unknown>): void {
+    const guarded = p.catch((err: Error) => this.deps.logger.error('runner_error', { error: err.message, stack: err.stack }));
+    this.background.add(guarded);
+    void guarded.finally(() => this.background.delete(guarded));
+  }
+
+  /** Deletes (done for good) or releases (to be redone) a message, and frees its credit. */
+  private settle(held: Held, how: 'delete' | 'release', delaySec = 0): void {
+    if (held.settled) return;
+    held.settled = true;
+    this.held.delete(held.id);
+    this.heartbeat.untrack(held.id);
+    if (how === 'delete') this.acks.delete(held);
+    else void this.acks.release([held], delaySec);
+    this.poller.notify();
+  }
+
+  private async deadLetter(held: Held, body: string | undefined, reason: string): Promise<void> {
+    this.counters.deadLettered++;
+    this.deps.logger.error('message_dead_lettered', { message_id: held.id, reason });
+    if (!this.deps.dlqUrl) {
+      // Without a DLQ, keep it out of the way for an hour rather than lose it.
+      this.settle(held, 'release', 3600);
+      return;
+    }
+    await this.deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.deps.dlqUrl,
+        MessageBody: body || '(empty)',
+        MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) }, source_message_id: { DataType: 'String', StringValue: held.id } },
+      }),
+    );
+    this.settle(held, 'delete');
+  }
+
+  // -------------------------------------------------- fan-out and retry tasks
+
+  private async control(held: Held, task: Task): Promise<void> {
+    try {
+      if (task.type === 'retry') {
+        if (await resetFailures(this.deps.pool, task.experiment_id)) {
+          await enqueue(this.deps.sqs, this.deps.queueUrl, [{ type: 'fanout', experiment_id: task.experiment_id, stage: 'answers', from: 0, missing_only: true }]);
+        }
+      } else if (task.type === 'fanout') {
+        const chunk = await fanoutChunk(this.deps.pool, task.experiment_id, task.from, this.deps.config.EVALAP_FANOUT_CHUNK, task.missing_only);
+        if (chunk) {
+          const tasks: TaskInput[] = chunk.lines.map((num_line) => ({ type: 'answer', experiment_id: task.experiment_id, num_line }));
+          // The continuation goes last: if this task dies half-way, its redelivery redoes the chunk, idempotently.
+          await enqueueParallel(this.deps.sqs, this.deps.queueUrl, tasks);
+          if (chunk.next !== null) await enqueue(this.deps.sqs, this.deps.queueUrl, [{ ...task, from: chunk.next }]);
+        } else this.counters.dropped++;
+      }
+      this.settle(held, 'delete');
+    } catch (err) {
+      this.deps.logger.error('control_task_failed', { task: task.type, experiment_id: task.experiment_id, error: (err as Error).message });
+      this.settle(held, 'release', Math.min(60, 2 ** held.attempt));
+    }
+  }
+
+  // ------------------------------------------------ answer and observation tasks
+
+  private config(id: number): Promise<Resolved | undefined> {
+    const now = Date.now();
+    const cached = this.configs.get(id);
+    if (cached && now - cached.at < CONFIG_TTL_MS) return cached.value;
+    const value = experimentConfig(this.deps.pool, id).then((c) => c && this.resolve(c));
+    this.configs.set(id, { at: now, value });
+    value.catch(() => this.configs.delete(id));
+    if (this.configs.size > 1000) for (const [k, v] of this.configs) if (now - v.at >= CONFIG_TTL_MS) this.configs.delete(k);
+    return value;
+  }
+
+  private resolve(c: ExperimentConfig): Resolved {
+    try {
+      const open = (sealed: string | null) => (sealed ? this.deps.secrets.open(sealed) : null);
+      const chatModel = c.hasRawOutput ? null : ({ ...(c.model as unknown as ChatModel), api_key: open(c.modelApiKey) });
+      const judge = c.judgeModel ? ({ ...(c.judgeModel as unknown as ChatModel), api_key: open(c.judgeApiKey) }) : null;
+      return { ...c, chatModel, judge };
+    } catch {
+      return { ...c, chatModel: null, judge: null, keyError: 'the stored provider key cannot be decrypted with this runner\'s key' };
+    }
+  }
+
+  /** Hydrates a received batch with one query for its rows, then dispatches or settles each task. */
+  private async prepare(batch: Held[]): Promise<void> {
+    let states: RowState[];
+    let configs: Map<number, Resolved | undefined>;
+    try {
+      const ids = [...new Set(batch.map((h) => h.task!.experiment_id))];
+      configs = new Map(await Promise.all(ids.map(async (id) => [id, await this.config(id)] as const)));
+      const keys = batch.map((h) => ({ experiment_id: h.task!.experiment_id, num_line: (h.task as { num_line: number }).num_line }));
+      states = await rowStates(this.deps.pool, keys);
+    } catch (err) {
+      this.deps.logger.error('prepare_failed', { error: (err as Error).message });
+      for (const held of batch) this.settle(held, 'release', 5);
+      return;
+    }
+    const byKey = new Map(states.map((s) => [`${s.experiment_id}:${s.num_line}`, s]));
+    for (const held of batch) {
+      if (held.settled) continue;
+      const task = held.task as Extract<Task, { type: 'answer' | 'observation' }>;
+      const config = configs.get(task.experiment_id);
+      const state = byKey.get(`${task.experiment_id}:${task.num_line}`);
+      if (!config || config.status === 'stopped' || !state) {
+        this.counters.dropped++;
+        this.settle(held, 'delete');
+        continue;
+      }
+      this.plan(held, task, config, state);
+    }
+  }
+
+  private plan(held: Held, task: Extract<Task, { type: 'answer' | 'observation' }>, config: Resolved, state: RowState): void {
+    const experimentId = task.experiment_id;
+    const numLine = task.num_line;
+    const missing = config.results.filter((r) => !state.observed.includes(r.id));
+    if (!state.data) return this.fail(held, config, numLine, `row ${numLine} does not exist in the dataset`, missing, state.answer === null);
+    const row = canonicalRow(state.data, config.columnsMap);
+    const base = { attempt: held.attempt, experimentId, numLine, row, timeoutMs: this.deps.config.RUNNER_MODEL_TIMEOUT_MS };
+
+    if (task.type === 'observation') {
+      const result = missing.find((r) => r.id === task.result_id);
+      if (!result) return this.settle(held, 'delete');
+      if (!state.answer || state.answer.error_msg !== null) return this.fail(held, config, numLine, 'the row has no answer to score', [result], false);
+      const judge = config.judge;
+      const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'observation', answer: storedAnswer(state.answer), inline: [], judge: { ...use(result), model: judge } };
+      return this.dispatch(held, config, wire, [result], judge ?? undefined);
+    }
+
+    const inline = missing.filter((r) => isInline(r.name));
+    if (state.answer) {
+      if (state.answer.error_msg !== null) {
+        // The row failed for good; results added since have nothing to score.
+        if (missing.length) return this.fail(held, config, numLine, `no answer: ${state.answer.error_msg}`, missing, false);
+        return this.settle(held, 'delete');
+      }
+      if (!inline.length) return this.commit(held, { answers: [], observations: [], followUps: this.judgeTasks(experimentId, numLine, missing) });
+      const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'answer', answer: storedAnswer(state.answer), inline: inline.map(use) };
+      return this.dispatch(held, config, wire, missing);
+    }
+    if (!config.chatModel) return this.fail(held, config, numLine, config.keyError ?? 'the experiment has no model to generate answers with', missing, true);
+    const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'answer', model: config.chatModel, inline: inline.map(use) };
+    const crashOn = this.deps.config.EVALAP_FAULT_INJECTION?.match(/^crash-worker-on-query:(.*)$/)?.[1];
+    if (crashOn !== undefined && held.attempt === 0 && row.query === crashOn) wire.crash = true;
+    this.dispatch(held, config, wire, missing, config.chatModel);
+  }
+
+  private dispatch(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], model?: ChatModel): void {
+    if (held.settled) return;
+    const budget = model ? { requestsPerMinute: num(model, 'requests_per_minute'), tokensPerMinute: num(model, 'tokens_per_minute') } : undefined;
+    const task: Dispatchable = { wire, modelKey: model ? `${model.base_url}|${model.name}` : undefined, budget, notBefore: 0 };
+    this.contexts.set(wire.id, { held, task, config, pending });
+    this.broker.submit(task);
+  }
+
+  private judgeTasks(experimentId: number, numLine: number, missing: ResultConfig[]): TaskInput[] {
+    return missing.filter((r) => !isInline(r.name)).map((r) => ({ type: 'observation', experiment_id: experimentId, result_id: r.id, num_line: numLine }));
+  }
+
+  /** Records a row (or its observations) as failed for good. */
+  private fail(held: Held, config: ExperimentConfig, numLine: number, error: string, results: ResultConfig[], withAnswer: boolean, attempts = 1): void {
+    this.counters.failed++;
+    const answers: AnswerOutcome[] = withAnswer ? [{ experiment_id: config.id, num_line: numLine, answer: null, error_msg: error, num_try: attempts }] : [];
+    const observations = results.map((r) => failedObservation(config.id, r.id, numLine, withAnswer ? `no answer: ${error}` : error));
+    this.commit(held, { answers, observations, followUps: [] });
+  }
+
+  private commit(held: Held, item: { answers: AnswerOutcome[]; observations: (ObservationOutcome & { experiment_id: number })[]; followUps: TaskInput[] }): void {
+    this.committer.add({
+      ...item,
+      done: () => {
+        this.counters.done++;
+        this.settle(held, 'delete');
+      },
+      failed: () => this.settle(held, 'release', 5),
+    });
+  }
+
+  // -------------------------------------------------------------- outcomes
+
+  private onOutcome(task: Dispatchable, outcome: WorkerOutcome): void {
+    const ctx = this.contexts.get(task.wire.id);
+    this.contexts.delete(task.wire.id);
+    if (!ctx || ctx.held.settled) return;
+    const { held, config, pending } = ctx;
+    const wire = task.wire;
+    const call = outcome.call;
+    if (call && !call.ok) {
+      if (call.retryable && held.attempt + 1 < this.deps.config.RUNNER_MAX_ATTEMPTS) {
+        return this.retryLater(ctx, call.retryAfterMs ?? backoffMs(held.attempt));
+      }
+      const error = call.retryable ? `${call.message} (failed ${held.attempt + 1} attempts)` : call.message;
+      return this.fail(held, config, wire.numLine, error, pending, wire.kind === 'answer', held.attempt + 1);
+    }
+    const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, num_try: 1 }));
+    const answers: AnswerOutcome[] = outcome.answer ? [{ experiment_id: config.id, num_line: wire.numLine, ...outcome.answer, error_msg: null, num_try: held.attempt + 1 }] : [];
+    const followUps = wire.kind === 'answer' ? this.judgeTasks(config.id, wire.numLine, pending) : [];
+    this.commit(held, { answers, observations, followUps });
+  }
+
+  private retryLater(ctx: Context, delayMs: number): void {
+    this.counters.retries++;
+    ctx.held.attempt++;
+    if (delayMs > HOLD_LIMIT_MS) return this.settle(ctx.held, 'release', Math.ceil(delayMs / 1000));
+    const wire = { ...ctx.task.wire, id: this.nextTaskId++, attempt: ctx.held.attempt, crash: false };
+    const task: Dispatchable = { ...ctx.task, wire, notBefore: Date.now() + delayMs };
+    this.contexts.set(wire.id, { ...ctx, task });
+    this.broker.submit(task);
+  }
+
+  /** A worker died with this task: run it again, up to the attempt limit. */
+  private onLost(task: Dispatchable): void {
+    const ctx = this.contexts.get(task.wire.id);
+    this.contexts.delete(task.wire.id);
+    if (!ctx || ctx.held.settled) return;
+    if (ctx.held.attempt + 1 >= this.deps.config.RUNNER_MAX_ATTEMPTS) {
+      return this.fail(ctx.held, ctx.config, task.wire.numLine, `the worker running this task died ${ctx.held.attempt + 1} times`, ctx.pending, task.wire.kind === 'answer' && !task.wire.answer, ctx.held.attempt + 1);
+    }
+    this.retryLater(ctx, 0);
+  }
+
+  private logStats(): void {
+    const interval = this.deps.config.RUNNER_STATS_INTERVAL_MS / 1000;
+    this.deps.logger.info('runner_stats', {
+      done_per_s: Math.round((this.counters.done / interval) * 10) / 10,
+      held: this.held.size,
+      pending: this.broker.pendingCount,
+      running: this.broker.runningCount,
+      committing: this.committer.size,
+      retries: this.counters.retries,
+      failed: this.counters.failed,
+      dropped: this.counters.dropped,
+      dead_lettered: this.counters.deadLettered,
+      models: this.limiters.all().map((l) => l.stats()),
+    });
+    this.counters.done = 0;
+  }
+
+  // -------------------------------------------------------------- shutdown
+
+  /**
+   * Graceful stop (SIGTERM): stop polling, hand back what has not started,
+   * let running tasks finish within the grace period, hand back the rest,
+   * then close everything. Memoized.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { logger, config } = this.deps;
+    const deadline = Date.now() + config.RUNNER_SHUTDOWN_GRACE_MS;
+    this.stopping = true;
+    logger.info('runner_stopping', { held: this.held.size, running: this.broker.runningCount });
+    const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        logger.error('shutdown_step_failed', { step: name, error: (err as Error).message });
+      }
+    };
+    await step('stop_polling', () => this.poller.stop());
+    await step('release_pending', () => this.releaseNotStarted());
+    await step('wait_running', async () => {
+      while ((this.broker.runningCount > 0 || this.committer.size > 0 || this.background.size > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        this.releaseNotStarted();
+      }
+    });
+    await step('flush_commits', () => this.committer.idle());
+    await step('release_rest', () => {
+      for (const held of [...this.held.values()]) this.settle(held, 'release');
+    });
+    await step('stop_workers', async () => {
+      this.broker.stopWorkers();
+      await this.pool.close(2000);
+    });
+    await step('heartbeat', () => this.heartbeat.close());
+    await step('acks', () => this.acks.drain());
+    await step('bus', () => this.broker.close());
+    clearInterval(this.statsTimer);
+    logger.info('runner_stopped', {});
+  }
+
+  private releaseNotStarted(): void {
+    for (const task of this.broker.drainPending()) {
+      const ctx = this.contexts.get(task.wire.id);
+      this.contexts.delete(task.wire.id);
+      if (ctx) this.settle(ctx.held, 'release');
+    }
+  }
+}
+
+// ----------------------------------------------------------------- helpers
+
+/** Parses a message body into a task, or returns why it cannot be one. */
+function parseTask(body: string | undefined): Task | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(body ?? '');
+  } catch (err) {
+    return `not JSON: ${(err as Error).message}`;
+  }
+  const parsed = Task.safeParse(json);
+  return parsed.success ? parsed.data : `not a task: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`;
+}
+
+/** The row with Evalap's field names: columns_map renames columns to `query`, `output_true`, ... */
+function canonicalRow(data: Record<string, unknown>, map: Record<string, string> | null): Record<string, unknown> {
+  if (!map) return data;
+  const row = { ...data };
+  for (const [field, column] of Object.entries(map)) if (column in data) row[field] = data[column];
+  return row;
+}
+
+const use = (r: ResultConfig): MetricUse => ({ resultId: r.id, name: r.name, params: r.params });
+
+function storedAnswer(a: NonNullable<RowState['answer']>): StoredAnswer {
+  const { error_msg, ...rest } = a;
+  return { ...rest, answer: rest.answer ?? '' };
+}
+
+function failedObservation(experimentId: number, resultId: number, numLine: number, error: string): ObservationOutcome & { experiment_id: number } {
+  return { experiment_id: experimentId, result_id: resultId, num_line: numLine, score: null, error_msg: error, num_try: 1 };
+}
+
+const num = (m: ChatModel, key: string): number | null => {
+  const v = (m as unknown as Record<string, unknown>)[key];
+  return typeof v === 'number' ? v : null;
+};
+
+/** Jittered exponential back-off ("full jitter"): 0.5 s, 1 s, 2 s ... capped at 20 s. */
+export function backoffMs(attempt: number): number {
+  return Math.round(Math.random() * Math.min(20_000, 500 * 2 ** attempt));
+}
+
+/** Sends tasks in parallel streams of batches: a fan-out chunk is hundreds of messages. */
+async function enqueueParallel(sqs: SQSClient, queueUrl: string, tasks: TaskInput[], streams = 8): Promise<void> {
+  const per = Math.ceil(tasks.length / streams / 10) * 10 || 10;
+  const slices: TaskInput[][] = [];
+  for (let i = 0; i < tasks.length; i += per) slices.push(tasks.slice(i, i + per));
+  await Promise.all(slices.map((slice) => enqueue(sqs, queueUrl, slice)));
+}

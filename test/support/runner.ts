@@ -1,0 +1,84 @@
+/**
+ * Starts the built runner (dist/runner/main.js) as its own process, the way
+ * the container's CMD does, against a test's database and queue.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { TestApi } from './api.js';
+
+const MAIN = path.resolve('dist/runner/main.js');
+
+export interface RunningRunner {
+  proc: ChildProcess;
+  /** Parsed JSON log lines, in order. */
+  logs: Record<string, any>[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves with the first log line matching. */
+  waitForLog(event: string, timeoutMs?: number): Promise<Record<string, any>>;
+}
+
+export function startRunner(api: TestApi, env: Record<string, string> = {}): RunningRunner {
+  const proc = spawn(process.execPath, [MAIN], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: api.databaseUrl,
+      QUEUE_URL: api.queueUrl,
+      SQS_ENDPOINT: process.env.SQS_ENDPOINT,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      EVALAP_DATA_DIR: process.env.EVALAP_DATA_DIR,
+      LOG_LEVEL: 'info',
+      RUNNER_POLL_WAIT_SEC: '1',
+      RUNNER_STATS_INTERVAL_MS: '1000',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, any>[] = [];
+  const stderr: string[] = [];
+  const waiters: { event: string; resolve: (l: Record<string, any>) => void }[] = [];
+  readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line);
+      logs.push(entry);
+      for (const w of waiters.filter((w) => w.event === entry.event)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(entry);
+      }
+    } catch {
+      stderr.push(line);
+    }
+  });
+  readline.createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    proc,
+    logs,
+    stderr,
+    exited,
+    kill: (signal = 'SIGTERM') => void proc.kill(signal),
+    waitForLog(event, timeoutMs = 20_000) {
+      const seen = logs.find((l) => l.event === event);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${event} log within ${timeoutMs} ms; stderr: ${stderr.join('\n')}`)), timeoutMs);
+        waiters.push({ event, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      });
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function waitUntil<T>(fn: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
