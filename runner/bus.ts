@@ -135,6 +135,7 @@ export class Broker {
           continue;
         }
         limiter.start();
+        this.options.logger.debug('task_dispatched', { model: task.modelKey });
       }
       const [id, state] = worker;
       state.running.set(task.wire.id, task);
@@ -183,7 +184,10 @@ export class Broker {
           const limiter = this.options.limiters.get(task.modelKey);
           const call = outcome.call;
           if (call.ok) limiter.succeed(call.tokens);
-          else if (call.kind === 'throttle') limiter.throttle(call.retryAfterMs);
+          else if (call.kind === 'throttle') {
+            limiter.throttle(call.retryAfterMs);
+            this.options.logger.debug('model_throttled', { model: task.modelKey, retry_after_ms: call.retryAfterMs, blocked_until: limiter.blockedUntil });
+          }
           else limiter.fail(call.kind);
         } else if (task.modelKey) {
           this.options.limiters.get(task.modelKey).fail('other');

@@ -11,6 +11,8 @@ export interface PollerOptions {
   sqs: SQSClient;
   queueUrl: string;
   waitSec: number;
+  /** Visibility timeout set on receipt; the heartbeat keeps extending it while a task runs. */
+  visibilityTimeoutSec: number;
   /** Messages this runner may still take. */
   credits: () => number;
   /** Takes ownership of received messages (they count against credits from then on). */
@@ -58,6 +60,7 @@ export class Poller {
             QueueUrl: this.options.queueUrl,
             MaxNumberOfMessages: want,
             WaitTimeSeconds: this.options.waitSec,
+            VisibilityTimeout: this.options.visibilityTimeoutSec,
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
         );

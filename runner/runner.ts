@@ -108,6 +108,7 @@ export class Runner {
       sqs,
       queueUrl,
       waitSec: config.RUNNER_POLL_WAIT_SEC,
+      visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC,
       credits: () => this.maxHeld - this.held.size,
       onMessages: (messages) => this.onMessages(messages),
       logger,

@@ -1,6 +1,9 @@
+import { jest } from '@jest/globals';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
 import { startRunner, waitUntil, type RunningRunner } from '../support/runner.js';
+
+jest.setTimeout(90_000);
 
 let api: TestApi;
 let model: StubModelServer;
@@ -11,11 +14,17 @@ beforeAll(async () => {
   model = await startModelServer();
 });
 afterAll(async () => {
-  for (const r of runners) if (r.proc.exitCode === null) r.kill('SIGKILL');
   await model.close();
   await api.close();
 });
-afterEach(() => {
+afterEach(async () => {
+  // A failed test must not leave its runner working on the next test's queue.
+  for (const r of runners.splice(0)) {
+    if (r.proc.exitCode === null && r.proc.signalCode === null) {
+      r.kill('SIGKILL');
+      await r.exited;
+    }
+  }
   model.setBehaviour({});
   model.reset();
 });
@@ -67,5 +76,166 @@ describe('the runner', () => {
     expect(model.requests.every((q) => q.authorization === 'Bearer sk-stub-key-123456')).toBe(true);
     r.kill('SIGTERM');
     expect(await r.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('changes nothing when the same messages are delivered again', async () => {
+    const r = runner();
+    const id = await launch(10);
+    const before = await finished(id);
+    const calls = model.requests.length;
+    const footprint = await api.footprint();
+    // Every task of the run, delivered a second time, plus the launch's fan-out.
+    const again = Array.from({ length: 10 }, (_, num_line) => ({ type: 'answer' as const, experiment_id: id, num_line }));
+    const { enqueue } = await import('../../core/queue.js');
+    await enqueue(api.core.sqs, api.queueUrl, [...again, ...again, { type: 'fanout' as const, experiment_id: id, stage: 'answers' as const, from: 0 }]);
+    await waitUntil(async () => (await api.footprint()).queued === 0, 20_000, 'the queue to drain');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(await api.footprint()).toEqual(footprint);
+    const after = await api.call('GET', `/v1/experiment/${id}?with_results=true`);
+    expect(after.body).toEqual(before);
+    expect(model.requests.length).toBe(calls);
+    r.kill();
+    await r.exited;
+  });
+
+  it('loses nothing and doubles nothing when killed with -9 mid-run, once a new runner takes over', async () => {
+    model.setBehaviour({ latencyMs: 150 });
+    const env = { MAX_CONCURRENT_TASKS: '4', RUNNER_VISIBILITY_TIMEOUT_SEC: '5', RUNNER_HEARTBEAT_INTERVAL_MS: '1000' };
+    const first = runner(env);
+    const id = await launch(40);
+    await waitUntil(async () => (await counts(id)).answers >= 8, 20_000, 'some answers');
+    first.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    const partial = (await counts(id)).answers;
+    expect(partial).toBeLessThan(40);
+    const second = runner(env);
+    const exp = await finished(id, 60_000);
+    expect(exp).toMatchObject({ experiment_status: 'finished', num_try: 40, num_success: 40, num_observation_try: 80 });
+    expect(await counts(id)).toEqual({ answers: 40, observations: 80 });
+    for (const result of exp.results) expect(result).toMatchObject({ num_try: 40, num_success: 40, summary: { support: 40 } });
+    second.kill();
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('rides out a 429 storm: the run finishes and no request reaches the model before its Retry-After has passed', async () => {
+    model.setBehaviour({ maxRequestsPerSecond: 5, retryAfterSeconds: 1 });
+    const r = runner({ MAX_CONCURRENT_TASKS: '8', RUNNER_MAX_ATTEMPTS: '20', LOG_LEVEL: 'debug' });
+    const id = await launch(25);
+    const exp = await finished(id, 60_000);
+    expect(exp).toMatchObject({ experiment_status: 'finished', num_success: 25 });
+    const throttled = model.requests.filter((q) => q.status === 429);
+    expect(throttled.length).toBeGreaterThan(0);
+    // From the moment the runner learns of a 429, it sends that model nothing until the Retry-After has passed.
+    const at = (l: Record<string, any>) => Date.parse(l.time);
+    const blocks = r.logs.filter((l) => l.event === 'model_throttled');
+    const sends = r.logs.filter((l) => l.event === 'task_dispatched');
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const b of blocks) {
+      expect(b.retry_after_ms).toBe(1000);
+      expect(sends.filter((s) => at(s) > at(b) && at(s) < b.blocked_until).map((s) => at(s) - at(b))).toEqual([]);
+    }
+    // Seen from the model: past the time a request already on its way takes to arrive, none comes inside the window.
+    for (const t of throttled) {
+      expect(model.requests.filter((q) => q.at > t.at + 300 && q.at < t.at + 1000 - 50).map((q) => q.at - t.at)).toEqual([]);
+    }
+    expect(r.logs.some((l) => l.event === 'model_limit_changed')).toBe(true);
+    r.kill();
+    await r.exited;
+  });
+
+  it('replaces a worker thread that dies and retries its task', async () => {
+    const r = runner({ MAX_CONCURRENT_TASKS: '4', RUNNER_WORKER_THREADS: '2', EVALAP_FAULT_INJECTION: 'crash-worker-on-query:question 3' });
+    const id = await launch(10);
+    const exp = await finished(id);
+    expect(exp).toMatchObject({ experiment_status: 'finished', num_try: 10, num_success: 10 });
+    expect(r.logs.some((l) => l.event === 'worker_exited')).toBe(true);
+    const { rows } = await api.core.pool.query('SELECT answer, error_msg, num_try FROM answer WHERE experiment_id = $1 AND num_line = 3', [id]);
+    expect(rows[0]).toMatchObject({ error_msg: null, num_try: 2 });
+    expect(await counts(id)).toEqual({ answers: 10, observations: 20 });
+    r.kill();
+    expect((await r.exited).code).toBe(0);
+  });
+
+  it('stops within its grace period on SIGTERM, and the next runner picks the rest up at once', async () => {
+    model.setBehaviour({ latencyMs: 1500 });
+    const env = { MAX_CONCURRENT_TASKS: '4', RUNNER_SHUTDOWN_GRACE_MS: '3000', RUNNER_VISIBILITY_TIMEOUT_SEC: '60' };
+    const first = runner(env);
+    const id = await launch(30);
+    await waitUntil(async () => model.requests.length >= 4, 20_000, 'requests in flight');
+    const stoppedAt = Date.now();
+    first.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(3000 + 1000 + 2000);
+    expect(first.logs.some((l) => l.event === 'runner_stopped')).toBe(true);
+    // The messages it held were handed back: a new runner finishes long before a 60 s visibility timeout.
+    model.setBehaviour({ latencyMs: 10 });
+    const restartedAt = Date.now();
+    const second = runner(env);
+    await finished(id, 40_000);
+    expect(Date.now() - restartedAt).toBeLessThan(30_000);
+    expect(await counts(id)).toEqual({ answers: 30, observations: 60 });
+    second.kill();
+    await second.exited;
+  });
+
+  it('moves a poison message to the dead-letter queue with its reason and keeps working', async () => {
+    const { SendMessageCommand, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
+    await api.core.sqs.send(new SendMessageCommand({ QueueUrl: api.queueUrl, MessageBody: 'this is not json {' }));
+    await api.core.sqs.send(new SendMessageCommand({ QueueUrl: api.queueUrl, MessageBody: JSON.stringify({ type: 'answer', experiment_id: 'x' }) }));
+    const r = runner();
+    const id = await launch(5);
+    expect((await finished(id)).num_success).toBe(5);
+    const dead = await waitUntil(async () => {
+      const out = await api.core.sqs.send(new ReceiveMessageCommand({ QueueUrl: api.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+      return (out.Messages?.length ?? 0) >= 2 ? out.Messages : undefined;
+    }, 20_000, 'two messages in the DLQ');
+    const reasons = dead!.map((m) => m.MessageAttributes?.reason?.StringValue).sort();
+    expect(reasons[0]).toMatch(/^not JSON/);
+    expect(reasons[1]).toMatch(/^not a task: experiment_id/);
+    expect(r.logs.filter((l) => l.event === 'message_dead_lettered')).toHaveLength(2);
+    r.kill();
+    await r.exited;
+  });
+
+  it('drops the queued tasks of a stopped experiment set', async () => {
+    model.setBehaviour({ latencyMs: 300 });
+    await api.call('POST', '/v1/dataset', { body: { name: 'stop-ds', readme: '', df: makeDf(30) } });
+    const set = await api.call('POST', '/v1/experiment_set', { body: { name: 'to-stop', readme: '', experiments: [{ name: 's', dataset: 'stop-ds', model: { name: 'stub', base_url: model.url }, metrics: ['exact_match'] }] } });
+    const id = set.body.experiments[0].id;
+    const r = runner({ MAX_CONCURRENT_TASKS: '2' });
+    await waitUntil(async () => (await counts(id)).answers >= 2, 20_000, 'some answers');
+    expect((await api.call('POST', `/v1/stop/experiment_set/${set.body.id}`)).body.status).toBe('stopped');
+    await waitUntil(async () => (await api.footprint()).queued === 0, 30_000, 'the queue to drain');
+    const calls = model.requests.length;
+    const answers = (await counts(id)).answers;
+    expect(answers).toBeLessThan(30);
+    expect(calls).toBeLessThan(30);
+    const exp = await api.call('GET', `/v1/experiment/${id}`);
+    expect(exp.body.experiment_status).toBe('stopped');
+    r.kill();
+    await r.exited;
+  });
+
+  it('retries only the failed rows of a set', async () => {
+    // Rows whose query ends in 7 fail for good (a 400), the rest succeed.
+    model.setBehaviour({ script: (_i, body) => (String(body.messages.at(-1).content).endsWith('7') ? '400' : 'ok') });
+    await api.call('POST', '/v1/dataset', { body: { name: 'retry-ds', readme: '', df: makeDf(20) } });
+    const set = await api.call('POST', '/v1/experiment_set', { body: { name: 'to-retry', readme: '', experiments: [{ name: 'r', dataset: 'retry-ds', model: { name: 'stub', base_url: model.url }, metrics: ['output_length'] }] } });
+    const id = set.body.experiments[0].id;
+    const r = runner();
+    const first = await finished(id);
+    expect(first).toMatchObject({ experiment_status: 'finished', num_try: 20, num_success: 18, num_observation_try: 20, num_observation_success: 18 });
+    const { rows } = await api.core.pool.query('SELECT error_msg FROM answer WHERE experiment_id = $1 AND num_line = 7', [id]);
+    expect(rows[0].error_msg).toMatch(/400/);
+    model.setBehaviour({});
+    model.reset();
+    const retry = await api.call('POST', `/v1/retry/experiment_set/${set.body.id}`);
+    expect(retry.body.experiment_ids).toEqual([id]);
+    await waitUntil(async () => (await api.call('GET', `/v1/experiment/${id}`)).body.num_success === 20, 20_000, 'the retry');
+    const second = await finished(id);
+    expect(second).toMatchObject({ experiment_status: 'finished', num_try: 20, num_success: 20, num_observation_try: 20, num_observation_success: 20 });
+    expect(model.requests).toHaveLength(2);
+    r.kill();
+    await r.exited;
   });
 });
