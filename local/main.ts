@@ -13,6 +13,7 @@ import { createPool } from '../core/store/pool.js';
 import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from './http-server.js';
 import { assertPortFree, PortInUseError } from './ports.js';
+import { startRunnerProcess } from './runner-process.js';
 import { startLocalServers } from './stack.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -43,11 +44,24 @@ async function main(): Promise<void> {
     ...(stack.sqsEndpoint && !config.SQS_ENDPOINT ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
   const core = createCore(config, { pool: createPool(stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger });
-  const server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
+  // The runner gets the same servers; the embedded SQS server takes any credentials.
+  const runner = startRunnerProcess(
+    {
+      ...process.env,
+      DATABASE_URL: stack.databaseUrl,
+      QUEUE_URL: stack.queueUrl,
+      ...(stack.sqsEndpoint ? { SQS_ENDPOINT: stack.sqsEndpoint } : {}),
+      ...(stack.dlqUrl ? { DLQ_URL: stack.dlqUrl } : {}),
+      ...(stack.sqsEndpoint && !config.SQS_ENDPOINT ? { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' } : {}),
+    },
+    logger,
+  );
+  const server = createApiServer(createApiHandler({ config, core, healthChecks: { runner: () => runner.check() } }), config.EVALAP_MAX_BODY_BYTES);
   let port: number;
   try {
     port = await listen(server, config.PORT, config.HOST);
   } catch (err) {
+    await runner.stop();
     await closeCore(core);
     await stack.stop();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.PORT, config.HOST, 'PORT');
@@ -65,10 +79,13 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info('stack_stopping', { signal });
+    // First, so a runner that got the terminal's Ctrl-C too is not restarted.
+    const runnerStopped = runner.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await runnerStopped;
     await closeCore(core).catch(() => undefined);
     await stack.stop();
     logger.info('stack_stopped', {});

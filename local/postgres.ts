@@ -141,7 +141,9 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', max_connections: '200', ...options.settings };
   const args = ['-D', clusterDir, '-p', String(options.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-  const child: ChildProcess = spawn(postgres, args, { ...owner, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C must not stop the database before the
+  // runner has committed; the stack stops it last, explicitly.
+  const child: ChildProcess = spawn(postgres, args, { ...owner, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 
   await new Promise<void>((resolve, reject) => {
     let output = '';

@@ -21,6 +21,8 @@ export async function startSqs(port: number): Promise<RunningSqs> {
   const child = spawn(process.execPath, [script], {
     env: { ...process.env, FAUXQS_PORT: String(port) },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group, stopped explicitly after the runner (see postgres.ts).
+    detached: true,
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

@@ -1,0 +1,103 @@
+/**
+ * `npm start` as a user runs it: the built local stack in its own process,
+ * with its own PostgreSQL, SQS server and runner.
+ */
+import { jest } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../local/ports.js';
+import { waitUntil } from '../support/runner.js';
+
+jest.setTimeout(120_000);
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-e2e-'));
+let env: Record<string, string>;
+let url: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  env = {
+    PATH: process.env.PATH!,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    EVALAP_DATA_DIR: dataDir,
+    PORT: String(port),
+    EVALAP_PG_PORT: String(await freePort()),
+    EVALAP_SQS_PORT: String(await freePort()),
+    RUNNER_POLL_WAIT_SEC: '1',
+  };
+});
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+function start(extra: Record<string, string> = {}): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, ['dist/local/main.js'], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  return { proc, output: () => out, exited: new Promise((resolve) => proc.once('exit', (code) => resolve(code))) };
+}
+
+const healthy = async () => {
+  try {
+    const res = await fetch(`${url}/health`);
+    return res.status === 200 ? res.json() : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+describe('npm start', () => {
+  it('serves the API and runs experiments, stops cleanly on Ctrl-C, and keeps its data across restarts', async () => {
+    const first = start();
+    const health = await waitUntil(healthy, 60_000, 'the stack to be healthy');
+    expect(health.checks).toMatchObject({ database: { ok: true }, queue: { ok: true }, runner: { ok: true } });
+    const post = (p: string, body: unknown) => fetch(url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/v1/dataset', { name: 'kept', readme: '', df: JSON.stringify([{ query: 'a', output_true: 'x' }, { query: 'b', output_true: 'y' }]) })).status).toBe(200);
+    expect((await post('/v1/experiment', { name: 'e', dataset: 'kept', model: { aliased_name: 'm', output: ['x', 'z'] }, metrics: ['exact_match'] })).status).toBe(200);
+    const done = await waitUntil(async () => {
+      const e = await (await fetch(`${url}/v1/experiment/1?with_results=true`)).json();
+      return e.experiment_status === 'finished' ? e : undefined;
+    }, 30_000, 'the experiment to finish');
+    expect(done.results[0].summary).toMatchObject({ mean: 0.5, support: 2 });
+
+    first.proc.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('"event":"stack_stopped"');
+
+    const second = start();
+    await waitUntil(healthy, 60_000, 'the restarted stack');
+    const kept = await (await fetch(`${url}/v1/dataset?name=kept`)).json();
+    expect(kept).toMatchObject({ name: 'kept', size: 2 });
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('says in one line that a port is taken, and exits', async () => {
+    const blocker = net.createServer().listen(Number(env.PORT), '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    try {
+      const run = start();
+      expect(await run.exited).toBe(1);
+      expect(run.output().trim().split('\n').filter((l) => !l.startsWith('{'))).toEqual([
+        `cannot start: port ${env.PORT} on 127.0.0.1 is already in use; stop what holds it or set PORT to another port`,
+      ]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('names the variable when a setting is wrong', async () => {
+    const run = start({ MAX_CONCURRENT_TASKS: 'lots' });
+    expect(await run.exited).toBe(1);
+    expect(run.output().trim()).toBe('configuration error: MAX_CONCURRENT_TASKS: expected an integer, got "lots"');
+  });
+
+  it('refuses to run open on a non-loopback address', async () => {
+    const run = start({ HOST: '0.0.0.0' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/^configuration error: EVALAP_API_KEYS: must be set/);
+  });
+});
