@@ -44,6 +44,8 @@ interface Held {
   /** Attempts already made at this task (a redelivery counts as one). */
   attempt: number;
   settled: boolean;
+  /** Its outcome is being stored: it no longer occupies a task slot. */
+  committing?: boolean;
 }
 
 /** What the runner remembers of a task while a worker runs it. */
@@ -80,6 +82,8 @@ export class Runner {
   private readonly committer: Committer;
   private readonly maxHeld: number;
   private nextTaskId = 1;
+  /** Held messages whose outcome is being committed. */
+  private committingHeld = 0;
   private stopping = false;
   private closing: Promise<void> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -109,7 +113,7 @@ export class Runner {
       queueUrl,
       waitSec: config.RUNNER_POLL_WAIT_SEC,
       visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC,
-      credits: () => this.maxHeld - this.held.size,
+      credits: () => this.credits(),
       onMessages: (messages) => this.onMessages(messages),
       logger,
       loops: Math.min(10, Math.ceil(this.maxHeld / 10)),
@@ -124,6 +128,16 @@ export class Runner {
     this.statsTimer = setInterval(() => this.logStats(), this.deps.config.RUNNER_STATS_INTERVAL_MS);
     this.statsTimer.unref();
     this.deps.logger.info('runner_started', { max_concurrent_tasks: this.deps.config.MAX_CONCURRENT_TASKS, worker_threads: this.deps.threads, prefetch: this.maxHeld - this.deps.config.MAX_CONCURRENT_TASKS });
+  }
+
+  /**
+   * Messages this runner may still receive. A message whose outcome is being
+   * committed holds no task slot, so up to MAX_CONCURRENT_TASKS of those do
+   * not count: commits overlap with the next tasks instead of starving them.
+   */
+  private credits(): number {
+    const overlap = Math.min(this.committingHeld, this.deps.config.MAX_CONCURRENT_TASKS);
+    return this.maxHeld - (this.held.size - overlap);
   }
 
   // ------------------------------------------------------------ receiving
@@ -160,6 +174,7 @@ export class Runner {
   private settle(held: Held, how: 'delete' | 'release', delaySec = 0): void {
     if (held.settled) return;
     held.settled = true;
+    if (held.committing) this.committingHeld--;
     this.held.delete(held.id);
     this.heartbeat.untrack(held.id);
     if (how === 'delete') this.acks.delete(held);
@@ -318,6 +333,11 @@ export class Runner {
   }
 
   private commit(held: Held, item: { answers: AnswerOutcome[]; observations: (ObservationOutcome & { experiment_id: number })[]; followUps: TaskInput[] }): void {
+    if (!held.committing) {
+      held.committing = true;
+      this.committingHeld++;
+      this.poller.notify();
+    }
     this.committer.add({
       ...item,
       done: () => {

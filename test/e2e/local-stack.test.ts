@@ -43,7 +43,7 @@ function start(extra: Record<string, string> = {}): { proc: ChildProcess; output
 const healthy = async () => {
   try {
     const res = await fetch(`${url}/health`);
-    return res.status === 200 ? res.json() : undefined;
+    return res.status === 200 ? ((await res.json()) as any) : undefined;
   } catch {
     return undefined;
   }
@@ -58,7 +58,7 @@ describe('npm start', () => {
     expect((await post('/v1/dataset', { name: 'kept', readme: '', df: JSON.stringify([{ query: 'a', output_true: 'x' }, { query: 'b', output_true: 'y' }]) })).status).toBe(200);
     expect((await post('/v1/experiment', { name: 'e', dataset: 'kept', model: { aliased_name: 'm', output: ['x', 'z'] }, metrics: ['exact_match'] })).status).toBe(200);
     const done = await waitUntil(async () => {
-      const e = await (await fetch(`${url}/v1/experiment/1?with_results=true`)).json();
+      const e = (await (await fetch(`${url}/v1/experiment/1?with_results=true`)).json()) as any;
       return e.experiment_status === 'finished' ? e : undefined;
     }, 30_000, 'the experiment to finish');
     expect(done.results[0].summary).toMatchObject({ mean: 0.5, support: 2 });
