@@ -238,4 +238,15 @@ describe('the runner', () => {
     r.kill();
     await r.exited;
   });
+
+  it('keeps a slow task invisible past the visibility timeout with its heartbeat: no second model call', async () => {
+    model.setBehaviour({ latencyMs: 8000 });
+    const r = runner({ RUNNER_VISIBILITY_TIMEOUT_SEC: '5', RUNNER_HEARTBEAT_INTERVAL_MS: '1000', RUNNER_MODEL_TIMEOUT_MS: '20000' });
+    const id = await launch(3);
+    const exp = await finished(id, 30_000);
+    expect(exp).toMatchObject({ num_try: 3, num_success: 3 });
+    expect(model.requests).toHaveLength(3);
+    r.kill();
+    await r.exited;
+  });
 });
