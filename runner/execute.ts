@@ -5,7 +5,8 @@
  */
 import { scoreInline, type ScoreInput } from '../core/metrics/score.js';
 import { ProviderError, RateLimitedError, ProviderServerError, ProviderTimeoutError, ProviderConnectionError } from '../core/providers/errors.js';
-import { generateAnswer } from '../core/providers/openai.js';
+import { chatComplete, generateAnswer } from '../core/providers/openai.js';
+import { runJudge } from '../core/metrics/judges.js';
 import type { CallResult, ObservationFields, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
 
 /** Maps a provider failure to what the limiter and the retry decision need. Classified here, once. */
@@ -18,8 +19,16 @@ export function callFailure(err: unknown): Extract<CallResult, { ok: false }> {
   return { ok: false, kind: 'other', retryable: false, message: `unexpected error: ${message}` };
 }
 
+/** What metrics see: the row, overlaid with the answer's fields that are set (an answer without
+ *  retrieval_context must not hide the dataset's column of that name). */
+function scoreInput(row: Record<string, unknown>, answer: StoredAnswer | undefined): ScoreInput {
+  const input: ScoreInput = { ...row, output: answer?.answer ?? '' };
+  if (answer) for (const [k, v] of Object.entries(answer)) if (v !== null && v !== undefined && k !== 'answer') input[k] = v;
+  return input;
+}
+
 function scoreAll(task: WorkerTask, answer: StoredAnswer): ObservationFields[] {
-  const input: ScoreInput = { ...task.row, ...answer, output: answer.answer };
+  const input = scoreInput(task.row, answer);
   return task.inline.map((m) => {
     const started = performance.now();
     const out = scoreInline(m.name, m.params, input);
@@ -30,15 +39,33 @@ function scoreAll(task: WorkerTask, answer: StoredAnswer): ObservationFields[] {
   });
 }
 
-export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
-  if (task.kind === 'observation') {
-    // Judged metrics (LLM and RAG) come with their scoring code; until then each is a recorded error, never a crash.
-    const judge = task.judge!;
-    return {
-      id: task.id,
-      observations: [{ resultId: judge.resultId, score: null, observation: null, error_msg: `metric ${judge.name} cannot be computed by this version yet`, execution_time: 0 }],
-    };
+async function judgeTask(task: WorkerTask): Promise<WorkerOutcome> {
+  const judge = task.judge!;
+  const fail = (error_msg: string, observation: unknown = null, execution_time = 0): WorkerOutcome => ({
+    id: task.id,
+    observations: [{ resultId: judge.resultId, score: null, observation, error_msg, execution_time }],
+  });
+  if (!judge.model) return fail('no judge model: set judge_model on the experiment, or EVALAP_JUDGE_MODEL for the runner');
+  const input = scoreInput(task.row, task.answer);
+  const started = performance.now();
+  let tokens = 0;
+  try {
+    const out = await runJudge(judge.name, judge.params, input, async (messages) => {
+      const reply = await chatComplete(judge.model!, messages, { timeoutMs: task.timeoutMs });
+      tokens += (reply.nb_tokens_prompt ?? 0) + (reply.nb_tokens_completion ?? 0);
+      return reply;
+    });
+    const execution_time = Math.round(performance.now() - started);
+    const call: CallResult = { ok: true, tokens };
+    if ('error' in out) return { ...fail(out.error, out.observation, execution_time), call };
+    return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time }] };
+  } catch (err) {
+    return { id: task.id, call: callFailure(err), observations: [] };
   }
+}
+
+export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
+  if (task.kind === 'observation') return judgeTask(task);
   let answer = task.answer;
   let call: CallResult | undefined;
   if (!answer) {

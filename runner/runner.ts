@@ -241,11 +241,24 @@ export class Runner {
     try {
       const open = (sealed: string | null) => (sealed ? this.deps.secrets.open(sealed) : null);
       const chatModel = c.hasRawOutput ? null : ({ ...(c.model as unknown as ChatModel), api_key: open(c.modelApiKey) });
-      const judge = c.judgeModel ? ({ ...(c.judgeModel as unknown as ChatModel), api_key: open(c.judgeApiKey) }) : null;
+      const judge = this.judgeOf(c, open(c.judgeApiKey));
       return { ...c, chatModel, judge };
     } catch {
       return { ...c, chatModel: null, judge: null, keyError: 'the stored provider key cannot be decrypted with this runner\'s key' };
     }
+  }
+
+  /**
+   * The experiment's judge: a full model as given, a name served by the
+   * configured judge endpoint, or the configured default judge.
+   */
+  private judgeOf(c: ExperimentConfig, key: string | null): ChatModel | null {
+    const { EVALAP_JUDGE_MODEL, EVALAP_JUDGE_BASE_URL, EVALAP_JUDGE_API_KEY } = this.deps.config;
+    const given = c.judgeModel as (Partial<ChatModel> & { name: string }) | null;
+    if (given?.base_url) return { ...(given as ChatModel), api_key: key };
+    const name = given?.name ?? EVALAP_JUDGE_MODEL;
+    if (!name || !EVALAP_JUDGE_BASE_URL) return null;
+    return { name, base_url: EVALAP_JUDGE_BASE_URL, api_key: EVALAP_JUDGE_API_KEY ?? null };
   }
 
   /** Hydrates a received batch with one query for its rows, then dispatches or settles each task. */

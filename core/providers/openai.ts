@@ -29,17 +29,27 @@ export interface ChatAnswer {
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /** One chat-completions call for one dataset row. */
-export async function generateAnswer(
-  model: ChatModel,
-  query: string,
-  row: Record<string, unknown>,
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<ChatAnswer> {
+export function generateAnswer(model: ChatModel, query: string, row: Record<string, unknown>, options: CallOptions = {}): Promise<ChatAnswer> {
+  return chatComplete(model, buildMessages(model, query, row), options);
+}
+
+/** One chat-completions call with the given messages; the model's sampling and extra params are passed through. */
+export async function chatComplete(model: ChatModel, messages: ChatMessage[], options: CallOptions = {}): Promise<ChatAnswer> {
   const url = `${model.base_url.replace(/\/+$/, '')}/chat/completions`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx: CallContext = { model: model.name, url, apiKey: model.api_key, timeoutMs };
-  const body = { model: model.name, messages: buildMessages(model, query, row), ...model.sampling_params, ...model.extra_params };
+  const body = { model: model.name, messages, ...model.sampling_params, ...model.extra_params };
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (model.api_key) headers.authorization = `Bearer ${model.api_key}`;
 
@@ -64,8 +74,8 @@ export async function generateAnswer(
 }
 
 /** The system message if any, then the user message (rendered prelude, blank line, query). */
-function buildMessages(model: ChatModel, query: string, row: Record<string, unknown>): { role: string; content: string }[] {
-  const messages: { role: string; content: string }[] = [];
+function buildMessages(model: ChatModel, query: string, row: Record<string, unknown>): ChatMessage[] {
+  const messages: ChatMessage[] = [];
   if (model.system_prompt) messages.push({ role: 'system', content: model.system_prompt });
   const content = model.prelude_prompt ? `${renderTemplate(model.prelude_prompt, row)}\n\n${query}` : query;
   messages.push({ role: 'user', content });

@@ -1,0 +1,72 @@
+/**
+ * Reading a judge's reply. Judges are asked for one JSON object, and often
+ * wrap it in code fences, add prose around it, leave trailing commas or write
+ * numbers as strings; all of that is accepted. A reply with no object in it
+ * (a refusal, an apology) is a `JudgeReplyError`, recorded on the observation.
+ */
+
+export class JudgeReplyError extends Error {
+  override name = 'JudgeReplyError';
+}
+
+/** The first balanced `{...}` in `text`, ignoring braces inside strings. */
+function firstObject(text: string): string | undefined {
+  const start = text.indexOf('{');
+  if (start === -1) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return text.slice(start, i + 1);
+  }
+  return undefined;
+}
+
+export function parseJudgeReply(text: string): Record<string, unknown> {
+  const unfenced = text.replace(/```(?:json|JSON)?\s*([\s\S]*?)```/g, '$1');
+  const candidate = firstObject(unfenced) ?? firstObject(text);
+  if (!candidate) throw new JudgeReplyError(`the judge did not reply with a JSON object: ${JSON.stringify(text.slice(0, 200))}`);
+  for (const attempt of [candidate, candidate.replace(/,\s*([}\]])/g, '$1')]) {
+    try {
+      const value = JSON.parse(attempt);
+      if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // try the next repair
+    }
+  }
+  throw new JudgeReplyError(`the judge's reply is not valid JSON: ${JSON.stringify(candidate.slice(0, 200))}`);
+}
+
+/** A number, or a numeric string ("8", "8.5", "8/10", "score: 7"), as a number. */
+export function toNumber(value: unknown, field: string): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string') {
+    const m = /-?\d+(?:\.\d+)?/.exec(value);
+    if (m) return Number(m[0]);
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  throw new JudgeReplyError(`the judge's ${field} is not a number: ${JSON.stringify(value)}`);
+}
+
+/** A score within [lo, hi], or a JudgeReplyError saying it is out of range. */
+export function scoreIn(value: unknown, lo: number, hi: number): number {
+  const n = toNumber(value, 'score');
+  if (n < lo || n > hi) throw new JudgeReplyError(`the judge's score ${n} is outside ${lo}–${hi}`);
+  return n;
+}
+
+/** A list of objects under `key`, each with a yes/no/idk `verdict`. */
+export function verdicts(reply: Record<string, unknown>, key: string): { verdict: 'yes' | 'no' | 'idk'; [k: string]: unknown }[] {
+  const list = reply[key];
+  if (!Array.isArray(list)) throw new JudgeReplyError(`the judge's reply has no list "${key}"`);
+  return list.map((item, i) => {
+    const v = String((item as Record<string, unknown>)?.verdict ?? '').trim().toLowerCase();
+    if (v !== 'yes' && v !== 'no' && v !== 'idk') throw new JudgeReplyError(`item ${i} of "${key}" has verdict ${JSON.stringify(v)}; expected yes, no or idk`);
+    return { ...(item as Record<string, unknown>), verdict: v };
+  });
+}

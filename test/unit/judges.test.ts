@@ -1,0 +1,111 @@
+import { JUDGES, runJudge } from '../../core/metrics/judges.js';
+import { parseJudgeReply } from '../../core/metrics/judge-reply.js';
+import type { ChatAnswer, ChatMessage } from '../../core/providers/openai.js';
+
+const reply = (answer: string): ChatAnswer => ({ answer, think: null, nb_tokens_prompt: 120, nb_tokens_completion: 30, nb_tool_calls: null, execution_time: 5 });
+const input = { query: 'Capital of France?', output: 'Paris is the capital.', output_true: 'Paris', context: ['Paris is in France.', 'Lyon is in France.'], retrieval_context: ['Paris is the capital of France.', 'The Seine flows through Paris.', 'Berlin is in Germany.'] };
+
+async function judge(name: string, answer: string, params: Record<string, unknown> | null = null) {
+  const seen: ChatMessage[][] = [];
+  const out = await runJudge(name, params, input, async (messages) => {
+    seen.push(messages);
+    return reply(answer);
+  });
+  return { out, messages: seen[0] };
+}
+
+describe('parseJudgeReply', () => {
+  it.each([
+    ['plain JSON', '{"score": 8, "reason": "ok"}'],
+    ['a fenced block', 'Here you go:\n```json\n{"score": 8, "reason": "ok"}\n```'],
+    ['prose around it', 'Sure! {"score": 8, "reason": "ok"} Hope this helps.'],
+    ['a trailing comma', '{"score": 8, "reason": "ok",}'],
+    ['braces inside strings', '{"reason": "uses {curly} braces", "score": 8}'],
+  ])('reads %s', (_name, text) => {
+    expect(parseJudgeReply(text).score).toBe(8);
+  });
+
+  it('refuses a reply without JSON, quoting its start', () => {
+    expect(() => parseJudgeReply("I'm sorry, I can't evaluate this.")).toThrow(/did not reply with a JSON object: "I'm sorry/);
+  });
+});
+
+describe('graded judges', () => {
+  it('scores judge_notator from the reply, keeping the reason, prompt version and token usage', async () => {
+    const { out, messages } = await judge('judge_notator', '{"reason": "correct", "score": "9"}');
+    expect(out).toEqual({ score: 9, observation: expect.objectContaining({ reason: 'correct', prompt_version: 'notator-1', judge_usage: { prompt_tokens: 120, completion_tokens: 30 } }) });
+    expect(messages[1].content).toContain('Capital of France?');
+    expect(messages[1].content).toContain('## Reference answer\nParis');
+    expect(messages[1].content).toContain('## Answer to evaluate\nParis is the capital.');
+  });
+
+  it.each([
+    ['judge_exactness', '{"score": 1}', 1],
+    ['judge_precision', '{"score": 0}', 0],
+    ['judge_completude', '{"score": 75}', 75],
+    ['judge_rambling', '{"score": 2}', 2],
+    ['judge_relevant', '{"score": 10}', 10],
+  ])('reads %s on its own scale', async (name, text, score) => {
+    expect((await judge(name, text)).out).toMatchObject({ score });
+  });
+
+  it('records a score outside the scale as an error, never a crash', async () => {
+    expect((await judge('judge_notator', '{"score": 11}')).out).toMatchObject({ error: "the judge's score 11 is outside 1–10" });
+  });
+
+  it('records a refusal as an error with the reply kept for audit', async () => {
+    const { out } = await judge('judge_notator', 'As an AI I cannot grade this.');
+    expect(out).toMatchObject({ error: expect.stringMatching(/did not reply with a JSON object/), observation: { reply: 'As an AI I cannot grade this.', prompt_version: 'notator-1' } });
+  });
+
+  it('renders a judge_adhoc template with the row and uses its scale', async () => {
+    const { out, messages } = await judge('judge_adhoc', '{"score": 4, "reason": "fine"}', { prompt: 'Is "{{output}}" a good answer to {{query}}?', scale: [1, 5] });
+    expect(messages[1].content).toMatch(/^Is "Paris is the capital." a good answer to Capital of France\?/);
+    expect(messages[1].content).toContain('from 1 to 5');
+    expect(out).toMatchObject({ score: 4 });
+  });
+
+  it('normalizes g_eval from 1–5 to 0–1 and follows the given steps', async () => {
+    const { out, messages } = await judge('g_eval', '{"steps": [], "reason": "good", "score": 4}', { criteria: 'Correctness', evaluation_steps: ['Compare facts', 'Check units'] });
+    expect(messages[1].content).toContain('1. Compare facts\n2. Check units');
+    expect(out).toMatchObject({ score: 0.75, observation: { raw_score: 4 } });
+  });
+});
+
+describe('RAG and safety judges', () => {
+  it('scores faithfulness as the share of claims not contradicted by the retrieval context', async () => {
+    const { out } = await judge('faithfulness', JSON.stringify({ claims: [{ claim: 'a', verdict: 'yes' }, { claim: 'b', verdict: 'idk' }, { claim: 'c', verdict: 'no' }, { claim: 'd', verdict: 'yes' }] }));
+    expect(out).toMatchObject({ score: 0.75 });
+  });
+
+  it('scores contextual_precision as weighted cumulative precision over the ranked contexts', async () => {
+    // Relevant at ranks 1 and 3: (1/1 + 2/3) / 2.
+    const { out } = await judge('contextual_precision', JSON.stringify({ contexts: [{ verdict: 'yes' }, { verdict: 'no' }, { verdict: 'yes' }] }));
+    expect((out as { score: number }).score).toBeCloseTo((1 + 2 / 3) / 2, 12);
+  });
+
+  it('refuses a hallucination reply with the wrong number of verdicts', async () => {
+    const { out } = await judge('hallucination', JSON.stringify({ contexts: [{ verdict: 'yes' }] }));
+    expect(out).toMatchObject({ error: 'the judge gave 1 verdicts for 2 contexts' });
+  });
+
+  it.each([
+    ['answer_relevancy', { statements: [{ verdict: 'yes' }, { verdict: 'no' }] }, 0.5],
+    ['hallucination', { contexts: [{ verdict: 'yes' }, { verdict: 'no' }] }, 0.5],
+    ['contextual_recall', { sentences: [{ verdict: 'yes' }, { verdict: 'yes' }, { verdict: 'no' }, { verdict: 'no' }] }, 0.5],
+    ['contextual_relevancy', { statements: [{ verdict: 'yes' }, { verdict: 'no' }, { verdict: 'no' }, { verdict: 'no' }] }, 0.25],
+    ['bias', { opinions: [] }, 0],
+    ['toxicity', { opinions: [{ verdict: 'yes' }, { verdict: 'no' }] }, 0.5],
+  ])('scores %s from its verdicts', async (name, body, score) => {
+    expect((await judge(name, JSON.stringify(body))).out).toMatchObject({ score });
+  });
+
+  it('records a verdict outside yes/no/idk as an error', async () => {
+    expect((await judge('bias', JSON.stringify({ opinions: [{ verdict: 'maybe' }] }))).out).toMatchObject({ error: expect.stringMatching(/verdict "maybe"/) });
+  });
+
+  it('has a judge for every llm and rag metric of the registry', async () => {
+    const { METRICS } = await import('../../core/metrics/catalog.js');
+    for (const m of METRICS.filter((m) => m.type === 'llm' || m.type === 'rag')) expect(JUDGES[m.name]).toBeDefined();
+  });
+});
