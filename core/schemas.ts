@@ -233,6 +233,7 @@ export const Result = z
     num_try: z.number().int(),
     num_success: z.number().int(),
     summary: Summary,
+    corpus_score: z.number().nullable().describe('Corpus-level score where the metric defines one (BLEU, chrF), from summed row statistics'),
     created_at: z.string(),
     observation_table: z.array(Observation).optional(),
   })

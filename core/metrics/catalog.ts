@@ -4,6 +4,7 @@
  * this table is what the API validates experiments against.
  */
 import { z } from 'zod';
+import { checkJsonSchema } from './text-metrics.js';
 import type { MetricDefinition } from './types.js';
 
 const none = z.object({}).strict();
@@ -103,7 +104,14 @@ export const METRICS: readonly MetricDefinition[] = [
     description: 'Whether the output is JSON valid against the JSON Schema in params.schema.',
     type: 'deterministic',
     require: OUT,
-    params: z.object({ schema: z.record(z.string(), z.unknown()) }).strict(),
+    params: z
+      .object({
+        schema: z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+          const problem = checkJsonSchema(schema);
+          if (problem) ctx.addIssue({ code: 'custom', message: `not a valid JSON Schema: ${problem}` });
+        }),
+      })
+      .strict(),
     range: [0, 1],
     higherIsBetter: true,
   },

@@ -162,7 +162,8 @@ export function chrfStats(hypothesis: string, references: string[], o: ChrfOptio
   return best;
 }
 
-function resolve(wordOrder: number | undefined, options: Partial<ChrfOptions> | undefined): ChrfOptions {
+/** SacreBLEU's defaults with the given word order and overrides. */
+export function chrfOptions(wordOrder: number | undefined, options?: Partial<ChrfOptions>): ChrfOptions {
   return { ...DEFAULTS, ...options, ...(wordOrder === undefined ? {} : { wordOrder }) };
 }
 
@@ -173,7 +174,7 @@ function resolve(wordOrder: number | undefined, options: Partial<ChrfOptions> | 
  * knobs (beta, eps smoothing, whitespace) for comparison with its tests.
  */
 export function sentenceChrf(hypothesis: string, references: string[], wordOrder?: 0 | 2, options?: Partial<ChrfOptions>): { score: number } {
-  const o = resolve(wordOrder, options);
+  const o = chrfOptions(wordOrder, options);
   return { score: chrfFromStats(chrfStats(hypothesis, references, o), o) };
 }
 
@@ -183,7 +184,7 @@ export function corpusChrf(
   wordOrder?: 0 | 2,
   options?: Partial<ChrfOptions>,
 ): { score: number } {
-  const o = resolve(wordOrder, options);
+  const o = chrfOptions(wordOrder, options);
   const total = new Array<number>(3 * (o.charOrder + o.wordOrder)).fill(0);
   for (const p of pairs) {
     const s = chrfStats(p.hypothesis, p.references, o);

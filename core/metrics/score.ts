@@ -3,7 +3,11 @@
  * produced (or read) the answer. A metric never throws: bad input is a
  * recorded error on its observation.
  */
+import { bleuStats, corpusBleu, sentenceBleu, type BleuStats } from './bleu.js';
+import { chrfFromStats, chrfOptions, chrfStats } from './chrf.js';
 import { getMetric } from './registry.js';
+import { rouge, type RougeVariant } from './rouge.js';
+import { jsonSchemaScore, levenshteinRatio, ocrV1, qcmExactness } from './text-metrics.js';
 
 /** What a metric sees of one row: the answer and the dataset fields (after columns_map). */
 export interface ScoreInput {
@@ -34,18 +38,8 @@ function normalize(s: string, p: { ignore_case?: boolean; ignore_whitespace?: bo
   return out;
 }
 
-/** Levenshtein distance over code points, two rows of memory. */
-export function levenshtein(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[y.length];
-}
+/** Expected outputs as a list of references: a list stays one, anything else is one reference. */
+const references = (v: unknown): string[] => (Array.isArray(v) ? v.map(text) : [text(v)]);
 
 const firstNumber = (s: string): number | null => {
   const m = /-?\d+(?:[.,]\d+)?(?:e[-+]?\d+)?/i.exec(s.replace(/(\d)[\s\u00a0](?=\d{3}\b)/g, '$1'));
@@ -73,11 +67,24 @@ const SCORERS: Record<string, Scorer> = {
       return { score: 0, observation: (err as Error).message };
     }
   },
-  levenshtein_ratio: (i) => {
-    const a = i.output;
-    const b = text(i.output_true);
-    const len = [...a].length + [...b].length;
-    return { score: len === 0 ? 1 : 1 - levenshtein(a, b) / Math.max([...a].length, [...b].length), observation: null };
+  levenshtein_ratio: (i) => ({ score: levenshteinRatio(i.output, text(i.output_true)), observation: null }),
+  json_schema: (i, p) => jsonSchemaScore(i.output, p.schema),
+  qcm_exactness: (i) => qcmExactness(i.output, text(i.output_true)),
+  ocr_v1: (i) => ocrV1(i.output, text(i.output_true)),
+  bleu: (i) => {
+    const refs = references(i.output_true);
+    const out = sentenceBleu(i.output, refs);
+    const st = bleuStats(i.output, refs);
+    return { score: out.score, observation: { precisions: out.precisions, bp: out.bp, sys_len: out.sysLen, ref_len: out.refLen, corpus_stats: [...st.correct, ...st.total, st.sysLen, st.refLen] } };
+  },
+  chrf: (i, p) => {
+    const o = chrfOptions(p.word_order ?? 0);
+    const stats = chrfStats(i.output, references(i.output_true), o);
+    return { score: chrfFromStats(stats, o), observation: { corpus_stats: stats } };
+  },
+  rouge: (i, p) => {
+    const r = rouge(text(i.output_true), i.output, (p.variant ?? 'rougeL') as RougeVariant, Boolean(p.stemming));
+    return { score: r.fmeasure, observation: { precision: r.precision, recall: r.recall } };
   },
   numeric_diff: (i, p) => {
     const got = firstNumber(i.output);
@@ -109,4 +116,20 @@ export function scoreInline(name: string, params: Record<string, unknown> | null
   } catch (err) {
     return { error: `metric ${name} failed: ${(err as Error).message}` };
   }
+}
+
+/**
+ * Corpus-level scores of the metrics that have one, from the element-wise sum
+ * of their rows' `corpus_stats` (kept on the result): SacreBLEU's corpus BLEU
+ * and corpus chrF, which are not means of the sentence scores.
+ */
+export function corpusScore(name: string, params: Record<string, unknown> | null, stats: number[] | null): number | null {
+  if (!stats) return null;
+  if (name === 'bleu') {
+    const n = stats.length / 2 - 1;
+    const summed: BleuStats = { correct: stats.slice(0, n), total: stats.slice(n, 2 * n), sysLen: stats[2 * n], refLen: stats[2 * n + 1] };
+    return corpusBleu([summed]).score;
+  }
+  if (name === 'chrf') return chrfFromStats(stats, chrfOptions(Number(params?.word_order ?? 0)));
+  return null;
 }

@@ -1,6 +1,7 @@
 /** Experiments, their results (one per metric use) and bring-your-own answers. */
 import type pg from 'pg';
 import { NotFoundError } from '../errors.js';
+import { corpusScore } from '../metrics/score.js';
 import { summarize } from '../stats.js';
 
 type Db = pg.Pool | pg.PoolClient;
@@ -184,20 +185,22 @@ interface ResultRow {
   score_sumsq: number;
   score_min: number | null;
   score_max: number | null;
+  corpus_stats: number[] | null;
   created_at: string;
 }
 
 export async function listResults(db: Db, experimentId: number, withObservations: boolean) {
   const { rows } = await db.query<ResultRow>(
     `SELECT id, experiment_id, metric_name, metric_aliased_name, metric_params, metric_status, num_try, num_success,
-            score_count, score_sum, score_sumsq, score_min, score_max, ${TS('created_at')} AS created_at
+            score_count, score_sum, score_sumsq, score_min, score_max, corpus_stats, ${TS('created_at')} AS created_at
      FROM result WHERE experiment_id = $1 ORDER BY id`,
     [experimentId],
   );
   const observations = withObservations ? await observationsByResult(db, experimentId) : undefined;
-  return rows.map(({ score_count, score_sum, score_sumsq, score_min, score_max, ...r }) => ({
+  return rows.map(({ score_count, score_sum, score_sumsq, score_min, score_max, corpus_stats, ...r }) => ({
     ...r,
     summary: summarize({ count: score_count, sum: score_sum, sumsq: score_sumsq, min: score_min, max: score_max }),
+    corpus_score: corpusScore(r.metric_name, r.metric_params, corpus_stats),
     ...(observations ? { observation_table: observations.get(r.id) ?? [] } : {}),
   }));
 }

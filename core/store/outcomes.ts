@@ -91,7 +91,15 @@ WITH x AS (
     score = EXCLUDED.score, observation = EXCLUDED.observation, error_msg = NULL,
     execution_time = EXCLUDED.execution_time, num_try = o.num_try + EXCLUDED.num_try, created_at = now()
   WHERE o.error_msg IS NOT NULL AND EXCLUDED.error_msg IS NULL
-  RETURNING o.result_id, (xmax = 0) AS inserted, (o.error_msg IS NULL) AS ok, o.score
+  RETURNING o.result_id, (xmax = 0) AS inserted, (o.error_msg IS NULL) AS ok, o.score, o.observation->'corpus_stats' AS cs
+), vec AS (
+  -- Element-wise sums of the new rows' corpus statistics, per result.
+  SELECT result_id, array_agg(s ORDER BY i) AS v FROM (
+    SELECT up.result_id, e.i, sum(e.val::float8) AS s
+    FROM up, jsonb_array_elements_text(up.cs) WITH ORDINALITY AS e(val, i)
+    WHERE up.ok AND jsonb_typeof(up.cs) = 'array'
+    GROUP BY up.result_id, e.i) t
+  GROUP BY result_id
 ), agg AS (
   SELECT result_id,
          count(*) FILTER (WHERE inserted)::int AS tries, count(*) FILTER (WHERE ok)::int AS successes,
@@ -103,8 +111,10 @@ WITH x AS (
 UPDATE result r SET num_try = r.num_try + agg.tries, num_success = r.num_success + agg.successes,
        score_count = r.score_count + agg.n, score_sum = r.score_sum + agg.s, score_sumsq = r.score_sumsq + agg.ss,
        score_min = least(r.score_min, agg.lo), score_max = greatest(r.score_max, agg.hi),
-       metric_status = CASE WHEN r.metric_status = 'pending' THEN 'running' ELSE r.metric_status END
-FROM agg WHERE r.id = agg.result_id`;
+       metric_status = CASE WHEN r.metric_status = 'pending' THEN 'running' ELSE r.metric_status END,
+       corpus_stats = CASE WHEN vec.v IS NULL THEN r.corpus_stats WHEN r.corpus_stats IS NULL THEN vec.v
+                           ELSE (SELECT array_agg(coalesce(a, 0) + coalesce(b, 0) ORDER BY i) FROM unnest(r.corpus_stats, vec.v) WITH ORDINALITY AS t(a, b, i)) END
+FROM agg LEFT JOIN vec USING (result_id) WHERE r.id = agg.result_id`;
 
 /**
  * Moves the statuses of `ids` on from their counters: a result is finished

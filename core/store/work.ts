@@ -147,7 +147,10 @@ export async function resetFailures(pool: pg.Pool, experimentId: number): Promis
     );
     await db.query(
       `UPDATE result r SET num_try = s.n, num_success = s.ok, score_count = s.c, score_sum = s.sum, score_sumsq = s.sumsq,
-              score_min = s.lo, score_max = s.hi, metric_status = 'running'
+              score_min = s.lo, score_max = s.hi, metric_status = 'running',
+              corpus_stats = (SELECT array_agg(x.s ORDER BY x.i) FROM (
+                SELECT e.i, sum(e.val::float8) AS s FROM observation o2, jsonb_array_elements_text(o2.observation->'corpus_stats') WITH ORDINALITY AS e(val, i)
+                WHERE o2.result_id = r.id AND o2.error_msg IS NULL AND jsonb_typeof(o2.observation->'corpus_stats') = 'array' GROUP BY e.i) x)
        FROM (SELECT r2.id, count(o.num_line)::int AS n, count(o.num_line) FILTER (WHERE o.error_msg IS NULL)::int AS ok,
                     count(o.score) FILTER (WHERE o.error_msg IS NULL)::int AS c, coalesce(sum(o.score) FILTER (WHERE o.error_msg IS NULL), 0) AS sum,
                     coalesce(sum(o.score * o.score) FILTER (WHERE o.error_msg IS NULL), 0) AS sumsq,

@@ -3,6 +3,7 @@
  * reorder one that has shipped: databases record which versions they applied.
  */
 import init from './001_init.js';
+import corpusStats from './002_corpus_stats.js';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'init', sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'init', sql: init },
+  { version: 2, name: 'corpus_stats', sql: corpusStats },
+];
