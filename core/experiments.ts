@@ -79,8 +79,8 @@ export async function prepareExperiment(
 
   const columns = new Set(dataset.columns);
   for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
-  const answerFields = new Set(['output']);
-  if (raw) for (const f of ['context', 'retrieval_context', 'think'] as const) if (model[f]) answerFields.add(f);
+  const answerFields = new Set(['output', 'think']);
+  if (raw) for (const f of ['context', 'retrieval_context'] as const) if (model[f]) answerFields.add(f);
   let uses: ReturnType<typeof checkMetrics> = [];
   try {
     uses = checkMetrics(body.metrics, { columns, answerFields, path: at(prefix, 'metrics') });
@@ -207,7 +207,7 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
       const columns = new Set(dataset.columns);
       for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
       const existing = new Set((await store.listResults(client, id, false)).map((r) => r.metric_aliased_name));
-      const uses = checkMetrics(patch.metrics, { columns, answerFields: new Set(['output', 'context', 'retrieval_context', 'think']), path: 'metrics' });
+      const uses = checkMetrics(patch.metrics, { columns, answerFields: await store.answerFields(client, id, current.has_raw_output), path: 'metrics' });
       const clash = uses.find((u) => existing.has(u.aliasedName));
       if (clash) throw new ConflictError(`the experiment already has a metric named ${JSON.stringify(clash.aliasedName)}; give the new one an aliased_name`);
       const resultIds = await store.insertResults(client, id, uses);

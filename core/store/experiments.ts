@@ -229,6 +229,19 @@ export async function listAnswers(db: Db, experimentId: number) {
   return rows;
 }
 
+/** Fields the experiment's answers provide to metrics: `output` always, the others if any answer has them. */
+export async function answerFields(db: Db, experimentId: number, hasRawOutput: boolean): Promise<Set<string>> {
+  const fields = new Set(['output', 'think']);
+  if (!hasRawOutput) return fields;
+  const { rows } = await db.query(
+    `SELECT bool_or(context IS NOT NULL) AS context, bool_or(retrieval_context IS NOT NULL) AS retrieval_context
+     FROM answer WHERE experiment_id = $1`,
+    [experimentId],
+  );
+  for (const f of ['context', 'retrieval_context'] as const) if (rows[0]?.[f]) fields.add(f);
+  return fields;
+}
+
 export async function lockExperiment(db: pg.PoolClient, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; num_total: number; num_success: number }> {
   const { rows } = await db.query('SELECT experiment_status, has_raw_output, num_total, num_success FROM experiment WHERE id = $1 FOR UPDATE', [id]);
   if (!rows.length) throw new NotFoundError('experiment', id);
