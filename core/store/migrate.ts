@@ -1,15 +1,14 @@
 import type pg from 'pg';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
+import { inTransaction } from './pool.js';
 
 /** Arbitrary constant: the advisory lock every migrator takes, so two
  *  processes starting at once apply each migration exactly once. */
 const MIGRATION_LOCK = 727_274_001;
 
 /** Applies the migrations not yet recorded in `schema_migration`; returns their versions. */
-export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export function migrate(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
@@ -23,12 +22,6 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
       await client.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [m.version, m.name]);
       done.push(m.version);
     }
-    await client.query('COMMIT');
     return done;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
