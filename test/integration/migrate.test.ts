@@ -1,18 +1,7 @@
-import pg from 'pg';
-import { randomUUID } from 'node:crypto';
 import { migrate } from '../../core/store/migrate.js';
 import { MIGRATIONS } from '../../core/store/migrations/index.js';
 import { createPool } from '../../core/store/pool.js';
-
-async function emptyDatabase(): Promise<string> {
-  const base = new URL(process.env.DATABASE_URL!);
-  const name = `m_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return Object.assign(new URL(base), { pathname: `/${name}` }).toString();
-}
+import { emptyDatabase } from '../support/api.js';
 
 describe('migrate', () => {
   it('applies every migration exactly once even when several processes start together', async () => {

@@ -17,15 +17,20 @@ import { ensureQueues } from '../../local/sqs.js';
 
 export const sqsClient = () => new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
 
-/** A new, migrated database on the shared test server; returns its URL. */
-export async function freshDatabase(): Promise<string> {
+/** A new, empty database on the shared test server; returns its URL. */
+export async function emptyDatabase(): Promise<string> {
   const base = new URL(process.env.DATABASE_URL!);
   const name = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+  return Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+}
+
+/** A new, migrated database on the shared test server; returns its URL. */
+export async function freshDatabase(): Promise<string> {
+  const url = await emptyDatabase();
   const pool = createPool(url, 1);
   await migrate(pool);
   await pool.end();
