@@ -3,6 +3,8 @@
  * DATABASE_URL points elsewhere), the SQS-compatible server (unless
  * SQS_ENDPOINT does), the queues, and the schema migrated.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createPool } from '../core/store/pool.js';
 import { migrate } from '../core/store/migrate.js';
@@ -33,6 +35,27 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
+/**
+ * One stack per data folder: a second one would take the first one's
+ * PostgreSQL for an orphan and stop it. The lock names the owning process.
+ */
+function lockDataDir(dataDir: string): () => Promise<void> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'stack.pid');
+  const owner = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : NaN);
+  if (Number.isInteger(owner) && owner !== process.pid) {
+    let alive = true;
+    try {
+      process.kill(owner, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new Error(`another Evalap stack (pid ${owner}) is using ${dataDir}; stop it, use its API, or set EVALAP_DATA_DIR to another folder`);
+  }
+  fs.writeFileSync(file, String(process.pid));
+  return async () => fs.rmSync(file, { force: true });
+}
+
 export async function startLocalServers(options: StackOptions): Promise<RunningStack> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -41,6 +64,7 @@ export async function startLocalServers(options: StackOptions): Promise<RunningS
   try {
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
+      stops.push(lockDataDir(options.dataDir));
       const pg = await startPostgres({ dataDir: options.dataDir, port: options.pgPort, settings: options.pgSettings, log: options.log });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;

@@ -54,6 +54,9 @@ describe('npm start', () => {
     const first = start();
     const health = await waitUntil(healthy, 60_000, 'the stack to be healthy');
     expect(health.checks).toMatchObject({ database: { ok: true }, queue: { ok: true }, runner: { ok: true } });
+    const intruder = start({ PORT: String(await freePort()) });
+    expect(await intruder.exited).toBe(1);
+    expect(intruder.output().trim()).toBe(`cannot start: another Evalap stack (pid ${first.proc.pid}) is using ${dataDir}; stop it, use its API, or set EVALAP_DATA_DIR to another folder`);
     const post = (p: string, body: unknown) => fetch(url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post('/v1/dataset', { name: 'kept', readme: '', df: JSON.stringify([{ query: 'a', output_true: 'x' }, { query: 'b', output_true: 'y' }]) })).status).toBe(200);
     expect((await post('/v1/experiment', { name: 'e', dataset: 'kept', model: { aliased_name: 'm', output: ['x', 'z'] }, metrics: ['exact_match'] })).status).toBe(200);

@@ -1,0 +1,91 @@
+/**
+ * The whole platform on this machine: the local servers (unless configured
+ * elsewhere), the runner as a child process, and the API served over HTTP.
+ * `npm start` and the CLI's embedded mode both run this.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { apiKeys, type Config } from '../core/config.js';
+import { closeCore, createCore } from '../core/context.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { createPool } from '../core/store/pool.js';
+import { createApiHandler } from '../functions/api/handler.js';
+import { createApiServer, listen } from './http-server.js';
+import { assertPortFree, PortInUseError } from './ports.js';
+import { startRunnerProcess } from './runner-process.js';
+import { startLocalServers } from './stack.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export interface Platform {
+  url: string;
+  /** True when no API key is configured. */
+  open: boolean;
+  /** Stops the API, then the runner (which finishes or hands back its tasks), then the servers. Memoized. */
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<Platform> {
+  const keys = apiKeys(config);
+  const open = keys.user.length === 0 && !keys.admin;
+  if (open && !LOOPBACK.has(config.HOST)) {
+    throw new ConfigError('EVALAP_API_KEYS', `must be set (or EVALAP_ADMIN_KEY) when HOST=${config.HOST} is not a loopback address`);
+  }
+  await assertPortFree(config.PORT, config.HOST, 'PORT');
+
+  const stack = await startLocalServers({
+    dataDir: config.EVALAP_DATA_DIR,
+    pgPort: config.EVALAP_PG_PORT,
+    sqsPort: config.EVALAP_SQS_PORT,
+    queueName: config.QUEUE_NAME,
+    databaseUrl: config.DATABASE_URL,
+    sqsEndpoint: config.SQS_ENDPOINT,
+    queueUrl: config.QUEUE_URL,
+  });
+  // The embedded SQS server takes any credentials; a real endpoint gets the default chain.
+  const localCredentials = stack.sqsEndpoint !== undefined && !config.SQS_ENDPOINT;
+  const sqs = new SQSClient({
+    region: config.AWS_REGION,
+    endpoint: stack.sqsEndpoint,
+    ...(localCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+  const core = createCore(config, { pool: createPool(stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger });
+  const runner = startRunnerProcess(
+    {
+      ...env,
+      DATABASE_URL: stack.databaseUrl,
+      QUEUE_URL: stack.queueUrl,
+      ...(stack.sqsEndpoint ? { SQS_ENDPOINT: stack.sqsEndpoint } : {}),
+      ...(stack.dlqUrl ? { DLQ_URL: stack.dlqUrl } : {}),
+      ...(localCredentials ? { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' } : {}),
+    },
+    logger,
+  );
+  const server = createApiServer(createApiHandler({ config, core, healthChecks: { runner: () => runner.check() } }), config.EVALAP_MAX_BODY_BYTES);
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('stack_stopping', {});
+      // The runner first, so one that got the terminal's Ctrl-C too is not restarted.
+      const runnerStopped = runner.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await runnerStopped;
+      await closeCore(core).catch(() => undefined);
+      await stack.stop();
+      logger.info('stack_stopped', {});
+    })());
+  let port: number;
+  try {
+    port = await listen(server, config.PORT, config.HOST);
+  } catch (err) {
+    await stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(config.PORT, config.HOST, 'PORT');
+    throw err;
+  }
+  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  logger.info('stack_started', { api: url, queue: stack.queueUrl, database: stack.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), open });
+  return { url, open, stop };
+}
