@@ -90,6 +90,8 @@ export const VARIABLES = {
   EVALAP_JUDGE_MODEL: str('Judge model of experiments that name none (LLM and RAG metrics).'),
   EVALAP_JUDGE_BASE_URL: url('OpenAI-compatible base URL of judge models given by name (the default judge, or judge_model: "<name>").'),
   EVALAP_JUDGE_API_KEY: str('API key of EVALAP_JUDGE_BASE_URL. Never logged.'),
+  EVALAP_API_URL: url('CLI: the API to use (or --api). Unset: a local API on PORT if one answers, else the embedded stack, started for the run.'),
+  EVALAP_API_KEY: str('CLI: the API key sent as Bearer token. Never printed.'),
   MAX_CONCURRENT_TASKS: int('Tasks one runner keeps in flight (model calls and metrics at once).', '8', 1, 4096),
   RUNNER_WORKER_THREADS: optInt('Worker threads sharing those tasks. Unset: the CPU count, at most MAX_CONCURRENT_TASKS.', 1, 256),
   RUNNER_PREFETCH: optInt('Messages received beyond the free slots, so workers never wait for a poll. Unset: a quarter of MAX_CONCURRENT_TASKS, at least 2.', 0, 4096),

@@ -25,7 +25,8 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-export async function startPlatform(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<Platform> {
+/** `runnerOutput` receives the runner's log lines (default: stdout). */
+export async function startPlatform(config: Config, logger: Logger, env: NodeJS.ProcessEnv, runnerOutput?: (line: string) => void): Promise<Platform> {
   const keys = apiKeys(config);
   const open = keys.user.length === 0 && !keys.admin;
   if (open && !LOOPBACK.has(config.HOST)) {
@@ -60,6 +61,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
       ...(localCredentials ? { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' } : {}),
     },
     logger,
+    runnerOutput,
   );
   const server = createApiServer(createApiHandler({ config, core, healthChecks: { runner: () => runner.check() } }), config.EVALAP_MAX_BODY_BYTES);
   let stopping: Promise<void> | undefined;

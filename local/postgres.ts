@@ -98,6 +98,22 @@ async function stopOrphan(clusterDir: string, log: (l: string) => void): Promise
   throw new Error(`PostgreSQL pid ${pid} on ${clusterDir} did not stop; stop it by hand`);
 }
 
+/**
+ * The server's user must be able to pass through every folder above its
+ * cluster (mkdtemp makes folders 0700, and root's home often is). Folders
+ * that deny it get search permission for others: no listing, no reading.
+ */
+function grantSearch(dir: string, log: (l: string) => void): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const mode = fs.statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(d, (mode & 0o7777) | 0o001);
+      log(`granted search permission on ${d} so the postgres user can reach its data`);
+    }
+    if (path.dirname(d) === d) return;
+  }
+}
+
 /** Starts the cluster (initialising it on first use) and returns its URL. */
 export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
   const log = options.log ?? (() => undefined);
@@ -106,12 +122,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
   const clusterDir = path.resolve(options.dataDir, 'pg');
   const passwordFile = path.resolve(options.dataDir, 'pg-password');
   fs.mkdirSync(options.dataDir, { recursive: true });
-  if (owner) {
-    // The server's user must be able to pass through the data folder to reach
-    // its cluster (mkdtemp makes folders 0700); it gets search, not read.
-    const mode = fs.statSync(options.dataDir).mode;
-    if ((mode & 0o001) === 0) fs.chmodSync(options.dataDir, (mode & 0o777) | 0o011);
-  }
+  if (owner) grantSearch(path.resolve(options.dataDir), log);
 
   if (!fs.existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     fs.rmSync(clusterDir, { recursive: true, force: true });

@@ -15,7 +15,8 @@ export interface RunnerProcess {
   stop(): Promise<void>;
 }
 
-export function startRunnerProcess(env: NodeJS.ProcessEnv, logger: Logger): RunnerProcess {
+/** `output` receives the runner's log lines (default: this process's stdout). */
+export function startRunnerProcess(env: NodeJS.ProcessEnv, logger: Logger, output: (line: string) => void = (line) => process.stdout.write(line + '\n')): RunnerProcess {
   const script = path.join(projectRoot(), 'dist', 'runner', 'main.js');
   let child: ChildProcess | undefined;
   let ready = false;
@@ -28,9 +29,9 @@ export function startRunnerProcess(env: NodeJS.ProcessEnv, logger: Logger): Runn
     child = proc;
     readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (line.includes('"event":"runner_started"')) ready = true;
-      process.stdout.write(line + '\n');
+      output(line);
     });
-    readline.createInterface({ input: proc.stderr! }).on('line', (line) => process.stderr.write(`[runner] ${line}\n`));
+    readline.createInterface({ input: proc.stderr! }).on('line', (line) => output(`[runner] ${line}`));
     proc.on('exit', (code, signal) => {
       ready = false;
       if (stopping) return;

@@ -1,0 +1,149 @@
+/**
+ * The `evalap` command. Errors are one line (the stack trace only with
+ * --verbose); the exit code says how the command ended (see ExitCode).
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { projectRoot } from '../local/paths.js';
+import { connect } from './connect.js';
+import { readDatasetFile } from './dataset-file.js';
+import { CliError, ExitCode } from './errors.js';
+import { parseGate, resultRows, table } from './report.js';
+import { run } from './run.js';
+
+const HELP = `evalap — run and follow LLM evaluations
+
+Usage:
+  evalap run <file> [--output results.json|.jsonl|.csv|.xml|.html]... [--fail-under metric=value]... [--max-failures N]
+  evalap status <experiment-id>        an experiment's status and counters
+  evalap results <experiment-id>       its results table
+  evalap leaderboard [--metric M] [--dataset D]
+  evalap datasets push <file> [--name N]
+  evalap stop <set-id>                 cancel an experiment set
+  evalap retry <set-id>                re-run what failed or is missing
+  evalap serve                         the whole platform locally (npm start)
+
+Options:
+  --api URL      the API to use (or EVALAP_API_URL; key in EVALAP_API_KEY). Without it: a local API
+                 on PORT if one answers, else the embedded stack, started for the command.
+  --verbose      stack traces on errors
+  -h, --help     this help
+
+Run files are the API's own experiment or experiment-set body in YAML or JSON; a dataset may be
+{name, path} to upload a CSV, JSONL, JSON or Parquet file when the API does not have it yet.
+Exit codes: 0 ok, 1 a gate failed, 2 bad usage or input, 3 the API or the run failed, 130 interrupted.`;
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      api: { type: 'string' },
+      output: { type: 'string', multiple: true, short: 'o' },
+      'fail-under': { type: 'string', multiple: true },
+      'max-failures': { type: 'string' },
+      metric: { type: 'string' },
+      dataset: { type: 'string' },
+      name: { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP + '\n');
+    return command || values.help ? ExitCode.ok : ExitCode.usage;
+  }
+  if (command === 'serve') {
+    const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'local', 'main.js')], { stdio: 'inherit' });
+    return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? ExitCode.failed)));
+  }
+  const need = (n: number, what: string) => {
+    if (args.length < n) throw new CliError(`evalap ${command} needs ${what}; see evalap --help`, ExitCode.usage);
+  };
+  const id = (v: string) => {
+    if (!/^\d+$/.test(v)) throw new CliError(`expected a numeric id, got ${JSON.stringify(v)}`, ExitCode.usage);
+    return v;
+  };
+  if (!['run', 'status', 'results', 'leaderboard', 'datasets', 'stop', 'retry'].includes(command)) {
+    throw new CliError(`unknown command ${JSON.stringify(command)}; see evalap --help`, ExitCode.usage);
+  }
+  if (command === 'run') need(1, 'a run file');
+  const gates = (values['fail-under'] ?? []).map(parseGate);
+  const maxFailures = values['max-failures'] === undefined ? undefined : Number(values['max-failures']);
+  if (maxFailures !== undefined && !(Number.isInteger(maxFailures) && maxFailures >= 0)) throw new CliError('--max-failures expects a non-negative integer', ExitCode.usage);
+
+  const config = loadConfig();
+  const conn = await connect(config, values.api, process.env, say);
+  let interrupt!: () => void;
+  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+  const onSigint = () => interrupt();
+  process.on('SIGINT', onSigint);
+  try {
+    const api = conn.api;
+    switch (command) {
+      case 'run':
+        return await run(api, args[0], { outputs: values.output ?? [], gates, maxFailures, env: process.env, out: process.stdout, say, interrupted });
+      case 'status': {
+        need(1, 'an experiment id');
+        const e = await api.get(`/v1/experiment/${id(args[0])}`);
+        process.stdout.write(`${e.name}: ${e.experiment_status}, answers ${e.num_success}/${e.num_try} of ${e.num_total}, observations ${e.num_observation_success}/${e.num_observation_try}\n`);
+        return ExitCode.ok;
+      }
+      case 'results': {
+        need(1, 'an experiment id');
+        const e = await api.get(`/v1/experiment/${id(args[0])}?with_results=true`);
+        process.stdout.write(table(resultRows([e])) + '\n');
+        return ExitCode.ok;
+      }
+      case 'leaderboard': {
+        const q = new URLSearchParams();
+        if (values.metric) q.set('metric_name', values.metric);
+        if (values.dataset) q.set('dataset_name', values.dataset);
+        const { entries } = await api.get(`/v1/leaderboard?${q}`);
+        for (const [i, e] of entries.entries()) process.stdout.write(`${String(i + 1).padStart(3)}. ${e.model_name}  ${e.metric_name}  ${e.summary.mean?.toFixed(4)} ± ${e.summary.std?.toFixed(4) ?? '—'} (n=${e.summary.support})  ${e.experiment_name} on ${e.dataset_name}\n`);
+        return ExitCode.ok;
+      }
+      case 'datasets': {
+        if (args[0] !== 'push') throw new CliError('usage: evalap datasets push <file> [--name N]', ExitCode.usage);
+        need(2, 'a dataset file');
+        const frame = await readDatasetFile(args[1]);
+        const name = values.name ?? path.basename(args[1]).replace(/\.[^.]+$/, '');
+        const created = await api.post('/v1/dataset', { name, readme: '', df: JSON.stringify(frame.rows.slice(0, 5000)) });
+        for (let i = 5000; i < frame.rows.length; i += 5000) await api.post(`/v1/dataset/${created.id}/rows`, { df: JSON.stringify(frame.rows.slice(i, i + 5000)) });
+        process.stdout.write(`dataset ${name}: ${frame.rows.length} rows (id ${created.id})\n`);
+        return ExitCode.ok;
+      }
+      case 'stop':
+      case 'retry': {
+        need(1, 'an experiment set id');
+        const out = await api.post(`/v1/${command}/experiment_set/${id(args[0])}`);
+        process.stdout.write(command === 'stop' ? `experiment set ${out.id}: ${out.status}\n` : `experiment set ${out.experiment_set_id}: ${out.experiment_ids.length} experiment(s) re-run\n`);
+        return ExitCode.ok;
+      }
+    }
+    return ExitCode.usage;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await conn.close();
+  }
+}
+
+const verbose = process.argv.includes('--verbose');
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliError) process.stderr.write(`evalap: ${err.message}\n`);
+    else if (err instanceof ConfigError) process.stderr.write(`evalap: configuration error: ${err.message}\n`);
+    else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`evalap: ${(err as Error).message}; see evalap --help\n`);
+    else process.stderr.write(`evalap: ${(err as Error)?.message ?? String(err)}\n`);
+    if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    const code = err instanceof CliError ? err.exitCode : (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || err instanceof ConfigError ? ExitCode.usage : ExitCode.failed;
+    process.exit(code);
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * Live progress of a run: a bar per experiment (answers and observations
+ * done, failures, rate, time left). On a terminal the bars redraw in place;
+ * elsewhere (CI logs) a line per experiment is printed when it changes, at
+ * most every few seconds.
+ */
+export interface ExperimentProgress {
+  id: number;
+  name: string;
+  experiment_status: string;
+  num_total: number;
+  num_try: number;
+  num_success: number;
+  num_observation_try: number;
+  num_observation_success: number;
+  num_metrics: number;
+}
+
+const WIDTH = 24;
+
+function clock(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export class Progress {
+  private drawn = 0;
+  private lastPrint = 0;
+  private lastLines = new Map<number, string>();
+  private readonly started = Date.now();
+  private readonly firstDone = new Map<number, number>();
+
+  constructor(
+    private readonly out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean },
+    private readonly now = Date.now,
+  ) {}
+
+  line(e: ExperimentProgress): string {
+    const total = e.num_total * (1 + e.num_metrics);
+    const done = e.num_try + e.num_observation_try;
+    const failed = e.num_try - e.num_success + (e.num_observation_try - e.num_observation_success);
+    const frac = total ? Math.min(1, done / total) : 1;
+    const filled = Math.round(frac * WIDTH);
+    const elapsed = (this.now() - this.started) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    const left = rate > 0 ? (total - done) / rate : Infinity;
+    const status = ['finished', 'stopped'].includes(e.experiment_status) ? e.experiment_status : `${clock(left)} left`;
+    return `${e.name.padEnd(24).slice(0, 24)} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  answers ${e.num_try}/${e.num_total}  observations ${e.num_observation_try}/${e.num_total * e.num_metrics}  failed ${failed}  ${rate.toFixed(1)}/s  ${status}`;
+  }
+
+  update(experiments: ExperimentProgress[], final = false): void {
+    const lines = experiments.map((e) => this.line(e));
+    if (this.out.isTTY) {
+      // Move up over the previous bars and redraw them.
+      const up = this.drawn ? `\x1b[${this.drawn}A` : '';
+      this.out.write(up + lines.map((l) => `\x1b[2K${l}\n`).join(''));
+      this.drawn = lines.length;
+      return;
+    }
+    if (!final && this.now() - this.lastPrint < 3000) return;
+    this.lastPrint = this.now();
+    experiments.forEach((e, i) => {
+      const key = `${e.num_try}/${e.num_observation_try}/${e.experiment_status}`;
+      if (this.lastLines.get(e.id) !== key) this.out.write(lines[i] + '\n');
+      this.lastLines.set(e.id, key);
+    });
+  }
+}
