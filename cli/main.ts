@@ -24,6 +24,7 @@ Usage:
   evalap datasets push <file> [--name N]
   evalap stop <set-id>                 cancel an experiment set
   evalap retry <set-id>                re-run what failed or is missing
+  evalap compare <set-a> <set-b>       per model and metric: difference of means (b - a), 95% CI, regressions
   evalap serve                         the whole platform locally (npm start)
 
 Options:
@@ -70,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(v)) throw new CliError(`expected a numeric id, got ${JSON.stringify(v)}`, ExitCode.usage);
     return v;
   };
-  if (!['run', 'status', 'results', 'leaderboard', 'datasets', 'stop', 'retry'].includes(command)) {
+  if (!['run', 'status', 'results', 'leaderboard', 'datasets', 'stop', 'retry', 'compare'].includes(command)) {
     throw new CliError(`unknown command ${JSON.stringify(command)}; see evalap --help`, ExitCode.usage);
   }
   if (command === 'run') need(1, 'a run file');
@@ -118,6 +119,15 @@ async function main(argv: string[]): Promise<number> {
         for (let i = 5000; i < frame.rows.length; i += 5000) await api.post(`/v1/dataset/${created.id}/rows`, { df: JSON.stringify(frame.rows.slice(i, i + 5000)) });
         process.stdout.write(`dataset ${name}: ${frame.rows.length} rows (id ${created.id})\n`);
         return ExitCode.ok;
+      }
+      case 'compare': {
+        need(2, 'two experiment set ids');
+        const { metrics } = await api.get(`/v1/compare?set_a=${id(args[0])}&set_b=${id(args[1])}`);
+        const f = (v: number | null) => (v === null ? '—' : v.toFixed(4));
+        for (const m of metrics) {
+          process.stdout.write(`${m.model}  ${m.metric}  ${f(m.mean_a)} → ${f(m.mean_b)}  diff ${f(m.difference)}  95% CI ${m.ci95 ? `[${f(m.ci95[0])}, ${f(m.ci95[1])}]` : '—'}  n=${m.n}${m.regression ? '  REGRESSION' : ''}\n`);
+        }
+        return metrics.some((m: { regression: boolean }) => m.regression) ? ExitCode.gateFailed : ExitCode.ok;
       }
       case 'stop':
       case 'retry': {

@@ -14,6 +14,7 @@ import { createApiServer, listen } from './http-server.js';
 import { assertPortFree, PortInUseError } from './ports.js';
 import { startRunnerProcess } from './runner-process.js';
 import { startLocalServers } from './stack.js';
+import { startLocalCron } from './cron.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -63,11 +64,13 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
     logger,
     runnerOutput,
   );
+  const cron = startLocalCron(core);
   const server = createApiServer(createApiHandler({ config, core, healthChecks: { runner: () => runner.check() } }), config.EVALAP_MAX_BODY_BYTES);
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('stack_stopping', {});
+      cron.stop();
       // The runner first, so one that got the terminal's Ctrl-C too is not restarted.
       const runnerStopped = runner.stop();
       await new Promise<void>((resolve) => {

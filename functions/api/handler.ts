@@ -14,6 +14,7 @@ import { experimentSetRoutes } from './experiment-sets.js';
 import { experimentRoutes } from './experiments.js';
 import type { Route } from './http.js';
 import { metricRoutes } from './metrics.js';
+import { scheduleRoutes } from './schedules.js';
 import { bodyLimit, errorsAndAccessLog } from './middleware.js';
 import { openApiDocument } from './openapi.js';
 import { createRouter } from './router.js';
@@ -28,7 +29,7 @@ export interface ApiOptions {
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experimentRoutes, ...experimentSetRoutes, ...metricRoutes];
+export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experimentRoutes, ...experimentSetRoutes, ...metricRoutes, ...scheduleRoutes];
 
 export function createApiHandler(options: ApiOptions): ApiHandler {
   let core = options.core;

@@ -4,6 +4,7 @@
  */
 import init from './001_init.js';
 import corpusStats from './002_corpus_stats.js';
+import schedules from './003_schedules.js';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'corpus_stats', sql: corpusStats },
+  { version: 3, name: 'schedules', sql: schedules },
 ];

@@ -1,0 +1,134 @@
+/**
+ * Scheduled evaluation jobs. Each tick launches a new experiment set from the
+ * schedule's template, unless the previous run is still going (then the tick
+ * is recorded as skipped: runs never pile up). When a run has finished, it
+ * is compared with the previous run of the same schedule.
+ */
+import { z } from 'zod';
+import type { Core } from './context.js';
+import { compareSets } from './compare.js';
+import { parseCron, nextFire } from './cron.js';
+import { ValidationError } from './errors.js';
+import { createExperimentSet, setStatus } from './experiment-sets.js';
+import { ExperimentSetCreate } from './schemas.js';
+import * as store from './store/schedules.js';
+import { inTransaction } from './store/pool.js';
+
+export const ScheduleCreate = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    cron: z.string().min(9).max(200).describe('Five-field cron expression: minute hour day-of-month month day-of-week'),
+    timezone: z.string().min(1).max(100).default('UTC').describe('IANA time zone the cron expression is read in'),
+    template: z.record(z.string(), z.unknown()).describe('The experiment-set body each run launches (its name is set per run)'),
+  })
+  .strict()
+  .meta({ id: 'ScheduleCreate' });
+
+export const SchedulePatch = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    cron: z.string().min(9).max(200).optional(),
+    timezone: z.string().min(1).max(100).optional(),
+    template: z.record(z.string(), z.unknown()).optional(),
+    paused: z.boolean().optional().describe('Pause (true) or resume (false) the schedule'),
+  })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change' })
+  .meta({ id: 'SchedulePatch' });
+
+/** Checks a template as the set body it will become, so a bad template fails at creation, not at 3 a.m. */
+function checkTemplate(template: Record<string, unknown>): void {
+  const parsed = ExperimentSetCreate.safeParse({ readme: '', ...template, name: 'template-check' });
+  if (!parsed.success) {
+    throw new ValidationError('invalid template', parsed.error.issues.map((i) => ({ path: ['template', ...i.path.map(String)].join('.'), message: i.message })));
+  }
+}
+
+export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCreate>) {
+  parseCron(body.cron, body.timezone);
+  checkTemplate(body.template);
+  const s = await store.insertSchedule(core.pool, body);
+  return getSchedule(core, s.id);
+}
+
+export async function patchSchedule(core: Core, id: number, patch: z.infer<typeof SchedulePatch>) {
+  const current = await store.getSchedule(core.pool, id);
+  parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
+  if (patch.template) checkTemplate(patch.template);
+  await store.updateSchedule(core.pool, id, patch);
+  return getSchedule(core, id);
+}
+
+export const listSchedules = async (core: Core) => Promise.all((await store.listSchedules(core.pool)).map((s) => withNext(s)));
+export const deleteSchedule = (core: Core, id: number) => store.deleteSchedule(core.pool, id);
+
+function withNext(s: store.ScheduleRecord, now = Date.now()) {
+  const next = s.paused ? null : nextFire(parseCron(s.cron, s.timezone), now);
+  return { ...s, next_fire_at: next === null ? null : new Date(next).toISOString() };
+}
+
+/** A schedule with its runs; comparisons of newly finished runs are computed and stored on the way. */
+export async function getSchedule(core: Core, id: number) {
+  const s = await store.getSchedule(core.pool, id);
+  const runs = await store.listRuns(core.pool, id);
+  let previous: store.RunRecord | undefined;
+  for (const run of runs) {
+    if (run.status !== 'launched' || run.experiment_set_id === null) continue;
+    const finished = setStatus(await store.setStatuses(core.pool, run.experiment_set_id)) === 'finished';
+    if (finished && run.comparison === null && previous?.experiment_set_id != null) {
+      run.comparison = { previous_run: previous.id, previous_set: previous.experiment_set_id, metrics: await compareSets(core.pool, previous.experiment_set_id, run.experiment_set_id) };
+      await store.setComparison(core.pool, run.id, run.comparison);
+    }
+    if (finished) previous = run;
+  }
+  return { ...withNext(s), runs };
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
+/**
+ * One tick of a schedule at `at`: launches a run, or records why not. A tick
+ * delivered twice records (and launches) once.
+ */
+export async function tick(core: Core, id: number, at: Date): Promise<{ status: 'launched' | 'skipped' | 'failed'; reason?: string; experiment_set_id?: number }> {
+  const decision = await inTransaction(core.pool, async (db) => {
+    const s = await store.getSchedule(db, id, true);
+    if (s.paused) return { s, skip: 'the schedule is paused' };
+    const runs = await store.listRuns(db, id);
+    if (runs.some((r) => r.tick_at === at.toISOString())) return { s, skip: 'duplicate' };
+    const last = [...runs].reverse().find((r) => r.status === 'launched' && r.experiment_set_id !== null);
+    if (last && !['finished', 'stopped'].includes(setStatus(await store.setStatuses(db, last.experiment_set_id!)))) {
+      return { s, skip: `the previous run (experiment set ${last.experiment_set_id}) is still going` };
+    }
+    return { s, skip: undefined };
+  });
+  if (decision.skip === 'duplicate') return { status: 'skipped', reason: 'this tick was already handled' };
+  if (decision.skip) {
+    await store.insertRun(core.pool, id, at, { status: 'skipped', reason: decision.skip });
+    core.logger.info('schedule_tick_skipped', { schedule_id: id, reason: decision.skip });
+    return { status: 'skipped', reason: decision.skip };
+  }
+  try {
+    const set = await createExperimentSet(core, ExperimentSetCreate.parse({ readme: '', ...decision.s.template, name: `${decision.s.name}-${stamp(at)}` }));
+    const runId = await store.insertRun(core.pool, id, at, { status: 'launched', experiment_set_id: set.id });
+    core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: set.id, run_id: runId });
+    return { status: 'launched', experiment_set_id: set.id };
+  } catch (err) {
+    const reason = (err as Error).message;
+    await store.insertRun(core.pool, id, at, { status: 'failed', reason });
+    core.logger.error('schedule_tick_failed', { schedule_id: id, error: reason });
+    return { status: 'failed', reason };
+  }
+}
+
+/** Ticks due between each schedule's last tick (or `since`) and `now`; the local stack's cron calls this every minute. */
+export async function dueTicks(core: Core, now: number, since: number): Promise<{ id: number; at: Date }[]> {
+  const due: { id: number; at: Date }[] = [];
+  for (const s of await store.listSchedules(core.pool)) {
+    if (s.paused) continue;
+    const from = Math.max(since, s.last_tick_at ? Date.parse(s.last_tick_at) : since);
+    const next = nextFire(parseCron(s.cron, s.timezone), from);
+    if (next !== null && next <= now) due.push({ id: s.id, at: new Date(next) });
+  }
+  return due;
+}
