@@ -3,11 +3,13 @@
  * Lambda) from the configuration: the pool, the SQS client, the queue URL, the
  * box that seals provider keys, the logger.
  */
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import { type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { eventBridgeScheduler, localScheduler, type SchedulerBackend } from './scheduler.js';
 import { createSecretBox, localSecretKey, type SecretBox } from './secrets.js';
 import { createPool } from './store/pool.js';
 
@@ -18,6 +20,8 @@ export interface Core {
   queueUrl: string;
   secrets: SecretBox;
   logger: Logger;
+  /** Where schedules fire: EventBridge Scheduler in AWS, nothing to register locally. */
+  scheduler: SchedulerBackend;
 }
 
 export function createCore(config: Config, overrides: Partial<Core> = {}): Core {
@@ -31,6 +35,11 @@ export function createCore(config: Config, overrides: Partial<Core> = {}): Core 
     queueUrl: overrides.queueUrl ?? config.QUEUE_URL!,
     secrets: overrides.secrets ?? createSecretBox(key),
     logger: overrides.logger ?? createLogger({ level: config.LOG_LEVEL }),
+    scheduler:
+      overrides.scheduler ??
+      (config.SCHEDULER_LAMBDA_ARN && config.SCHEDULER_ROLE_ARN
+        ? eventBridgeScheduler(new SchedulerClient({ region: config.AWS_REGION }), { lambdaArn: config.SCHEDULER_LAMBDA_ARN, roleArn: config.SCHEDULER_ROLE_ARN, group: config.SCHEDULER_GROUP })
+        : localScheduler),
   };
 }
 

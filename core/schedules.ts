@@ -44,23 +44,35 @@ function checkTemplate(template: Record<string, unknown>): void {
   }
 }
 
+// Registration with the scheduler happens inside the transaction: if it
+// fails, the schedule is not written.
 export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCreate>) {
   parseCron(body.cron, body.timezone);
   checkTemplate(body.template);
-  const s = await store.insertSchedule(core.pool, body);
-  return getSchedule(core, s.id);
+  const id = await inTransaction(core.pool, async (db) => {
+    const s = await store.insertSchedule(db, body);
+    await core.scheduler.put(s, true);
+    return s.id;
+  });
+  return getSchedule(core, id);
 }
 
 export async function patchSchedule(core: Core, id: number, patch: z.infer<typeof SchedulePatch>) {
-  const current = await store.getSchedule(core.pool, id);
-  parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
-  if (patch.template) checkTemplate(patch.template);
-  await store.updateSchedule(core.pool, id, patch);
+  await inTransaction(core.pool, async (db) => {
+    const current = await store.getSchedule(db, id, true);
+    parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
+    if (patch.template) checkTemplate(patch.template);
+    await core.scheduler.put(await store.updateSchedule(db, id, patch), false);
+  });
   return getSchedule(core, id);
 }
 
 export const listSchedules = async (core: Core) => Promise.all((await store.listSchedules(core.pool)).map((s) => withNext(s)));
-export const deleteSchedule = (core: Core, id: number) => store.deleteSchedule(core.pool, id);
+export const deleteSchedule = (core: Core, id: number) =>
+  inTransaction(core.pool, async (db) => {
+    await store.deleteSchedule(db, id);
+    await core.scheduler.remove(id);
+  });
 
 function withNext(s: store.ScheduleRecord, now = Date.now()) {
   const next = s.paused ? null : nextFire(parseCron(s.cron, s.timezone), now);

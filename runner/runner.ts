@@ -65,6 +65,8 @@ interface Resolved extends ExperimentConfig {
 }
 
 const CONFIG_TTL_MS = 2000;
+/** Receipts of a fan-out whose experiment is not visible yet before it is taken as rolled back. */
+const LAUNCH_RACE_ATTEMPTS = 4;
 /** Back-offs longer than this hand the message back to SQS instead of holding it. */
 const HOLD_LIMIT_MS = 30_000;
 
@@ -210,7 +212,12 @@ export class Runner {
         }
       } else if (task.type === 'fanout') {
         const chunk = await fanoutChunk(this.deps.pool, task.experiment_id, task.from, this.deps.config.EVALAP_FANOUT_CHUNK, task.missing_only);
-        if (chunk) {
+        if (chunk === 'missing' && held.attempt < LAUNCH_RACE_ATTEMPTS) {
+          // The API sends a launch's fan-out just before committing the experiment: look again shortly.
+          // An experiment still missing after that was rolled back, and its task is dropped.
+          return this.settle(held, 'release', held.attempt + 1);
+        }
+        if (typeof chunk === 'object') {
           const tasks: TaskInput[] = chunk.lines.map((num_line) => ({ type: 'answer', experiment_id: task.experiment_id, num_line }));
           // The continuation goes last: if this task dies half-way, its redelivery redoes the chunk, idempotently.
           await enqueueParallel(this.deps.sqs, this.deps.queueUrl, tasks);

@@ -96,16 +96,18 @@ export interface FanoutChunk {
  * One chunk of an experiment's rows, from position `from`. With
  * `missingOnly`, rows whose answer and observations are all stored are left
  * out. Also moves a pending experiment on to its running status. Returns
- * undefined for an experiment that is stopped or gone: its tasks are dropped.
+ * 'stopped' for a stopped experiment and 'missing' for one that does not
+ * exist (yet: the API sends the launch's task before it commits).
  */
-export async function fanoutChunk(pool: pg.Pool, experimentId: number, from: number, size: number, missingOnly: boolean): Promise<FanoutChunk | undefined> {
+export async function fanoutChunk(pool: pg.Pool, experimentId: number, from: number, size: number, missingOnly: boolean): Promise<FanoutChunk | 'stopped' | 'missing'> {
   return inTransaction(pool, async (db) => {
     const { rows } = await db.query<{ experiment_status: string; num_total: number; sample: number[] | null }>(
       'SELECT experiment_status, num_total, sample FROM experiment WHERE id = $1 FOR UPDATE',
       [experimentId],
     );
     const e = rows[0];
-    if (!e || e.experiment_status === 'stopped') return undefined;
+    if (!e) return 'missing';
+    if (e.experiment_status === 'stopped') return 'stopped';
     await advance(db, [experimentId]);
     const end = Math.min(from + size, e.num_total);
     let lines = e.sample ? e.sample.slice(from, end) : Array.from({ length: Math.max(0, end - from) }, (_, i) => from + i);
