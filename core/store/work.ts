@@ -69,17 +69,19 @@ export interface RowState {
 export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: number; num_line: number }[]): Promise<RowState[]> {
   if (!keys.length) return [];
   const { rows } = await db.query<RowState>(
+    // Lateral lookups on both key columns: a plain join on a freshly uploaded dataset (no
+    // statistics yet) was planned as a scan of the whole dataset per batch (10 ms at 40k rows).
     `SELECT t.eid AS experiment_id, t.line AS num_line, d.data,
             CASE WHEN a.experiment_id IS NULL THEN NULL ELSE json_build_object(
               'answer', a.answer, 'think', a.think, 'context', a.context, 'retrieval_context', a.retrieval_context,
               'nb_tokens_prompt', a.nb_tokens_prompt, 'nb_tokens_completion', a.nb_tokens_completion,
               'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'error_msg', a.error_msg) END AS answer,
-            coalesce((SELECT array_agg(o.result_id) FROM observation o JOIN result r ON r.id = o.result_id
-                      WHERE r.experiment_id = t.eid AND o.num_line = t.line), '{}') AS observed
+            coalesce((SELECT array_agg(o.result_id) FROM result r JOIN observation o ON o.result_id = r.id AND o.num_line = t.line
+                      WHERE r.experiment_id = t.eid), '{}') AS observed
      FROM unnest($1::int[], $2::int[]) AS t(eid, line)
      JOIN experiment e ON e.id = t.eid
-     LEFT JOIN dataset_row d ON d.dataset_id = e.dataset_id AND d.num_line = t.line
-     LEFT JOIN answer a ON a.experiment_id = t.eid AND a.num_line = t.line`,
+     LEFT JOIN LATERAL (SELECT dr.data FROM dataset_row dr WHERE dr.dataset_id = e.dataset_id AND dr.num_line = t.line) d ON true
+     LEFT JOIN LATERAL (SELECT * FROM answer an WHERE an.experiment_id = t.eid AND an.num_line = t.line) a ON true`,
     [keys.map((k) => k.experiment_id), keys.map((k) => k.num_line)],
   );
   return rows;
