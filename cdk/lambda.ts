@@ -1,0 +1,104 @@
+/**
+ * The project's Lambda functions: Node.js 22 on Graviton, bundled at synth
+ * by the local esbuild (never Docker) into one self-contained ESM file, with
+ * X-Ray tracing and a log group of their own.
+ */
+import path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+export interface AppFunctionProps {
+  /** The repository's root: entry points, package-lock.json and tsconfig.json are under it. */
+  repoRoot: string;
+  /** The handler's source, relative to the root; it exports `handler`. */
+  entry: string;
+  description: string;
+  vpc: ec2.IVpc;
+  subnets: ec2.SubnetSelection;
+  securityGroup: ec2.ISecurityGroup;
+  environment: Record<string, string>;
+  memoryMiB: number;
+  timeout: Duration;
+  logRetention: logs.RetentionDays;
+  reservedConcurrency?: number;
+}
+
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/** What scripts/build.js does for dist/lambda/api/index.mjs, as NodejsFunction options. */
+export function bundlingOptions(): nodejs.BundlingOptions {
+  return {
+    forceDockerBundling: false,
+    format: nodejs.OutputFormat.ESM,
+    target: 'node22',
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    // ESM bundles that pull CommonJS dependencies need a `require`.
+    banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    // Self-contained, AWS SDK included: the code runs with the SDK version it was tested with.
+    bundleAwsSDK: true,
+    // pg's optional native binding is never used.
+    externalModules: ['pg-native'],
+    minify: true,
+    keepNames: true,
+    sourceMap: true,
+    sourcesContent: false,
+    logLevel: nodejs.LogLevel.WARNING,
+  };
+}
+
+/**
+ * A function's role, instead of the AWS managed AWSLambdaBasicExecutionRole
+ * (logs on every log group) and AWSLambdaVPCAccessExecutionRole: its own log
+ * group only, and the network interface actions Lambda needs in a VPC (those
+ * take no resource narrower than "*"). X-Ray's are added by `tracing`.
+ */
+export function functionRole(scope: Construct, id: string, logGroup: logs.ILogGroup): iam.Role {
+  const role = new iam.Role(scope, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  logGroup.grantWrite(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'VpcNetworkInterfaces',
+      actions: [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ],
+      resources: ['*'],
+    }),
+  );
+  return role;
+}
+
+export function appFunction(scope: Construct, id: string, props: AppFunctionProps): { function: nodejs.NodejsFunction; logGroup: logs.LogGroup } {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+  const fn = new nodejs.NodejsFunction(scope, id, {
+    role: functionRole(scope, `${id}Role`, logGroup),
+    description: props.description,
+    entry: path.join(props.repoRoot, props.entry),
+    handler: 'handler',
+    projectRoot: props.repoRoot,
+    depsLockFilePath: path.join(props.repoRoot, 'package-lock.json'),
+    runtime: LAMBDA_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memoryMiB,
+    timeout: props.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    vpc: props.vpc,
+    vpcSubnets: props.subnets,
+    securityGroups: [props.securityGroup],
+    reservedConcurrentExecutions: props.reservedConcurrency,
+    environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    bundling: bundlingOptions(),
+  });
+  return { function: fn, logGroup };
+}

@@ -1,0 +1,164 @@
+/**
+ * Every CDK context value the stack reads, with its default, parsed and
+ * validated in one place (as core/config.ts does for the environment).
+ * Values come from cdk.json's "context", or `-c name=value` on the command
+ * line (strings there, so every parser accepts both forms). cdk/DEPLOY.md
+ * lists the same table.
+ */
+import type { Node } from 'constructs';
+
+export class SettingError extends Error {
+  constructor(name: string, message: string) {
+    super(`context value "${name}": ${message}`);
+    this.name = 'SettingError';
+  }
+}
+
+interface Setting<T> {
+  doc: string;
+  default: T;
+  parse: (raw: unknown, name: string) => T;
+}
+
+const int = (doc: string, def: number, min: number, max: number): Setting<number> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isInteger(value)) throw new SettingError(name, `expected an integer, got ${JSON.stringify(raw)}`);
+    if (value < min || value > max) throw new SettingError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  },
+});
+
+/** An integer with no default: `undefined` means "derived" (see its doc). */
+const optInt = (doc: string, min: number, max: number): Setting<number | undefined> => {
+  const base = int(doc, 0, min, max);
+  return { doc, default: undefined, parse: (raw, name) => (raw === '' || raw === null ? undefined : base.parse(raw, name)) };
+};
+
+const num = (doc: string, def: number, min: number, max: number): Setting<number> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    if (!Number.isFinite(value)) throw new SettingError(name, `expected a number, got ${JSON.stringify(raw)}`);
+    if (value < min || value > max) throw new SettingError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  },
+});
+
+const bool = (doc: string, def: boolean): Setting<boolean> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    if (typeof raw === 'boolean') return raw;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    throw new SettingError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+  },
+});
+
+const optStr = (doc: string, pattern?: RegExp): Setting<string | undefined> => ({
+  doc,
+  default: undefined,
+  parse: (raw, name) => {
+    if (raw === '' || raw === null) return undefined;
+    if (typeof raw !== 'string') throw new SettingError(name, `expected a string, got ${JSON.stringify(raw)}`);
+    if (pattern && !pattern.test(raw)) throw new SettingError(name, `does not look right: ${JSON.stringify(raw)}`);
+    return raw;
+  },
+});
+
+const oneOf = <T extends string>(doc: string, def: T, values: readonly T[]): Setting<T> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    if (!(values as readonly unknown[]).includes(raw)) throw new SettingError(name, `must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw as T;
+  },
+});
+
+/** Fargate's valid (cpu, memory) pairs for the sizes a runner may use. */
+const FARGATE_MEMORY: Record<number, [number, number]> = {
+  256: [512, 2048],
+  512: [1024, 4096],
+  1024: [2048, 8192],
+  2048: [4096, 16384],
+  4096: [8192, 30720],
+};
+
+export const SETTINGS = {
+  natGateways: int('NAT gateways (0, 1, or 2 = one per AZ). 1: the runner reaches model APIs on the internet. 0: no internet egress at all; only models inside the VPC (or reached through VPC endpoints) work.', 1, 0, 2),
+  interfaceEndpoints: bool('VPC interface endpoints for SQS, Secrets Manager, KMS, CloudWatch Logs, ECR (api, dkr). Required when natGateways is 0; with a NAT gateway they keep AWS traffic off it but cost ~$7.30/month each per AZ.', true),
+  maxReceiveCount: int('Receives of one message before SQS moves it to the dead-letter queue.', 10, 1, 1000),
+  visibilityTimeoutSec: int('The queue\'s visibility timeout, also RUNNER_VISIBILITY_TIMEOUT_SEC (the runner\'s heartbeat extends it every 20 s while a task runs).', 60, 30, 43200),
+  dlqRetentionDays: int('Days a message stays in the dead-letter queue.', 14, 1, 14),
+  maxConcurrentTasks: int('MAX_CONCURRENT_TASKS: tasks one runner keeps in flight.', 8, 1, 4096),
+  runnerWorkerThreads: optInt('RUNNER_WORKER_THREADS. Unset: the runner task\'s vCPU count, at most maxConcurrentTasks.', 1, 256),
+  runnerCpu: oneOf<string>('Fargate CPU units of one runner task (1024 = 1 vCPU).', '1024', ['256', '512', '1024', '2048', '4096']),
+  runnerMemoryMiB: optInt('Memory of one runner task in MiB. Unset: 2 GiB per vCPU.', 512, 30720),
+  runnerMinTasks: int('Fewest runner tasks. 0 lets the runner scale to zero when the queue is empty.', 0, 0, 100),
+  runnerMaxTasks: int('Most runner tasks (scale-out bound).', 4, 1, 100),
+  backlogPerTask: int('Queue backlog (visible + in flight) one runner task is expected to work through: tasks = ceil(backlog / backlogPerTask).', 500, 1, 1_000_000),
+  scaleInAfterMin: int('Minutes the queue must stay empty before runners scale to zero.', 5, 1, 60),
+  shutdownGraceMs: int('RUNNER_SHUTDOWN_GRACE_MS: on SIGTERM, how long running tasks may finish. ECS waits this + 15 s before SIGKILL (at most 120 s).', 25000, 0, 100_000),
+  auroraMinCapacity: num('Aurora Serverless v2 minimum ACUs. 0 pauses the database when idle (auto-pause).', 0, 0, 256),
+  auroraMaxCapacity: num('Aurora Serverless v2 maximum ACUs.', 4, 1, 256),
+  auroraAutoPauseMin: int('Idle minutes before a 0-ACU database pauses.', 10, 5, 1440),
+  backupRetentionDays: int('Aurora automated backup retention in days.', 7, 1, 35),
+  deletionProtection: bool('Aurora deletion protection (and RETAIN/SNAPSHOT on stack deletion). Set false for throwaway stacks.', true),
+  logRetentionDays: oneOf<string>('Retention of every log group, in days.', '30', ['1', '3', '5', '7', '14', '30', '60', '90', '120', '150', '180', '365', '400', '545', '731', '1096', '1827', '2192', '2557', '2922', '3288', '3653']),
+  logLevel: oneOf<string>('LOG_LEVEL of the API and the runner.', 'info', ['debug', 'info', 'warn', 'error']),
+  apiMemoryMiB: int('Memory of the API Lambda in MiB.', 1024, 128, 10240),
+  apiReservedConcurrency: optInt('Reserved concurrency of the API Lambda (caps database connections). Unset: none (new accounts may not have enough concurrency to reserve).', 1, 10000),
+  apiThrottleRate: int('HTTP API stage throttling: steady requests per second.', 50, 1, 10000),
+  apiThrottleBurst: int('HTTP API stage throttling: burst.', 100, 1, 5000),
+  judgeModel: optStr('EVALAP_JUDGE_MODEL: judge model of experiments that name none.'),
+  judgeBaseUrl: optStr('EVALAP_JUDGE_BASE_URL: OpenAI-compatible base URL of judge models given by name. Its key goes in the provider keys secret.', /^https?:\/\/\S+$/),
+  alarmEmail: optStr('E-mail address subscribed to the alarms topic (confirm the subscription mail).', /^[^@\s]+@[^@\s]+$/),
+  oldestMessageAlarmSec: int('Alarm when the oldest queued task is older than this.', 3600, 60, 1_209_600),
+} as const;
+
+export type Settings = { [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };
+
+/** Fargate CPU of the runner as a number, and the memory that goes with it. */
+export function runnerSize(s: Settings): { cpu: number; memoryMiB: number; vcpus: number } {
+  const cpu = Number(s.runnerCpu);
+  const [min, max] = FARGATE_MEMORY[cpu];
+  const memoryMiB = s.runnerMemoryMiB ?? Math.max(min, Math.min(max, (cpu / 1024) * 2048));
+  if (memoryMiB < min || memoryMiB > max) throw new SettingError('runnerMemoryMiB', `must be between ${min} and ${max} for runnerCpu ${cpu}, got ${memoryMiB}`);
+  if (cpu <= 1024 ? memoryMiB % 1024 !== 0 && memoryMiB !== 512 : memoryMiB % 1024 !== 0) {
+    throw new SettingError('runnerMemoryMiB', `must be a multiple of 1024 (or 512 with runnerCpu 256), got ${memoryMiB}`);
+  }
+  return { cpu, memoryMiB, vcpus: Math.max(1, cpu / 1024) };
+}
+
+/** Reads every setting from the construct tree's context; throws `SettingError` on the first wrong one. */
+export function readSettings(node: Node | { tryGetContext(key: string): unknown }): Settings {
+  const out: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = node.tryGetContext(name);
+    out[name] = raw === undefined ? setting.default : setting.parse(raw, name);
+  }
+  const s = out as Settings;
+  if (s.runnerMinTasks > s.runnerMaxTasks) throw new SettingError('runnerMinTasks', `must be at most runnerMaxTasks (${s.runnerMaxTasks}), got ${s.runnerMinTasks}`);
+  if (s.auroraMinCapacity > s.auroraMaxCapacity) throw new SettingError('auroraMinCapacity', `must be at most auroraMaxCapacity (${s.auroraMaxCapacity}), got ${s.auroraMinCapacity}`);
+  if (s.auroraMinCapacity !== 0 && s.auroraMinCapacity < 0.5) throw new SettingError('auroraMinCapacity', 'must be 0 (auto-pause) or at least 0.5');
+  if (s.auroraMaxCapacity * 2 !== Math.round(s.auroraMaxCapacity * 2) || s.auroraMinCapacity * 2 !== Math.round(s.auroraMinCapacity * 2)) {
+    throw new SettingError('auroraMaxCapacity', 'Aurora capacities go in steps of 0.5 ACU');
+  }
+  if (s.natGateways === 0 && !s.interfaceEndpoints) {
+    throw new SettingError('interfaceEndpoints', 'must be true when natGateways is 0: without NAT and endpoints nothing in the VPC reaches SQS, Secrets Manager, ECR or CloudWatch Logs');
+  }
+  if (s.runnerWorkerThreads !== undefined && s.runnerWorkerThreads > s.maxConcurrentTasks) {
+    throw new SettingError('runnerWorkerThreads', `must be at most maxConcurrentTasks (${s.maxConcurrentTasks}), got ${s.runnerWorkerThreads}`);
+  }
+  runnerSize(s);
+  return s;
+}
+
+/** ECS stop timeout: the runner's grace period, plus the longest poll (5 s) and its commit and release, at most 120 s. */
+export function stopTimeoutSec(s: Settings): number {
+  return Math.min(120, Math.ceil(s.shutdownGraceMs / 1000) + 15);
+}
