@@ -11,6 +11,7 @@ import { parseCron, nextFire } from './cron.js';
 import { ValidationError } from './errors.js';
 import { createExperimentSet, setStatus } from './experiment-sets.js';
 import { ExperimentSetCreate } from './schemas.js';
+import { hideApiKeys, openApiKeys, sealApiKeys } from './secrets.js';
 import * as store from './store/schedules.js';
 import { inTransaction } from './store/pool.js';
 
@@ -50,7 +51,7 @@ export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCr
   parseCron(body.cron, body.timezone);
   checkTemplate(body.template);
   const id = await inTransaction(core.pool, async (db) => {
-    const s = await store.insertSchedule(db, body);
+    const s = await store.insertSchedule(db, { ...body, template: sealApiKeys(body.template, core.secrets) });
     await core.scheduler.put(s, true);
     return s.id;
   });
@@ -62,7 +63,8 @@ export async function patchSchedule(core: Core, id: number, patch: z.infer<typeo
     const current = await store.getSchedule(db, id, true);
     parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
     if (patch.template) checkTemplate(patch.template);
-    await core.scheduler.put(await store.updateSchedule(db, id, patch), false);
+    const sealed = patch.template ? { ...patch, template: sealApiKeys(patch.template, core.secrets) as Record<string, unknown> } : patch;
+    await core.scheduler.put(await store.updateSchedule(db, id, sealed), false);
   });
   return getSchedule(core, id);
 }
@@ -74,9 +76,10 @@ export const deleteSchedule = (core: Core, id: number) =>
     await core.scheduler.remove(id);
   });
 
+/** A schedule as the API shows it: its next firing, and its template without keys. */
 function withNext(s: store.ScheduleRecord, now = Date.now()) {
   const next = s.paused ? null : nextFire(parseCron(s.cron, s.timezone), now);
-  return { ...s, next_fire_at: next === null ? null : new Date(next).toISOString() };
+  return { ...s, template: hideApiKeys(s.template), next_fire_at: next === null ? null : new Date(next).toISOString() };
 }
 
 /** A schedule with its runs; comparisons of newly finished runs are computed and stored on the way. */
@@ -121,7 +124,8 @@ export async function tick(core: Core, id: number, at: Date): Promise<{ status: 
     return { status: 'skipped', reason: decision.skip };
   }
   try {
-    const set = await createExperimentSet(core, ExperimentSetCreate.parse({ readme: '', ...decision.s.template, name: `${decision.s.name}-${stamp(at)}` }));
+    const template = openApiKeys(decision.s.template, core.secrets) as Record<string, unknown>;
+    const set = await createExperimentSet(core, ExperimentSetCreate.parse({ readme: '', ...template, name: `${decision.s.name}-${stamp(at)}` }));
     const runId = await store.insertRun(core.pool, id, at, { status: 'launched', experiment_set_id: set.id });
     core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: set.id, run_id: runId });
     return { status: 'launched', experiment_set_id: set.id };

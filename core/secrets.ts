@@ -51,3 +51,49 @@ export function localSecretKey(dataDir: string): Buffer {
     throw err;
   }
 }
+
+/** Marker of a sealed key inside stored JSON (schedule templates). */
+const SEALED = '$sealed_api_key';
+
+type Json = unknown;
+
+function mapKeys(value: Json, fn: (obj: Record<string, unknown>) => Record<string, unknown>): Json {
+  if (Array.isArray(value)) return value.map((v) => mapKeys(v, fn));
+  if (!value || typeof value !== 'object') return value;
+  const out = fn({ ...(value as Record<string, unknown>) });
+  for (const [k, v] of Object.entries(out)) out[k] = mapKeys(v, fn);
+  return out;
+}
+
+/** Replaces every `api_key` string in a JSON document by its sealed form, for storage. */
+export function sealApiKeys(value: Json, box: SecretBox): Json {
+  return mapKeys(value, (o) => {
+    if (typeof o.api_key === 'string' && o.api_key) {
+      o[SEALED] = box.seal(o.api_key);
+      delete o.api_key;
+    }
+    return o;
+  });
+}
+
+/** Restores the `api_key`s sealed by `sealApiKeys`, to use the document. */
+export function openApiKeys(value: Json, box: SecretBox): Json {
+  return mapKeys(value, (o) => {
+    if (typeof o[SEALED] === 'string') {
+      o.api_key = box.open(o[SEALED] as string);
+      delete o[SEALED];
+    }
+    return o;
+  });
+}
+
+/** The document as the API shows it: sealed keys become `has_api_key: true`, never the key. */
+export function hideApiKeys(value: Json): Json {
+  return mapKeys(value, (o) => {
+    if (SEALED in o) {
+      delete o[SEALED];
+      o.has_api_key = true;
+    }
+    return o;
+  });
+}

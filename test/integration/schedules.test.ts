@@ -49,6 +49,27 @@ describe('schedule routes', () => {
   });
 });
 
+describe('provider keys in templates', () => {
+  it('stores them sealed, never returns them, and still launches with them', async () => {
+    const key = 'sk-schedule-secret-0123456789';
+    const body = { name: 'keyed', cron: '0 3 * * *', template: { experiments: [{ name: 'k', dataset: 'sched', model: { name: 'm', base_url: 'http://127.0.0.1:9/v1', api_key: key }, metrics: ['exact_match'] }] } };
+    const created = await api.call('POST', '/v1/schedule', { body });
+    expect(created.status).toBe(200);
+    expect(created.text).not.toContain(key);
+    expect(created.body.template.experiments[0].model).toMatchObject({ name: 'm', has_api_key: true });
+    const { rows } = await api.core.pool.query('SELECT template::text AS t FROM schedule WHERE id = $1', [created.body.id]);
+    expect(rows[0].t).not.toContain(key);
+    expect((await api.call('GET', `/v1/schedule/${created.body.id}`)).text).not.toContain(key);
+    expect((await api.call('GET', '/v1/schedules')).text).not.toContain(key);
+    const run = await tick(api.core, created.body.id, new Date(Date.UTC(2026, 0, 1)));
+    expect(run.status).toBe('launched');
+    const exp = (await api.call('GET', `/v1/experiment_set/${run.experiment_set_id}`)).body.experiments[0];
+    expect(exp.model.has_api_key).toBe(true);
+    const { rows: sealed } = await api.core.pool.query('SELECT model_api_key FROM experiment WHERE id = $1', [exp.id]);
+    expect(api.core.secrets.open(sealed[0].model_api_key)).toBe(key);
+  });
+});
+
 describe('ticks (fake clock)', () => {
   it('launches a run per tick, skips a tick while the previous run is going, and compares finished runs', async () => {
     const created = await api.call('POST', '/v1/schedule', { body: { name: 'ticking', cron: '0 * * * *', template: template(['answer 0', 'answer 1', 'x', 'x']) } });
