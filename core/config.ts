@@ -74,6 +74,12 @@ export const VARIABLES = {
   HOST: str('Address the local API server binds to. Anything but loopback requires API keys.', '127.0.0.1'),
   PORT: int('Port of the local API server.', '8000', 0, 65535),
   DATABASE_URL: url('PostgreSQL connection URL. Unset in the local stack: the embedded PostgreSQL is started and used.'),
+  PGHOST: str('Database host, when DATABASE_URL is unset (the AWS deployment passes the database secret\'s fields).'),
+  PGPORT: int('Database port with PGHOST.', '5432', 1, 65535),
+  PGDATABASE: str('Database name with PGHOST.', 'postgres'),
+  PGUSER: str('Database user with PGHOST.'),
+  PGPASSWORD: str('Database password with PGHOST. Never logged.'),
+  PGSSLMODE: str('sslmode of the connection built from PGHOST (e.g. require, verify-full).'),
   EVALAP_DATA_DIR: str('Folder of the local stack\'s state: PostgreSQL data, the local encryption key.', '.evalap'),
   EVALAP_PG_PORT: int('Port of the embedded PostgreSQL.', '54329', 1, 65535),
   SQS_ENDPOINT: url('SQS endpoint override (the local SQS-compatible server). Unset in AWS.'),
@@ -123,6 +129,13 @@ export function loadConfig(env: Env = process.env): Config {
     out[name] = raw === undefined ? undefined : variable.parse(raw, name);
   }
   const config = out as Config;
+  if (!config.DATABASE_URL && config.PGHOST) {
+    // The deployment hands out the database secret's fields; the drivers take one URL.
+    const enc = encodeURIComponent;
+    const auth = config.PGUSER ? `${enc(config.PGUSER)}${config.PGPASSWORD ? ':' + enc(config.PGPASSWORD) : ''}@` : '';
+    (config as { DATABASE_URL?: string }).DATABASE_URL =
+      `postgresql://${auth}${config.PGHOST}:${config.PGPORT}/${enc(config.PGDATABASE)}${config.PGSSLMODE ? `?sslmode=${enc(config.PGSSLMODE)}` : ''}`;
+  }
   const adminKeys = config.EVALAP_ADMIN_KEY ?? [];
   if (adminKeys.length > 1) throw new ConfigError('EVALAP_ADMIN_KEY', 'exactly one admin key is expected');
   if (config.EVALAP_SECRET_KEY !== undefined && Buffer.from(config.EVALAP_SECRET_KEY, 'base64').length !== 32) {

@@ -46,7 +46,8 @@ export function eventBridgeScheduler(client: SchedulerClient, target: { lambdaAr
         ScheduleExpressionTimezone: s.timezone,
         State: s.paused ? ('DISABLED' as const) : ('ENABLED' as const),
         FlexibleTimeWindow: { Mode: 'OFF' as const },
-        Target: { Arn: target.lambdaArn, RoleArn: target.roleArn, Input: JSON.stringify({ schedule_id: s.id }) },
+        // The scheduled time makes a retried invocation the same tick (ticks are idempotent per time).
+        Target: { Arn: target.lambdaArn, RoleArn: target.roleArn, Input: JSON.stringify({ schedule_id: s.id, scheduled_time: '<aws.scheduler.scheduled-time>' }) },
       };
       await client.send(created ? new CreateScheduleCommand(input) : new UpdateScheduleCommand(input));
     },

@@ -186,7 +186,8 @@ export class Broker {
           if (call.ok) limiter.succeed(call.tokens);
           else if (call.kind === 'throttle') {
             limiter.throttle(call.retryAfterMs);
-            this.options.logger.debug('model_throttled', { model: task.modelKey, retry_after_ms: call.retryAfterMs, blocked_until: limiter.blockedUntil });
+            // Info level: the deployment's dashboard counts these lines as the model's 429s.
+            this.options.logger.info('model_throttled', { model: task.modelKey, retry_after_ms: call.retryAfterMs, blocked_until: limiter.blockedUntil });
           }
           else limiter.fail(call.kind);
         } else if (task.modelKey) {

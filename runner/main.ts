@@ -9,6 +9,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@
 import { loadConfig } from '../core/config.js';
 import { closeCore, createCore } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
+import { migrate } from '../core/store/migrate.js';
 import { Runner } from './runner.js';
 
 /** The DLQ named by the queue's redrive policy, if it has one. */
@@ -24,6 +25,8 @@ async function findDlq(sqs: SQSClient, queueUrl: string): Promise<string | undef
 async function main(): Promise<void> {
   const config = loadConfig();
   const core = createCore(config);
+  // The runner may be the first to reach a new database.
+  await migrate(core.pool);
   const threads = config.RUNNER_WORKER_THREADS ?? Math.max(1, Math.min(os.availableParallelism(), config.MAX_CONCURRENT_TASKS));
   const dlqUrl = config.DLQ_URL ?? (await findDlq(core.sqs, core.queueUrl).catch(() => undefined));
   if (!dlqUrl) core.logger.warn('dlq_unknown', { detail: 'no DLQ_URL and no redrive policy: unparseable messages are set aside for an hour instead' });

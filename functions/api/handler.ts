@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { apiKeys, loadConfig, type Config } from '../../core/config.js';
 import { createCore, type Core } from '../../core/context.js';
+import { migrate } from '../../core/store/migrate.js';
 import { health } from '../../core/health.js';
 import { createLogger } from '../../core/logger.js';
 import { authMiddleware } from './auth.js';
@@ -62,7 +63,23 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
     .handler(createRouter(routes, getCore) as never) as unknown as ApiHandler;
 }
 
-let lambdaHandler: ApiHandler | undefined;
+let ready: Promise<ApiHandler> | undefined;
 
-/** The Lambda entry point: configuration is read and checked on the first invocation. */
-export const handler: ApiHandler = (event, context) => (lambdaHandler ??= createApiHandler({ config: loadConfig() }))(event, context);
+/**
+ * The Lambda entry point: on the first invocation, configuration is read and
+ * checked and the schema migrated (the deploy needs no manual step; the
+ * migrator's advisory lock makes concurrent cold starts safe). A failure is
+ * retried on the next invocation.
+ */
+export const handler: ApiHandler = async (event, context) => {
+  ready ??= (async () => {
+    const config = loadConfig();
+    const core = createCore(config);
+    await migrate(core.pool);
+    return createApiHandler({ config, core });
+  })().catch((err) => {
+    ready = undefined;
+    throw err;
+  });
+  return (await ready)(event, context);
+};

@@ -30,4 +30,10 @@ describe('loadConfig', () => {
     const config = loadConfig({ EVALAP_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb' });
     expect(config.EVALAP_API_KEYS).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
   });
+
+  it('builds DATABASE_URL from the PG* fields of a database secret, escaping them', () => {
+    const config = loadConfig({ PGHOST: 'db.example', PGUSER: 'evalap', PGPASSWORD: 'p@ss/w:rd', PGDATABASE: 'evalap', PGSSLMODE: 'verify-full' });
+    expect(config.DATABASE_URL).toBe('postgresql://evalap:p%40ss%2Fw%3Ard@db.example:5432/evalap?sslmode=verify-full');
+    expect(loadConfig({ PGHOST: 'h', DATABASE_URL: 'postgresql://x@y/z' }).DATABASE_URL).toBe('postgresql://x@y/z');
+  });
 });

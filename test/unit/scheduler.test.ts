@@ -31,7 +31,7 @@ describe('EventBridge Scheduler backend', () => {
       ScheduleExpressionTimezone: 'Europe/Paris',
       State: 'ENABLED',
       FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: target.lambdaArn, RoleArn: target.roleArn, Input: '{"schedule_id":7}' },
+      Target: { Arn: target.lambdaArn, RoleArn: target.roleArn, Input: '{"schedule_id":7,"scheduled_time":"<aws.scheduler.scheduled-time>"}' },
     });
   });
 
