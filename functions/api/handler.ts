@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { apiKeys, loadConfig, type Config } from '../../core/config.js';
 import { createCore, type Core } from '../../core/context.js';
 import { migrate } from '../../core/store/migrate.js';
+import { withAwsSecrets } from '../../core/secret-env.js';
 import { health } from '../../core/health.js';
 import { createLogger } from '../../core/logger.js';
 import { authMiddleware } from './auth.js';
@@ -73,7 +74,7 @@ let ready: Promise<ApiHandler> | undefined;
  */
 export const handler: ApiHandler = async (event, context) => {
   ready ??= (async () => {
-    const config = loadConfig();
+    const config = loadConfig(await withAwsSecrets(process.env));
     const core = createCore(config);
     await migrate(core.pool);
     return createApiHandler({ config, core });

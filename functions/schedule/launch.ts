@@ -8,24 +8,31 @@
 import { loadConfig } from '../../core/config.js';
 import { closeCore, createCore, type Core } from '../../core/context.js';
 import { tick } from '../../core/schedules.js';
+import { withAwsSecrets } from '../../core/secret-env.js';
 
 export type TickResult = Awaited<ReturnType<typeof tick>>;
 
-let core: Core | undefined;
+let core: Promise<Core> | undefined;
 
-/** The core of this process (module scope: Lambda keeps it across invocations), built from the environment on first use. */
-export function launchCore(): Core {
-  return (core ??= createCore(loadConfig()));
+/** The core of this process (module scope: Lambda keeps it across invocations), built from the environment and its secrets on first use. */
+export function launchCore(): Promise<Core> {
+  core ??= withAwsSecrets(process.env)
+    .then((env) => createCore(loadConfig(env)))
+    .catch((err) => {
+      core = undefined;
+      throw err;
+    });
+  return core;
 }
 
 /** Closes and forgets the process's core (tests; Lambda never needs it). */
 export async function closeLaunchCore(): Promise<void> {
   const current = core;
   core = undefined;
-  if (current) await closeCore(current);
+  if (current) await closeCore(await current);
 }
 
 /** Fires schedule `scheduleId`'s tick due at `at`. */
-export function launchSchedule(scheduleId: number, at: Date, on: Core = launchCore()): Promise<TickResult> {
-  return tick(on, scheduleId, at);
+export async function launchSchedule(scheduleId: number, at: Date, on?: Core): Promise<TickResult> {
+  return tick(on ?? (await launchCore()), scheduleId, at);
 }
