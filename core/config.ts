@@ -90,6 +90,7 @@ export const VARIABLES = {
   EVALAP_API_KEYS: keyList('Comma-separated user API keys (Bearer tokens), 16+ characters each.'),
   EVALAP_ADMIN_KEY: keyList('Admin API key: required for DELETE routes.'),
   EVALAP_SECRET_KEY: str('Base64 of 32 bytes: the key that encrypts stored provider API keys. Unset locally: a key file under EVALAP_DATA_DIR is created.'),
+  EVALAP_KMS_KEY_ID: str('AWS: the KMS key that seals stored provider keys (envelope encryption). Takes precedence over EVALAP_SECRET_KEY.'),
   EVALAP_MAX_BODY_BYTES: int('Largest request body accepted (Lambda accepts 6 MB).', String(6 * 1024 * 1024), 1024, 64 * 1024 * 1024),
   EVALAP_FANOUT_CHUNK: int('Row tasks enqueued by one fan-out task before it enqueues its continuation.', '500', 10, 100000),
   LOG_LEVEL: oneOf<LogLevel>('Log level.', 'info', ['debug', 'info', 'warn', 'error', 'silent']),

@@ -3,6 +3,7 @@
  * Lambda) from the configuration: the pool, the SQS client, the queue URL, the
  * box that seals provider keys, the logger.
  */
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
@@ -10,7 +11,7 @@ import { type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { eventBridgeScheduler, localScheduler, type SchedulerBackend } from './scheduler.js';
-import { createSecretBox, localSecretKey, type SecretBox } from './secrets.js';
+import { createSecretBox, kmsSecretBox, localSecretKey, type SecretBox } from './secrets.js';
 import { createPool } from './store/pool.js';
 
 export interface Core {
@@ -27,13 +28,17 @@ export interface Core {
 export function createCore(config: Config, overrides: Partial<Core> = {}): Core {
   if (!config.DATABASE_URL && !overrides.pool) throw new ConfigError('DATABASE_URL', 'is required');
   if (!config.QUEUE_URL && !overrides.queueUrl) throw new ConfigError('QUEUE_URL', 'is required');
-  const key = config.EVALAP_SECRET_KEY ? Buffer.from(config.EVALAP_SECRET_KEY, 'base64') : localSecretKey(config.EVALAP_DATA_DIR);
+  // KMS in AWS; locally a key from the environment or a key file (created only if needed).
+  const secrets = () =>
+    config.EVALAP_KMS_KEY_ID
+      ? kmsSecretBox(new KMSClient({ region: config.AWS_REGION }), config.EVALAP_KMS_KEY_ID)
+      : createSecretBox(config.EVALAP_SECRET_KEY ? Buffer.from(config.EVALAP_SECRET_KEY, 'base64') : localSecretKey(config.EVALAP_DATA_DIR));
   return {
     config,
     pool: overrides.pool ?? createPool(config.DATABASE_URL!),
     sqs: overrides.sqs ?? new SQSClient({ region: config.AWS_REGION, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) }),
     queueUrl: overrides.queueUrl ?? config.QUEUE_URL!,
-    secrets: overrides.secrets ?? createSecretBox(key),
+    secrets: overrides.secrets ?? secrets(),
     logger: overrides.logger ?? createLogger({ level: config.LOG_LEVEL }),
     scheduler:
       overrides.scheduler ??

@@ -39,9 +39,9 @@ async function resolveDataset(client: pg.PoolClient, spec: SetExperiment['datase
   return record;
 }
 
-function sealModel(core: Core, model: ModelCreate) {
+async function sealModel(core: Core, model: ModelCreate) {
   const { api_key, ...rest } = model;
-  return { model: rest as Record<string, unknown>, key: api_key ? core.secrets.seal(api_key) : null };
+  return { model: rest as Record<string, unknown>, key: api_key ? await core.secrets.seal(api_key) : null };
 }
 
 /**
@@ -90,8 +90,8 @@ export async function prepareExperiment(
   }
   if (issues.length) throw new ValidationError('invalid experiment', issues);
 
-  const sealed = raw ? { model: (({ output, execution_time, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls, context, retrieval_context, think, ...m }) => m)(model), key: null } : sealModel(core, model);
-  const judge = body.judge_model == null ? null : typeof body.judge_model === 'string' ? { model: { name: body.judge_model }, key: null } : sealModel(core, body.judge_model);
+  const sealed = raw ? { model: (({ output, execution_time, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls, context, retrieval_context, think, ...m }) => m)(model), key: null } : await sealModel(core, model);
+  const judge = body.judge_model == null ? null : typeof body.judge_model === 'string' ? { model: { name: body.judge_model }, key: null } : await sealModel(core, body.judge_model);
 
   const id = await store.insertExperiment(client, {
     name: body.name,

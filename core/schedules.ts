@@ -51,7 +51,7 @@ export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCr
   parseCron(body.cron, body.timezone);
   checkTemplate(body.template);
   const id = await inTransaction(core.pool, async (db) => {
-    const s = await store.insertSchedule(db, { ...body, template: sealApiKeys(body.template, core.secrets) });
+    const s = await store.insertSchedule(db, { ...body, template: await sealApiKeys(body.template, core.secrets) });
     await core.scheduler.put(s, true);
     return s.id;
   });
@@ -63,7 +63,7 @@ export async function patchSchedule(core: Core, id: number, patch: z.infer<typeo
     const current = await store.getSchedule(db, id, true);
     parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
     if (patch.template) checkTemplate(patch.template);
-    const sealed = patch.template ? { ...patch, template: sealApiKeys(patch.template, core.secrets) as Record<string, unknown> } : patch;
+    const sealed = patch.template ? { ...patch, template: (await sealApiKeys(patch.template, core.secrets)) as Record<string, unknown> } : patch;
     await core.scheduler.put(await store.updateSchedule(db, id, sealed), false);
   });
   return getSchedule(core, id);
@@ -124,7 +124,7 @@ export async function tick(core: Core, id: number, at: Date): Promise<{ status: 
     return { status: 'skipped', reason: decision.skip };
   }
   try {
-    const template = openApiKeys(decision.s.template, core.secrets) as Record<string, unknown>;
+    const template = (await openApiKeys(decision.s.template, core.secrets)) as Record<string, unknown>;
     const set = await createExperimentSet(core, ExperimentSetCreate.parse({ readme: '', ...template, name: `${decision.s.name}-${stamp(at)}` }));
     const runId = await store.insertRun(core.pool, id, at, { status: 'launched', experiment_set_id: set.id });
     core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: set.id, run_id: runId });

@@ -244,11 +244,11 @@ export class Runner {
     return value;
   }
 
-  private resolve(c: ExperimentConfig): Resolved {
+  private async resolve(c: ExperimentConfig): Promise<Resolved> {
     try {
-      const open = (sealed: string | null) => (sealed ? this.deps.secrets.open(sealed) : null);
-      const chatModel = c.hasRawOutput ? null : ({ ...(c.model as unknown as ChatModel), api_key: open(c.modelApiKey) });
-      const judge = this.judgeOf(c, open(c.judgeApiKey));
+      const open = async (sealed: string | null) => (sealed ? await this.deps.secrets.open(sealed) : null);
+      const chatModel = c.hasRawOutput ? null : ({ ...(c.model as unknown as ChatModel), api_key: await open(c.modelApiKey) });
+      const judge = this.judgeOf(c, await open(c.judgeApiKey));
       return { ...c, chatModel, judge };
     } catch {
       return { ...c, chatModel: null, judge: null, keyError: 'the stored provider key cannot be decrypted with this runner\'s key' };

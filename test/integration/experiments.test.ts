@@ -26,7 +26,7 @@ describe('POST /v1/experiment', () => {
     expect(rows[0].model_api_key).toMatch(/^v1:/);
     expect(rows[0].model_api_key).not.toContain(SECRET);
     expect(rows[0].model).not.toContain(SECRET);
-    expect(api.core.secrets.open(rows[0].model_api_key)).toBe(SECRET);
+    expect(await api.core.secrets.open(rows[0].model_api_key)).toBe(SECRET);
     expect(await api.messages()).toEqual([{ type: 'fanout', experiment_id: res.body.id, stage: 'answers', from: 0 }]);
   });
 

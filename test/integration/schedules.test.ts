@@ -66,7 +66,7 @@ describe('provider keys in templates', () => {
     const exp = (await api.call('GET', `/v1/experiment_set/${run.experiment_set_id}`)).body.experiments[0];
     expect(exp.model.has_api_key).toBe(true);
     const { rows: sealed } = await api.core.pool.query('SELECT model_api_key FROM experiment WHERE id = $1', [exp.id]);
-    expect(api.core.secrets.open(sealed[0].model_api_key)).toBe(key);
+    expect(await api.core.secrets.open(sealed[0].model_api_key)).toBe(key);
   });
 });
 
