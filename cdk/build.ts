@@ -24,7 +24,7 @@ export function buildApp(options: BuildOptions): { app: App; stack: EvalapStack 
   // A mistyped setting (`-c natGateway=0`) would otherwise be silently ignored.
   for (const key of Object.keys(app.node.getAllContext())) {
     if (/^[a-z][A-Za-z0-9]*$/.test(key) && !(key in SETTINGS) && !OTHER_KEYS.has(key)) {
-      Annotations.of(stack).addWarningV2('evalap:unknownContext', `unknown context value "${key}": see cdk/DEPLOY.md for the settings`);
+      Annotations.of(stack).addWarningV2('evalap:unknownContext', `unknown context value "${key}": see README.md, "Deploy to AWS" for the settings`);
     }
   }
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));

@@ -81,7 +81,7 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
   suppress(stack.secrets.apiKeys, [
     {
       id: 'AwsSolutions-SMG4',
-      reason: 'API keys are handed to people and scripts: rotating them automatically would lock clients out. Operators rotate them by hand (cdk/DEPLOY.md); the API reads the current value.',
+      reason: 'API keys are handed to people and scripts: rotating them automatically would lock clients out. Operators rotate them by hand (README.md, "Deploy to AWS"); the API reads the current value.',
     },
   ]);
   suppress(stack.secrets.providerKeys, [

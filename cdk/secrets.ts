@@ -8,7 +8,7 @@
  * - a KMS key (yearly rotation) under which provider keys given in
  *   experiments are sealed before they are stored (envelope encryption:
  *   GenerateDataKey in the API, Decrypt in the runner).
- * Values are set with `aws secretsmanager put-secret-value` (cdk/DEPLOY.md);
+ * Values are set with `aws secretsmanager put-secret-value` (README.md, "Deploy to AWS");
  * a redeploy leaves them alone as long as the initial values below stay the
  * same: CloudFormation rewrites a secret's value only when its template
  * changes (adding a provider key field, or changing the admin key's

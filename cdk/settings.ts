@@ -2,7 +2,7 @@
  * Every CDK context value the stack reads, with its default, parsed and
  * validated in one place (as core/config.ts does for the environment).
  * Values come from cdk.json's "context", or `-c name=value` on the command
- * line (strings there, so every parser accepts both forms). cdk/DEPLOY.md
+ * line (strings there, so every parser accepts both forms). README.md, "Deploy to AWS"
  * lists the same table.
  */
 import type { Node } from 'constructs';
