@@ -22,7 +22,7 @@ import { makeDf, startApi, type TestApi } from '../support/api.js';
 
 /** Change to explore other inputs; a failure names the seed it was found with. */
 const SEED = 0x5eed1234;
-const TOTAL = 1500;
+const TOTAL = 2000;
 const CONCURRENCY = 8;
 /** A body limit below the default, so a few generated bodies exceed it (413). */
 const MAX_BODY = 256 * 1024;
@@ -594,6 +594,8 @@ function semanticBody(rng: Rng, target: string, id: string | undefined, fx: Fixt
     }
     case 'POST /v1/experiment_set':
     case 'PATCH /v1/experiment_set/{id}': {
+      // Clean strings now and then: the hostile ones are refused before the core (NUL, lone surrogates).
+      if (rng.chance(0.3)) return js({ experiments: [{ name: `fuzz-${rng.hex(3)}`, dataset: MISSING, model: { aliased_name: 'm', output: ['a'] }, metrics: ['exact_match'] }], ...(target.startsWith('POST') ? { name: `fuzz-set-${rng.hex(4)}`, readme: '' } : {}) }) as Obj;
       const o = js({
         name: target.startsWith('POST') || rng.chance(0.5) ? (rng.chance(0.4) ? `fuzz-set-${rng.hex(4)}` : text()) : undefined,
         readme: rng.chance(0.5) ? text() : undefined,
@@ -601,6 +603,23 @@ function semanticBody(rng: Rng, target: string, id: string | undefined, fx: Fixt
       edits(o, ['experiments', 'cv']);
       if (rng.chance(0.4)) return o.delete('cv').set('experiments', Array.from({ length: rng.int(1, 2) }, () => poisonedExperiment(rng, fx, false, noisy)));
       return o.delete('experiments').set('cv', poisonedCv(rng, fx, noisy));
+    }
+    case 'POST /v1/schedule': {
+      // Refused for its template (never a set body here), and often for its cron or time zone too.
+      const o = js({
+        name: rng.chance(0.5) ? `fuzz-schedule-${rng.hex(4)}` : text(),
+        cron: rng.pick(['0 3 * * *', '61 * * * *', '* * *', '*/0 * * * *', text()]),
+        timezone: rng.pick([undefined, 'UTC', 'Nowhere/City', text()]),
+        template: rng.pick<unknown>([{ experiments: [{ name: 'x' }] }, { cv: { common_params: {}, grid_params: {} } }, { experiments: [] }]),
+      }) as Obj;
+      edits(o, ['template']);
+      return o;
+    }
+    case 'PATCH /v1/schedule/{id}': {
+      // No schedule exists (none is ever accepted): a valid body reaches the core and gets a 404.
+      const o = js({ paused: rng.pick([true, false, undefined]), cron: rng.pick([undefined, '0 3 * * *', '61 * * * *']), template: rng.chance(0.3) ? { experiments: [{ name: 'x' }] } : undefined }) as Obj;
+      edits(o, []);
+      return o.entries.length ? o : o.set('paused', true);
     }
     default:
       return undefined;
@@ -694,6 +713,8 @@ function genRequest(rng: Rng, n: number, routes: readonly Route[], fx: Fixtures)
       [4, () => ''],
       [5, () => queryString(rng, keys, names)],
       [1, () => (keys.length ? `?${rng.pick(keys)}=${rng.pick(['true', '1', '10', encodeURIComponent(fx.used.name)])}` : '')],
+      // Well-formed comparisons reach the core (a missing set is a 404).
+      [route.path === '/v1/compare' ? 4 : 0, () => `?set_a=${rng.pick(fx.sets)}&set_b=${rng.pick([...fx.sets, 999_999])}`],
     ])();
     // GET takes no body: one is a 400, whatever its type.
     const withBody = rng.chance(0.08);
