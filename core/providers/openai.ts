@@ -4,6 +4,7 @@
  * is not a provider failure and rethrows the caller's own reason.
  */
 import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
+import { postJson } from './http.js';
 
 export interface ChatModel {
   name: string;
@@ -59,10 +60,10 @@ export async function chatComplete(model: ChatModel, messages: ChatMessage[], op
   let status: number;
   let text: string;
   try {
-    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: deadline.signal });
+    const res = await postJson(url, headers, JSON.stringify(body), deadline.signal);
     status = res.status;
-    text = await res.text();
-    if (!res.ok) throw classifyHttpError(res.status, res.headers, text, ctx);
+    text = res.text;
+    if (status < 200 || status > 299) throw classifyHttpError(status, res.headers, text, ctx);
   } catch (err) {
     if (options.signal?.aborted && !deadline.timedOut()) throw options.signal.reason;
     throw toProviderError(err, { ...ctx, timedOut: deadline.timedOut() });
