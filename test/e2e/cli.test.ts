@@ -98,6 +98,28 @@ describe('evalap run', () => {
   });
 });
 
+describe('the OpenAI-compatible example', () => {
+  it('runs examples/openai.yaml against the endpoint in OPENAI_BASE_URL', async () => {
+    stub.setBehaviour({ reply: (body) => (body.messages[0].role === 'system' && String(body.messages[0].content).includes('evaluator') ? '{"score": 1, "reason": "ok"}' : 'Paris') });
+    try {
+      const res = await evalap(['run', 'examples/openai.yaml', '--api', api.url], { OPENAI_BASE_URL: stub.url, OPENAI_API_KEY: 'sk-example-key-123', OPENAI_MODEL: 'stub-model' });
+      expect(res.code).toBe(0);
+      expect(res.stdout).toMatch(/capitals-grid-\d{8}-\d{6}__0 +stub-model +exact_match_loose +0\.125 /);
+      expect(res.stdout).toMatch(/judge_exactness +1 +0 +8 /);
+      expect(stub.requests.some((q) => q.authorization === 'Bearer sk-example-key-123')).toBe(true);
+      expect(res.stdout + res.stderr).not.toContain('sk-example-key-123');
+    } finally {
+      stub.setBehaviour({ latencyMs: 300 });
+    }
+  });
+
+  it('says which variable is missing', async () => {
+    const res = await evalap(['run', 'examples/openai.yaml', '--api', api.url]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim()).toBe('evalap: examples/openai.yaml: ${OPENAI_MODEL} is used but the environment variable OPENAI_MODEL is not set');
+  });
+});
+
 describe('evalap errors', () => {
   it.each([
     ['an unreachable API', ['status', '1', '--api', 'http://127.0.0.1:UNUSED'], 3, /^evalap: cannot reach the API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/],
