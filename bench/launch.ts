@@ -23,6 +23,7 @@ import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
 import { startLocalServers, type RunningStack } from '../local/stack.js';
+import { apiAt, BenchError, expectStatus, type Api } from './api.js';
 
 const SMALL_ROWS = 10;
 const LARGE_ROWS = 100_000;
@@ -32,9 +33,6 @@ const RUNS = 30;
 /** "Same within noise": median(100k) / median(10) at most this. */
 const TARGET_RATIO = 1.5;
 
-class BenchError extends Error {
-  override name = 'BenchError';
-}
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
@@ -44,33 +42,6 @@ function records(from: number, to: number): string {
   return JSON.stringify(rows);
 }
 
-interface Api {
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-}
-
-function apiAt(url: string): Api {
-  return {
-    async call(method, p, body) {
-      const res = await fetch(url + p, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      return { status: res.status, body: parsed, text };
-    },
-  };
-}
-
-function expectStatus(what: string, res: { status: number; text: string }, status = 200): void {
-  if (res.status !== status) throw new BenchError(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
-}
 
 async function createDataset(api: Api, name: string, size: number): Promise<{ id: number; seconds: number }> {
   const started = performance.now();

@@ -47,6 +47,7 @@ import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
 import { startLocalServers, type RunningStack } from '../local/stack.js';
 import { startModelServer, type StubBehaviour, type StubModelServer } from '../test/support/model-server.js';
+import { apiAt, BenchError, expectStatus, type Api } from './api.js';
 
 const RUNNER_MAIN = fileURLToPath(new URL('../runner/main.js', import.meta.url));
 const CHUNK_ROWS = 20_000;
@@ -60,9 +61,6 @@ const CLK_TCK = (() => {
   }
 })();
 
-class BenchError extends Error {
-  override name = 'BenchError';
-}
 
 // A closed stdout (`… | head`) must not kill the bench before it stops its stack: writes then go nowhere.
 let stdoutClosed = false;
@@ -93,33 +91,6 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 // ------------------------------------------------------------------ the API
 
-interface Api {
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-}
-
-function apiAt(url: string): Api {
-  return {
-    async call(method, p, body) {
-      const res = await fetch(url + p, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = text;
-      }
-      return { status: res.status, body: parsed, text };
-    },
-  };
-}
-
-function expectStatus(what: string, res: { status: number; text: string }, status = 200): void {
-  if (res.status !== status) throw new BenchError(`${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
-}
 
 function records(from: number, to: number): string {
   const rows: { query: string; output_true: string }[] = [];
