@@ -96,6 +96,14 @@ export class ModelLimiter {
   private lastSeq = 0;
   /** `lastSeq` at the last cut: requests up to it were in flight with the one that caused it. */
   private cutSeq = -1;
+  /**
+   * Minimum spacing of starts, learned from 429s: a concurrency cap alone
+   * cannot hold a requests-per-second limit (fast calls burst through it, then
+   * everything waits a whole Retry-After). 0 = no pacing.
+   */
+  private paceMs = 0;
+  private lastStartAt = Number.NEGATIVE_INFINITY;
+  private throttleTimes: number[] = [];
 
   constructor(
     readonly key: string,
@@ -138,7 +146,12 @@ export class ModelLimiter {
   waitMs(estimatedTokens = 0): number {
     const now = this.options.now();
     this.prune(now);
-    return Math.max(0, this.blockedTill - now, this.budgetWaitMs(now, estimatedTokens));
+    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, this.budgetWaitMs(now, estimatedTokens));
+  }
+
+  /** The learned spacing of starts in ms (0: none). */
+  get pace(): number {
+    return this.paceMs;
   }
 
   /** A request starts; the caller checked `canStart`. */
@@ -149,6 +162,7 @@ export class ModelLimiter {
     this.window.push(entry);
     this.windowTokens += entry.tokens;
     this.running.push({ seq: ++this.lastSeq, entry });
+    this.lastStartAt = now;
   }
 
   /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max. */
@@ -162,6 +176,9 @@ export class ModelLimiter {
       request.entry.tokens = tokensUsed;
     }
     this.setLimit(this.current + 1 / this.current, 'success');
+    // After a calm half-minute, probe for more: the spacing shrinks 2% per success.
+    const lastThrottle = this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY;
+    if (this.paceMs > 0 && now - lastThrottle > 30_000) this.paceMs = this.paceMs * 0.98 < 0.5 ? 0 : this.paceMs * 0.98;
   }
 
   /** A request got a 429: halve the limit and, given Retry-After, block new starts until then. */
@@ -170,7 +187,9 @@ export class ModelLimiter {
     this.throttled += 1;
     // The block is the server's word, so it applies even when the cut below is skipped.
     if (retryAfterMs != null && retryAfterMs > 0) {
-      this.blockedTill = Math.max(this.blockedTill, this.options.now() + retryAfterMs);
+      const now = this.options.now();
+      this.blockedTill = Math.max(this.blockedTill, now + retryAfterMs);
+      this.learnPace(now);
     }
     this.decrease(request, 'throttle');
   }
@@ -181,8 +200,8 @@ export class ModelLimiter {
     if (kind !== 'other') this.decrease(request, kind);
   }
 
-  stats(): { key: string; limit: number; inFlight: number; throttled: number; blockedUntil: number } {
-    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill };
+  stats(): { key: string; limit: number; inFlight: number; throttled: number; blockedUntil: number; paceMs: number } {
+    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill, paceMs: Math.round(this.paceMs * 10) / 10 };
   }
 
   /**
@@ -192,6 +211,22 @@ export class ModelLimiter {
    */
   private finish(): InFlightRequest | undefined {
     return this.running.shift();
+  }
+
+  /**
+   * The model's rate, as it just showed it: starts in the last second minus
+   * those it refused. Starts are then spaced to 95% of that rate. Within one
+   * burst of 429s the estimate only tightens; a later episode starts afresh.
+   */
+  private learnPace(now: number): void {
+    const episodeGoing = (this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY) > now - 2000;
+    this.throttleTimes = this.throttleTimes.filter((t) => t > now - 1000);
+    this.throttleTimes.push(now);
+    let starts = 0;
+    for (let i = this.window.length - 1; i >= 0 && this.window[i].at > now - 1000; i--) starts++;
+    const accepted = Math.max(1, starts - this.throttleTimes.length);
+    const pace = 1000 / (accepted * 0.95);
+    this.paceMs = episodeGoing ? Math.max(this.paceMs, pace) : pace;
   }
 
   /**

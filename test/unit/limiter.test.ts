@@ -65,7 +65,8 @@ describe('ModelLimiter concurrency', () => {
     clock.advance(2_000);
     expect(limiter.canStart()).toBe(true);
     expect(limiter.waitMs()).toBe(0);
-    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: clock.now() });
+    // One refused request out of one: the learned pace is one start a second, after the block.
+    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: clock.now(), paceMs: 1052.6 });
   });
 
   it('grows back to the maximum by about one per window of successes, and never above it', () => {
@@ -273,5 +274,39 @@ describe('Limiters', () => {
 
   it('rejects invalid options when built, before any limiter exists', () => {
     expect(() => new Limiters({ maxConcurrency: 0 })).toThrow(/maxConcurrency/);
+  });
+});
+
+describe('ModelLimiter pacing learned from 429s', () => {
+  it('spaces starts to 95% of the rate the model accepted when it began refusing', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    // A burst of 64 fast calls against a model that takes 50 a second: 14 are refused.
+    startMany(limiter, 64);
+    clock.advance(60);
+    for (let i = 0; i < 50; i++) limiter.succeed();
+    for (let i = 0; i < 14; i++) limiter.throttle(1000);
+    expect(limiter.pace).toBeCloseTo(1000 / (50 * 0.95), 9);
+    // Retry-After first, then one start per pace.
+    expect(limiter.waitMs()).toBe(1000);
+    clock.advance(1000);
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBeCloseTo(1000 / (50 * 0.95), 9);
+    clock.advance(22);
+    expect(limiter.canStart()).toBe(true);
+  });
+
+  it('learns nothing from a 429 without Retry-After, and probes for more after a calm half-minute', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 16 });
+    startMany(limiter, 10);
+    limiter.throttle();
+    expect(limiter.pace).toBe(0);
+    limiter.throttle(500);
+    const learned = limiter.pace;
+    expect(learned).toBeGreaterThan(0);
+    clock.advance(31_000);
+    limiter.succeed();
+    expect(limiter.pace).toBeCloseTo(learned * 0.98, 9);
   });
 });
