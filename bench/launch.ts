@@ -23,11 +23,10 @@ import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
 import { startLocalServers, type RunningStack } from '../local/stack.js';
-import { apiAt, BenchError, expectStatus, type Api } from './api.js';
+import { apiAt, BenchError, CHUNK_ROWS, createDataset, expectStatus, type Api } from './api.js';
 
 const SMALL_ROWS = 10;
 const LARGE_ROWS = 100_000;
-const CHUNK_ROWS = 20_000;
 const WARMUP = 5;
 const RUNS = 30;
 /** "Same within noise": median(100k) / median(10) at most this. */
@@ -35,29 +34,6 @@ const TARGET_RATIO = 1.5;
 
 
 const say = (line: string) => process.stdout.write(line + '\n');
-
-function records(from: number, to: number): string {
-  const rows: { query: string; output_true: string }[] = [];
-  for (let i = from; i < to; i++) rows.push({ query: `question ${i} ...`, output_true: `answer ${i}` });
-  return JSON.stringify(rows);
-}
-
-
-async function createDataset(api: Api, name: string, size: number): Promise<{ id: number; seconds: number }> {
-  const started = performance.now();
-  const first = Math.min(size, CHUNK_ROWS);
-  const created = await api.call('POST', '/v1/dataset', { name, df: records(0, first) });
-  expectStatus(`POST /v1/dataset (${name})`, created);
-  const id = created.body.id as number;
-  let last = created;
-  for (let from = first; from < size; from += CHUNK_ROWS) {
-    const to = Math.min(size, from + CHUNK_ROWS);
-    last = await api.call('POST', `/v1/dataset/${id}/rows`, { df: records(from, to) });
-    expectStatus(`POST /v1/dataset/${id}/rows (rows ${from}-${to - 1})`, last);
-  }
-  if (last.body.size !== size) throw new BenchError(`dataset ${name} has ${last.body.size} rows after upload, expected ${size}`);
-  return { id, seconds: (performance.now() - started) / 1000 };
-}
 
 let launches = 0;
 
@@ -148,8 +124,9 @@ async function main(): Promise<void> {
 
     const small = 'bench-10';
     const large = 'bench-100k';
-    await createDataset(api, small, SMALL_ROWS);
-    const up = await createDataset(api, large, LARGE_ROWS);
+    const row = (i: number) => ({ query: `question ${i} ...`, output_true: `answer ${i}` });
+    await createDataset(api, small, SMALL_ROWS, row);
+    const up = await createDataset(api, large, LARGE_ROWS, row);
     say(
       `upload ${LARGE_ROWS.toLocaleString('en')} rows: ${up.seconds.toFixed(2)} s ` +
         `(${Math.round(LARGE_ROWS / up.seconds).toLocaleString('en')} rows/s, ${Math.ceil(LARGE_ROWS / CHUNK_ROWS)} requests of ${CHUNK_ROWS.toLocaleString('en')} rows)`,

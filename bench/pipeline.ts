@@ -47,10 +47,12 @@ import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
 import { startLocalServers, type RunningStack } from '../local/stack.js';
 import { startModelServer, type StubBehaviour, type StubModelServer } from '../test/support/model-server.js';
-import { apiAt, BenchError, expectStatus, type Api } from './api.js';
+import { apiAt, BenchError, createDataset, expectStatus, type Api } from './api.js';
+
+/** A row whose stub answer (`answer to: <query>`) the exact_match metric scores 1. */
+const row = (i: number) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` });
 
 const RUNNER_MAIN = fileURLToPath(new URL('../runner/main.js', import.meta.url));
-const CHUNK_ROWS = 20_000;
 const POLL_MS = 50;
 const STATS_INTERVAL_MS = 1000;
 const CLK_TCK = (() => {
@@ -91,27 +93,6 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 // ------------------------------------------------------------------ the API
 
-
-function records(from: number, to: number): string {
-  const rows: { query: string; output_true: string }[] = [];
-  for (let i = from; i < to; i++) rows.push({ query: `question ${i}`, output_true: `answer to: question ${i}` });
-  return JSON.stringify(rows);
-}
-
-async function createDataset(api: Api, name: string, size: number): Promise<number> {
-  const first = Math.min(size, CHUNK_ROWS);
-  const created = await api.call('POST', '/v1/dataset', { name, df: records(0, first) });
-  expectStatus(`POST /v1/dataset (${name})`, created);
-  const id = created.body.id as number;
-  let last = created;
-  for (let from = first; from < size; from += CHUNK_ROWS) {
-    const to = Math.min(size, from + CHUNK_ROWS);
-    last = await api.call('POST', `/v1/dataset/${id}/rows`, { df: records(from, to) });
-    expectStatus(`POST /v1/dataset/${id}/rows (rows ${from}-${to - 1})`, last);
-  }
-  if (last.body.size !== size) throw new BenchError(`dataset ${name} has ${last.body.size} rows after upload, expected ${size}`);
-  return id;
-}
 
 // ------------------------------------------------------------- /proc readers
 
@@ -787,7 +768,7 @@ async function throughput(s: Throughput): Promise<void> {
   await withEnv(async (env) => {
     env.stub.setBehaviour({ latencyMs: s.latencyMs, ...s.behaviour, reply: timedReply(env.responses) });
     const dataset = `ds-${s.n}`;
-    await createDataset(env.api, dataset, s.n);
+    await createDataset(env.api, dataset, s.n, row);
     if (ANALYZE) await env.core.pool.query('ANALYZE');
     const runner = await startRunner(env.runnerEnv(s.c));
     say(`${s.key}: setup ${sec(performance.now() - t0)} (stack, ${s.n.toLocaleString('en')}-row dataset, runner pid ${runner.pid})`);
@@ -846,7 +827,7 @@ async function rss(): Promise<void> {
   const t0 = performance.now();
   await withEnv(async (env) => {
     env.stub.setBehaviour({ latencyMs: 0 });
-    for (const n of sizes) await createDataset(env.api, `ds-${n}`, n);
+    for (const n of sizes) await createDataset(env.api, `ds-${n}`, n, row);
     if (ANALYZE) await env.core.pool.query('ANALYZE');
     say(`${key}: setup ${sec(performance.now() - t0)} (stack, datasets of ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} rows)`);
     const peaks: number[] = [];

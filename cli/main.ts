@@ -12,7 +12,7 @@ import { connect } from './connect.js';
 import { readDatasetFile } from './dataset-file.js';
 import { CliError, ExitCode } from './errors.js';
 import { parseGate, resultRows, table } from './report.js';
-import { run } from './run.js';
+import { run, uploadDataset } from './run.js';
 
 const HELP = `evalap — run and follow LLM evaluations
 
@@ -115,9 +115,8 @@ async function main(argv: string[]): Promise<number> {
         need(2, 'a dataset file');
         const frame = await readDatasetFile(args[1]);
         const name = values.name ?? path.basename(args[1]).replace(/\.[^.]+$/, '');
-        const created = await api.post('/v1/dataset', { name, readme: '', df: JSON.stringify(frame.rows.slice(0, 5000)) });
-        for (let i = 5000; i < frame.rows.length; i += 5000) await api.post(`/v1/dataset/${created.id}/rows`, { df: JSON.stringify(frame.rows.slice(i, i + 5000)) });
-        process.stdout.write(`dataset ${name}: ${frame.rows.length} rows (id ${created.id})\n`);
+        const id = await uploadDataset(api, { name }, frame);
+        process.stdout.write(`dataset ${name}: ${frame.rows.length} rows (id ${id})\n`);
         return ExitCode.ok;
       }
       case 'compare': {

@@ -22,7 +22,17 @@ export interface RunOptions {
 /** Rows per upload request: well below the API's 6 MB body limit for typical rows. */
 const CHUNK_ROWS = 5000;
 
-async function upload(api: ApiClient, ref: DatasetRef, say: (l: string) => void): Promise<void> {
+/** Creates a dataset from parsed rows, in chunks: the first with the metadata, the rest appended. Returns its id. */
+export async function uploadDataset(api: ApiClient, meta: Omit<DatasetRef, 'file'>, frame: ParsedFrame): Promise<number> {
+  const created = await api.post('/v1/dataset', { readme: '', ...meta, df: JSON.stringify(frame.rows.slice(0, CHUNK_ROWS)) });
+  for (let i = CHUNK_ROWS; i < frame.rows.length; i += CHUNK_ROWS) {
+    await api.post(`/v1/dataset/${created.id}/rows`, { df: JSON.stringify(frame.rows.slice(i, i + CHUNK_ROWS)) });
+  }
+  return created.id;
+}
+
+/** Uploads a run file's dataset unless the API already has one of that name. */
+async function ensureDataset(api: ApiClient, ref: DatasetRef, say: (l: string) => void): Promise<void> {
   try {
     const existing = await api.get(`/v1/dataset?name=${encodeURIComponent(ref.name)}`);
     say(`dataset ${ref.name}: already on the API (${existing.size} rows), not uploaded again`);
@@ -30,21 +40,17 @@ async function upload(api: ApiClient, ref: DatasetRef, say: (l: string) => void)
   } catch (err) {
     if (!(err instanceof CliError) || !/\(404\)/.test(err.message)) throw err;
   }
-  const frame: ParsedFrame = await readDatasetFile(ref.file);
-  const chunks = Math.ceil(frame.rows.length / CHUNK_ROWS);
-  const { file, name, ...meta } = ref;
-  const created = await api.post('/v1/dataset', { name, readme: meta.readme ?? '', ...meta, df: JSON.stringify(frame.rows.slice(0, CHUNK_ROWS)) });
-  for (let i = 1; i < chunks; i++) {
-    await api.post(`/v1/dataset/${created.id}/rows`, { df: JSON.stringify(frame.rows.slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS)) });
-  }
-  say(`dataset ${name}: uploaded ${frame.rows.length} rows from ${file}`);
+  const { file, ...meta } = ref;
+  const frame = await readDatasetFile(file);
+  await uploadDataset(api, meta, frame);
+  say(`dataset ${ref.name}: uploaded ${frame.rows.length} rows from ${file}`);
 }
 
 const terminal = (s: string) => s === 'finished' || s === 'stopped';
 
 export async function run(api: ApiClient, file: string, o: RunOptions): Promise<number> {
   const spec = loadRunFile(file, o.env);
-  for (const ref of spec.datasets) await upload(api, ref, o.say);
+  for (const ref of spec.datasets) await ensureDataset(api, ref, o.say);
   const set = await api.post('/v1/experiment_set', spec.body);
   o.say(`launched experiment set ${set.id} (${set.name}) with ${set.experiments.length} experiment(s); Ctrl-C stops it`);
 

@@ -39,6 +39,13 @@ async function resolveDataset(client: pg.PoolClient, spec: SetExperiment['datase
   return record;
 }
 
+/** The fields a dataset provides to metrics: its columns, and the Evalap names columns_map gives them. */
+function providedColumns(dataset: datasets.DatasetRecord): Set<string> {
+  const columns = new Set(dataset.columns);
+  for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
+  return columns;
+}
+
 async function sealModel(core: Core, model: ModelCreate) {
   const { api_key, ...rest } = model;
   return { model: rest as Record<string, unknown>, key: api_key ? await core.secrets.seal(api_key) : null };
@@ -77,8 +84,7 @@ export async function prepareExperiment(
     }
   }
 
-  const columns = new Set(dataset.columns);
-  for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
+  const columns = providedColumns(dataset);
   const answerFields = new Set(['output', 'think']);
   if (raw) for (const f of ['context', 'retrieval_context'] as const) if (model[f]) answerFields.add(f);
   let uses: ReturnType<typeof checkMetrics> = [];
@@ -204,8 +210,7 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
     if (patch.metrics) {
       const row = await store.getExperimentRow(client, id);
       const dataset = await datasets.getDataset(client, row.dataset_id);
-      const columns = new Set(dataset.columns);
-      for (const [field, column] of Object.entries(dataset.columns_map ?? {})) if (columns.has(column)) columns.add(field);
+      const columns = providedColumns(dataset);
       const existing = new Set((await store.listResults(client, id, false)).map((r) => r.metric_aliased_name));
       const uses = checkMetrics(patch.metrics, { columns, answerFields: await store.answerFields(client, id, current.has_raw_output), path: 'metrics' });
       const clash = uses.find((u) => existing.has(u.aliasedName));

@@ -90,10 +90,13 @@ export class Runner {
   private closing: Promise<void> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly counters = { done: 0, retries: 0, failed: 0, dropped: 0, deadLettered: 0 };
+  /** Tests only: the query whose first attempt crashes its worker thread (EVALAP_FAULT_INJECTION). */
+  private readonly crashOn: string | undefined;
 
   constructor(private readonly deps: RunnerDeps) {
     const { config, logger, sqs, queueUrl } = deps;
     const slots = config.MAX_CONCURRENT_TASKS;
+    this.crashOn = config.EVALAP_FAULT_INJECTION?.match(/^crash-worker-on-query:(.*)$/)?.[1];
     this.maxHeld = slots + (config.RUNNER_PREFETCH ?? Math.max(2, Math.ceil(slots / 4)));
     this.limiters = new Limiters({
       maxConcurrency: slots,
@@ -327,8 +330,7 @@ export class Runner {
     }
     if (!config.chatModel) return this.fail(held, config, numLine, config.keyError ?? 'the experiment has no model to generate answers with', missing, true);
     const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'answer', model: config.chatModel, inline: inline.map(use) };
-    const crashOn = this.deps.config.EVALAP_FAULT_INJECTION?.match(/^crash-worker-on-query:(.*)$/)?.[1];
-    if (crashOn !== undefined && held.attempt === 0 && row.query === crashOn) wire.crash = true;
+    if (this.crashOn !== undefined && held.attempt === 0 && row.query === this.crashOn) wire.crash = true;
     this.dispatch(held, config, wire, missing, config.chatModel);
   }
 

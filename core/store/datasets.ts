@@ -1,6 +1,7 @@
 /** Dataset rows and metadata. Rows are stored one per database row. */
 import type pg from 'pg';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { isoTime, uniqueName } from './sql.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -16,9 +17,7 @@ export interface DatasetRecord {
   created_at: string;
 }
 
-const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
-
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, ${isoTime('created_at')} AS created_at`;
 
 export interface NewDataset {
   name: string;
@@ -29,18 +28,15 @@ export interface NewDataset {
 }
 
 export async function insertDataset(db: Db, d: NewDataset, columns: string[], rows: unknown[]): Promise<DatasetRecord> {
-  let record: DatasetRecord;
-  try {
-    const { rows: out } = await db.query<DatasetRecord>(
+  const { rows: out } = await uniqueName(
+    db.query<DatasetRecord>(
       `INSERT INTO dataset (name, readme, default_metric, columns_map, compliance, columns, size)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
       [d.name, d.readme, d.default_metric ?? null, d.columns_map ? JSON.stringify(d.columns_map) : null, d.compliance, columns, rows.length],
-    );
-    record = out[0];
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(`a dataset named ${JSON.stringify(d.name)} already exists`);
-    throw err;
-  }
+    ),
+    () => `a dataset named ${JSON.stringify(d.name)} already exists`,
+  );
+  const record = out[0];
   await insertRows(db, record.id, 0, rows);
   return record;
 }
@@ -107,14 +103,9 @@ export async function patchDataset(db: Db, id: number, patch: Partial<NewDataset
     values.push(key === 'columns_map' && value !== null ? JSON.stringify(value) : value);
     sets.push(`${key} = $${values.length}`);
   }
-  try {
-    const { rows } = await db.query<DatasetRecord>(`UPDATE dataset SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values);
-    if (!rows.length) throw new NotFoundError('dataset', id);
-    return rows[0];
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(`a dataset named ${JSON.stringify(patch.name)} already exists`);
-    throw err;
-  }
+  const { rows } = await uniqueName(db.query<DatasetRecord>(`UPDATE dataset SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values), () => `a dataset named ${JSON.stringify(patch.name)} already exists`);
+  if (!rows.length) throw new NotFoundError('dataset', id);
+  return rows[0];
 }
 
 export async function deleteDataset(db: pg.PoolClient, id: number): Promise<void> {

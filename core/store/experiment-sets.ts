@@ -1,6 +1,7 @@
 /** Experiment sets: a name, a readme, and the grid they were made from. */
 import type pg from 'pg';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
+import { isoTime, uniqueName } from './sql.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -12,20 +13,15 @@ export interface SetRecord {
   created_at: string;
 }
 
-const COLUMNS = `id, name, readme, cv, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+const COLUMNS = `id, name, readme, cv, ${isoTime('created_at')} AS created_at`;
+const taken = (name: unknown) => () => `an experiment set named ${JSON.stringify(name)} already exists`;
 
 export async function insertSet(db: pg.PoolClient, s: { name: string; readme: string; cv: unknown }): Promise<SetRecord> {
-  try {
-    const { rows } = await db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
-      s.name,
-      s.readme,
-      s.cv === undefined ? null : JSON.stringify(s.cv),
-    ]);
-    return rows[0];
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new ConflictError(`an experiment set named ${JSON.stringify(s.name)} already exists`);
-    throw err;
-  }
+  const { rows } = await uniqueName(
+    db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [s.name, s.readme, s.cv === undefined ? null : JSON.stringify(s.cv)]),
+    taken(s.name),
+  );
+  return rows[0];
 }
 
 export async function getSet(db: Db, id: number, lock = false): Promise<SetRecord> {
@@ -43,13 +39,8 @@ export async function listSets(db: Db, limit: number, afterId?: number): Promise
 }
 
 export async function updateSet(db: pg.PoolClient, id: number, fields: { name?: string; readme?: string }): Promise<void> {
-  try {
-    if (fields.name !== undefined) await db.query('UPDATE experiment_set SET name = $2 WHERE id = $1', [id, fields.name]);
-    if (fields.readme !== undefined) await db.query('UPDATE experiment_set SET readme = $2 WHERE id = $1', [id, fields.readme]);
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new ConflictError(`an experiment set named ${JSON.stringify(fields.name)} already exists`);
-    throw err;
-  }
+  if (fields.name !== undefined) await uniqueName(db.query('UPDATE experiment_set SET name = $2 WHERE id = $1', [id, fields.name]), taken(fields.name));
+  if (fields.readme !== undefined) await db.query('UPDATE experiment_set SET readme = $2 WHERE id = $1', [id, fields.readme]);
 }
 
 export async function countSetExperiments(db: Db, id: number): Promise<number> {

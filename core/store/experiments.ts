@@ -2,11 +2,10 @@
 import type pg from 'pg';
 import { NotFoundError } from '../errors.js';
 import { corpusScore } from '../metrics/score.js';
-import { summarize } from '../stats.js';
+import { isoTime as TS, withSummary, type ScoreColumns } from './sql.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
-const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export interface NewExperiment {
   name: string;
@@ -171,7 +170,7 @@ export async function listExperimentRows(db: Db, f: ExperimentFilter): Promise<{
   return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
 
-interface ResultRow {
+interface ResultRow extends ScoreColumns {
   id: number;
   experiment_id: number;
   metric_name: string;
@@ -180,11 +179,6 @@ interface ResultRow {
   metric_status: string;
   num_try: number;
   num_success: number;
-  score_count: number;
-  score_sum: number;
-  score_sumsq: number;
-  score_min: number | null;
-  score_max: number | null;
   corpus_stats: number[] | null;
   created_at: string;
 }
@@ -197,12 +191,15 @@ export async function listResults(db: Db, experimentId: number, withObservations
     [experimentId],
   );
   const observations = withObservations ? await observationsByResult(db, experimentId) : undefined;
-  return rows.map(({ score_count, score_sum, score_sumsq, score_min, score_max, corpus_stats, ...r }) => ({
-    ...r,
-    summary: summarize({ count: score_count, sum: score_sum, sumsq: score_sumsq, min: score_min, max: score_max }),
-    corpus_score: corpusScore(r.metric_name, r.metric_params, corpus_stats),
-    ...(observations ? { observation_table: observations.get(r.id) ?? [] } : {}),
-  }));
+  return rows.map((row) => {
+    const { rest: { corpus_stats, ...r }, summary } = withSummary(row);
+    return {
+      ...r,
+      summary,
+      corpus_score: corpusScore(r.metric_name, r.metric_params, corpus_stats),
+      ...(observations ? { observation_table: observations.get(r.id) ?? [] } : {}),
+    };
+  });
 }
 
 async function observationsByResult(db: Db, experimentId: number) {

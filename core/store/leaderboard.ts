@@ -1,6 +1,6 @@
 /** The leaderboard reads the aggregates stored on each result: no scan of observations. */
 import type pg from 'pg';
-import { summarize } from '../stats.js';
+import { isoTime, withSummary } from './sql.js';
 
 export interface LeaderboardFilter {
   metricName?: string;
@@ -20,15 +20,15 @@ export async function leaderboard(db: pg.Pool, f: LeaderboardFilter) {
             coalesce(nullif(e.model->>'aliased_name', ''), e.model->>'name') AS model_name, d.name AS dataset_name,
             r.metric_aliased_name AS metric_name, e.judge_model->>'name' AS judge_model,
             r.score_count, r.score_sum, r.score_sumsq, r.score_min, r.score_max,
-            to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+            ${isoTime('e.created_at')} AS created_at
      FROM result r JOIN experiment e ON e.id = r.experiment_id JOIN dataset d ON d.id = e.dataset_id
      WHERE ${where.join(' AND ')}
      ORDER BY r.score_sum / r.score_count DESC, e.id
      LIMIT $${values.push(f.limit)}`,
     values,
   );
-  return rows.map(({ score_count, score_sum, score_sumsq, score_min, score_max, ...entry }) => ({
-    ...entry,
-    summary: summarize({ count: score_count, sum: score_sum, sumsq: score_sumsq, min: score_min, max: score_max }),
-  }));
+  return rows.map((row) => {
+    const { rest, summary } = withSummary(row);
+    return { ...rest, summary };
+  });
 }

@@ -1,9 +1,9 @@
 /** Schedules and their runs. */
 import type pg from 'pg';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
+import { isoTime as TS, uniqueName } from './sql.js';
 
 type Db = pg.Pool | pg.PoolClient;
-const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const COLUMNS = `id, name, cron, timezone, template, paused, ${TS('last_tick_at')} AS last_tick_at, ${TS('created_at')} AS created_at`;
 
 export interface ScheduleRecord {
@@ -26,15 +26,13 @@ export interface RunRecord {
   comparison: unknown;
 }
 
-const conflict = (name: unknown) => (err: unknown) => {
-  if ((err as { code?: string }).code === '23505') throw new ConflictError(`a schedule named ${JSON.stringify(name)} already exists`);
-  throw err;
-};
+const taken = (name: unknown) => () => `a schedule named ${JSON.stringify(name)} already exists`;
 
 export async function insertSchedule(db: Db, s: { name: string; cron: string; timezone: string; template: unknown }): Promise<ScheduleRecord> {
-  const { rows } = await db
-    .query<ScheduleRecord>(`INSERT INTO schedule (name, cron, timezone, template) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [s.name, s.cron, s.timezone, JSON.stringify(s.template)])
-    .catch(conflict(s.name));
+  const { rows } = await uniqueName(
+    db.query<ScheduleRecord>(`INSERT INTO schedule (name, cron, timezone, template) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [s.name, s.cron, s.timezone, JSON.stringify(s.template)]),
+    taken(s.name),
+  );
   return rows[0];
 }
 
@@ -57,7 +55,7 @@ export async function updateSchedule(db: Db, id: number, fields: Partial<Pick<Sc
     sets.push(`${k} = $${values.length}`);
   }
   if (!sets.length) return getSchedule(db, id);
-  const { rows } = await db.query<ScheduleRecord>(`UPDATE schedule SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values).catch(conflict(fields.name));
+  const { rows } = await uniqueName(db.query<ScheduleRecord>(`UPDATE schedule SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values), taken(fields.name));
   if (!rows.length) throw new NotFoundError('schedule', id);
   return rows[0];
 }
