@@ -1,8 +1,16 @@
 /**
  * The broker: a ROUTER socket in the main thread. Workers announce their
- * slots; a task is sent only to a worker with a free slot, and a task that
- * calls a model only when that model's limiter allows. Tasks wait here, in
- * arrival order, until both hold (credit-based dispatch, not round-robin).
+ * slots; a task is sent only to a worker with room, and a task that calls a
+ * model only when that model's limiter allows. Tasks wait here, in arrival
+ * order, until both hold (credit-based dispatch, not round-robin).
+ *
+ * Look-ahead: a worker whose slots are all busy may also hold as many tasks
+ * again, waiting, so a freed slot is refilled inside the worker without a
+ * round trip through this thread. A model task is sent ahead like that only
+ * while its limiter is `open` (at its maximum, unblocked, unpaced,
+ * unbudgeted): the workers' slots alone then keep its calls within the limit.
+ * When a limiter stops being open, the tasks of that model waiting at workers
+ * are recalled and decided on again here.
  */
 import { Router } from 'zeromq';
 import type { Logger } from '../core/logger.js';
@@ -20,8 +28,12 @@ export interface Dispatchable {
 
 interface WorkerState {
   slots: number;
+  /** Tasks sent to the worker and not finished: running there, or waiting for one of its slots. */
   running: Map<number, Dispatchable>;
 }
+
+/** Tasks a worker may hold per slot: one running, one waiting. */
+const LOOKAHEAD = 2;
 
 export interface BrokerOptions {
   address: string;
@@ -31,6 +43,11 @@ export interface BrokerOptions {
   onOutcome: (task: Dispatchable, outcome: WorkerOutcome) => void;
   /** A task was lost with its worker: the caller decides to retry it. */
   onLost: (task: Dispatchable) => void;
+  /**
+   * Asked of each waiting task before it is sent: true takes it out of the
+   * queue for good (the caller settles it; its experiment was stopped).
+   */
+  discard?: (task: Dispatchable) => boolean;
   now?: () => number;
 }
 
@@ -43,6 +60,8 @@ export class Broker {
   private wakeAt = Infinity;
   private loop: Promise<void> | undefined;
   private readonly now: () => number;
+  private readyWaiters: (() => void)[] = [];
+  private paused = false;
 
   constructor(private readonly options: BrokerOptions) {
     this.now = options.now ?? Date.now;
@@ -51,6 +70,22 @@ export class Broker {
   async bind(): Promise<void> {
     await this.router.bind(this.options.address);
     this.loop = this.receive();
+  }
+
+  /** Resolves once `count` workers have announced themselves (or after `timeoutMs`, with false). */
+  async workersReady(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = this.now() + timeoutMs;
+    while (this.workers.size < count) {
+      const left = deadline - this.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.readyWaiters.push(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+    return true;
   }
 
   get pendingCount(): number {
@@ -63,15 +98,20 @@ export class Broker {
     return n;
   }
 
-  get freeSlots(): number {
-    let n = 0;
-    for (const w of this.workers.values()) n += w.slots - w.running.size;
-    return n;
-  }
 
   submit(task: Dispatchable): void {
     this.pending.push(task);
     this.pump();
+  }
+
+  /**
+   * Shutdown: nothing more is sent, and the workers hand back the tasks
+   * waiting for their slots (they come back to `pending`, for drainPending).
+   */
+  pause(): void {
+    this.paused = true;
+    clearTimeout(this.wakeTimer);
+    for (const [id, state] of this.workers) this.recall(id, [...state.running.keys()]);
   }
 
   /** Removes and returns the tasks not yet sent to a worker (shutdown releases them). */
@@ -103,19 +143,36 @@ export class Broker {
     for (const id of this.workers.keys()) this.send([id, Frame.Stop, '']);
   }
 
+  private recall(workerId: string, ids: number[]): void {
+    if (ids.length) this.send([workerId, Frame.Recall, encode({ ids })]).catch(() => undefined);
+  }
+
+  /** Asks the workers to hand back the tasks they have not started among those matching. */
+  recallWhere(match: (task: Dispatchable) => boolean): void {
+    for (const [id, state] of this.workers) this.recall(id, [...state.running.values()].filter(match).map((t) => t.wire.id));
+  }
+
+  /** A limiter stopped being open: its tasks waiting at workers come back, to wait for it here. */
+  private recallModel(modelKey: string): void {
+    this.recallWhere((t) => t.modelKey === modelKey);
+  }
+
+  /** One send at a time (zeromq refuses a second with EBUSY); a failed send fails only itself. */
   private send(frames: (string | Buffer)[]): Promise<unknown> {
-    this.sending = this.sending.then(() => this.router.send(frames));
-    return this.sending;
+    const sent = this.sending.then(() => this.router.send(frames));
+    this.sending = sent.catch(() => undefined);
+    return sent;
   }
 
   /** Sends every pending task that can go now; sets a timer for those waiting on time. */
   pump(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.paused) return;
     const now = this.now();
     let nextWake = Infinity;
     const kept: Dispatchable[] = [];
     for (let i = 0; i < this.pending.length; i++) {
       const task = this.pending[i];
+      if (this.options.discard?.(task)) continue;
       const worker = this.freestWorker();
       if (!worker) {
         kept.push(...this.pending.slice(i));
@@ -128,7 +185,9 @@ export class Broker {
       }
       if (task.modelKey) {
         const limiter = this.options.limiters.get(task.modelKey, task.budget);
-        if (!limiter.canStart()) {
+        const [, candidate] = worker;
+        // Not open: the call must start now, on a free slot, for the limiter's count to hold.
+        if (!limiter.open && (candidate.running.size >= candidate.slots || !limiter.canStart())) {
           const wait = limiter.waitMs();
           if (wait > 0) nextWake = Math.min(nextWake, now + wait);
           kept.push(task);
@@ -159,11 +218,12 @@ export class Broker {
     }, Math.max(0, at - this.now()));
   }
 
+  /** The worker with the most free slots (negative: tasks already waiting), among those with room. */
   private freestWorker(): [string, WorkerState] | undefined {
     let best: [string, WorkerState] | undefined;
     for (const entry of this.workers) {
-      const free = entry[1].slots - entry[1].running.size;
-      if (free > 0 && (!best || free > best[1].slots - best[1].running.size)) best = entry;
+      const [, w] = entry;
+      if (w.running.size < w.slots * LOOKAHEAD && (!best || w.slots - w.running.size > best[1].slots - best[1].running.size)) best = entry;
     }
     return best;
   }
@@ -175,6 +235,7 @@ export class Broker {
       if (kind === Frame.Ready) {
         this.workers.set(id, { slots: decode<{ slots: number }>(body).slots, running: new Map() });
         this.options.logger.debug('worker_ready', { worker: id });
+        for (const wake of this.readyWaiters.splice(0)) wake();
       } else if (kind === Frame.Done) {
         const outcome = decode<WorkerOutcome>(body);
         const task = this.workers.get(id)?.running.get(outcome.id);
@@ -184,16 +245,30 @@ export class Broker {
           const limiter = this.options.limiters.get(task.modelKey);
           const call = outcome.call;
           if (call.ok) limiter.succeed(call.tokens);
-          else if (call.kind === 'throttle') {
-            limiter.throttle(call.retryAfterMs);
-            // Info level: the deployment's dashboard counts these lines as the model's 429s.
-            this.options.logger.info('model_throttled', { model: task.modelKey, retry_after_ms: call.retryAfterMs, blocked_until: limiter.blockedUntil });
+          else {
+            if (call.kind === 'throttle') {
+              limiter.throttle(call.retryAfterMs);
+              // Info level: the deployment's dashboard counts these lines as the model's 429s.
+              this.options.logger.info('model_throttled', { model: task.modelKey, retry_after_ms: call.retryAfterMs, blocked_until: limiter.blockedUntil });
+            } else limiter.fail(call.kind);
+            if (!limiter.open) this.recallModel(task.modelKey);
           }
-          else limiter.fail(call.kind);
         } else if (task.modelKey) {
           this.options.limiters.get(task.modelKey).fail('other');
         }
         this.options.onOutcome(task, outcome);
+      } else if (kind === Frame.Returned) {
+        // Handed back unstarted: first in line again, its limiter start undone.
+        const state = this.workers.get(id);
+        const back: Dispatchable[] = [];
+        for (const taskId of decode<{ ids: number[] }>(body).ids) {
+          const task = state?.running.get(taskId);
+          if (!task) continue;
+          state!.running.delete(taskId);
+          if (task.modelKey) this.options.limiters.get(task.modelKey).cancel();
+          back.push(task);
+        }
+        this.pending.unshift(...back);
       }
       this.pump();
     }

@@ -149,6 +149,17 @@ export class ModelLimiter {
     return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, this.budgetWaitMs(now, estimatedTokens));
   }
 
+  /**
+   * Whether tasks may wait at a worker for a free slot beyond this limit: the
+   * limit is at its maximum (the workers' slots then cap the calls on their
+   * own), and nothing blocks, paces or budgets starts, so a task that starts
+   * later than dispatched breaks no rule.
+   */
+  get open(): boolean {
+    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
+    return this.current >= this.options.maxConcurrency && this.paceMs === 0 && rpm == null && tpm == null && this.blockedTill <= this.options.now();
+  }
+
   /** The learned spacing of starts in ms (0: none). */
   get pace(): number {
     return this.paceMs;
@@ -163,6 +174,17 @@ export class ModelLimiter {
     this.windowTokens += entry.tokens;
     this.running.push({ seq: ++this.lastSeq, entry });
     this.lastStartAt = now;
+  }
+
+  /** A started request never left (handed back before its call): its slot and window entry are undone. */
+  cancel(): void {
+    const request = this.running.pop();
+    if (!request) return;
+    const i = this.window.lastIndexOf(request.entry);
+    if (i >= 0) {
+      this.window.splice(i, 1);
+      this.windowTokens -= request.entry.tokens;
+    }
   }
 
   /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max. */

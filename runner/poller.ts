@@ -1,8 +1,11 @@
 /**
  * The SQS long-poll loops. Each receive asks for at most the free credits
- * (free task slots plus a small prefetch), so a second runner gets the rest of
- * the backlog. Several loops poll at once when there are many credits, since
- * one receive returns at most 10 messages.
+ * (free task slots plus a prefetch), so a second runner gets the rest of the
+ * backlog. A loop waits until at least `minBatch` credits are free before it
+ * polls: receiving one message per freed slot costs a request (and its
+ * signing) per task, receiving ten at a time a tenth of that. Several loops
+ * poll at once when there are many credits, since one receive returns at
+ * most 10 messages.
  */
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
@@ -19,6 +22,8 @@ export interface PollerOptions {
   onMessages: (messages: Message[]) => void;
   logger: Logger;
   loops: number;
+  /** Fewest free credits worth a receive (at most 10); the prefetch keeps work ready meanwhile. */
+  minBatch?: number;
 }
 
 export class Poller {
@@ -48,7 +53,7 @@ export class Poller {
     let failures = 0;
     while (this.running) {
       const want = Math.min(10, this.available());
-      if (want <= 0) {
+      if (want <= 0 || want < Math.min(10, this.options.minBatch ?? 1)) {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }

@@ -8,10 +8,14 @@ import type { ChatModel } from '../core/providers/openai.js';
 export const Frame = {
   /** worker → broker: connected, with how many tasks it runs at once. */
   Ready: 'ready',
-  /** broker → worker: run this task. */
+  /** broker → worker: run this task, now if a slot is free, else when one frees. */
   Task: 'task',
   /** worker → broker: this task's outcome; its slot is free again. */
   Done: 'done',
+  /** broker → worker: `{ ids }`: hand back those of these tasks that have not started. */
+  Recall: 'recall',
+  /** worker → broker: `{ ids }`: tasks handed back unstarted (recalled, or queued behind a failed call). */
+  Returned: 'returned',
   /** broker → worker: finish what you run, then close and exit. */
   Stop: 'stop',
 } as const;

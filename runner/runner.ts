@@ -69,11 +69,17 @@ const CONFIG_TTL_MS = 2000;
 const LAUNCH_RACE_ATTEMPTS = 4;
 /** Back-offs longer than this hand the message back to SQS instead of holding it. */
 const HOLD_LIMIT_MS = 30_000;
+/** How long a stopped experiment is remembered (a stop is final; this only bounds memory). */
+const STOPPED_MEMORY_MS = 10 * 60_000;
+/** Past this, the runner starts polling with the workers it has; the others join when ready. */
+const WORKERS_READY_TIMEOUT_MS = 20_000;
 
 export class Runner {
   private readonly held = new Map<string, Held>();
   private readonly contexts = new Map<number, Context>();
   private readonly configs = new Map<number, { at: number; value: Promise<Resolved | undefined> }>();
+  /** Experiments seen stopped (or deleted), with when: their tasks still here are dropped. */
+  private readonly stopped = new Map<number, number>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly limiters: Limiters;
   private readonly broker: Broker;
@@ -97,7 +103,8 @@ export class Runner {
     const { config, logger, sqs, queueUrl } = deps;
     const slots = config.MAX_CONCURRENT_TASKS;
     this.crashOn = config.EVALAP_FAULT_INJECTION?.match(/^crash-worker-on-query:(.*)$/)?.[1];
-    this.maxHeld = slots + (config.RUNNER_PREFETCH ?? Math.max(2, Math.ceil(slots / 4)));
+    const prefetch = config.RUNNER_PREFETCH ?? defaultPrefetch(slots);
+    this.maxHeld = slots + prefetch;
     this.limiters = new Limiters({
       maxConcurrency: slots,
       onLimitChange: (key, limit, reason) => logger.info('model_limit_changed', { model: key, limit, reason }),
@@ -108,11 +115,12 @@ export class Runner {
       logger,
       onOutcome: (task, outcome) => this.onOutcome(task, outcome),
       onLost: (task) => this.onLost(task),
+      discard: (task) => this.discardIfStopped(task),
     });
     this.pool = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
     this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
     this.acks = new Acks(sqs, queueUrl, logger);
-    this.committer = new Committer(deps.pool, sqs, queueUrl, logger);
+    this.committer = new Committer(deps.pool, sqs, queueUrl, logger, (ids) => this.onStopped(ids));
     this.poller = new Poller({
       sqs,
       queueUrl,
@@ -122,17 +130,33 @@ export class Runner {
       onMessages: (messages) => this.onMessages(messages),
       logger,
       loops: Math.min(10, Math.ceil(this.maxHeld / 10)),
+      // Half the prefetch stays ready while a batch of the other half is fetched.
+      minBatch: Math.max(1, Math.floor(prefetch / 2)),
     });
   }
 
+  /**
+   * Starts the worker threads and waits until they are on the bus (loading
+   * their modules takes a few hundred milliseconds) before taking messages:
+   * a task received earlier would only wait, its visibility running.
+   */
   async start(): Promise<void> {
+    const started = Date.now();
     await this.broker.bind();
     this.pool.start();
+    if (!(await this.broker.workersReady(this.deps.threads, WORKERS_READY_TIMEOUT_MS))) {
+      this.deps.logger.warn('workers_slow_to_start', { ready_after_ms: WORKERS_READY_TIMEOUT_MS, expected: this.deps.threads });
+    }
     this.heartbeat.start();
     this.poller.start();
     this.statsTimer = setInterval(() => this.logStats(), this.deps.config.RUNNER_STATS_INTERVAL_MS);
     this.statsTimer.unref();
-    this.deps.logger.info('runner_started', { max_concurrent_tasks: this.deps.config.MAX_CONCURRENT_TASKS, worker_threads: this.deps.threads, prefetch: this.maxHeld - this.deps.config.MAX_CONCURRENT_TASKS });
+    this.deps.logger.info('runner_started', {
+      max_concurrent_tasks: this.deps.config.MAX_CONCURRENT_TASKS,
+      worker_threads: this.deps.threads,
+      prefetch: this.maxHeld - this.deps.config.MAX_CONCURRENT_TASKS,
+      startup_ms: Date.now() - started,
+    });
   }
 
   /**
@@ -223,8 +247,10 @@ export class Runner {
         if (typeof chunk === 'object') {
           const tasks: TaskInput[] = chunk.lines.map((num_line) => ({ type: 'answer', experiment_id: task.experiment_id, num_line }));
           // The continuation goes last: if this task dies half-way, its redelivery redoes the chunk, idempotently.
+          const started = Date.now();
           await enqueueParallel(this.deps.sqs, this.deps.queueUrl, tasks);
           if (chunk.next !== null) await enqueue(this.deps.sqs, this.deps.queueUrl, [{ ...task, from: chunk.next }]);
+          this.deps.logger.debug('fanout_chunk_sent', { experiment_id: task.experiment_id, from: task.from, tasks: tasks.length, enqueue_ms: Date.now() - started });
         } else this.counters.dropped++;
       }
       this.settle(held, 'delete');
@@ -286,6 +312,13 @@ export class Runner {
       return;
     }
     const byKey = new Map(states.map((s) => [`${s.experiment_id}:${s.num_line}`, s]));
+    // A fresh configuration is the truth: a stopped experiment may have been resumed by a retry.
+    const newlyStopped: number[] = [];
+    for (const [id, c] of configs) {
+      if (c && c.status !== 'stopped') this.stopped.delete(id);
+      else if (!this.stopped.has(id)) newlyStopped.push(id);
+    }
+    if (newlyStopped.length) this.onStopped(newlyStopped);
     for (const held of batch) {
       if (held.settled) continue;
       const task = held.task as Extract<Task, { type: 'answer' | 'observation' }>;
@@ -368,6 +401,35 @@ export class Runner {
       },
       failed: () => this.settle(held, 'release', 5),
     });
+  }
+
+  /**
+   * Experiments found stopped (by a commit that had to drop their outcomes,
+   * or by their configuration): the tasks of theirs prepared before and
+   * waiting here or at the workers are dropped at once, not run first. Tasks
+   * already calling a model finish, and their outcomes are dropped by the
+   * commit. Tasks prepared later follow their fresh configuration.
+   */
+  private onStopped(ids: number[]): void {
+    const now = Date.now();
+    for (const id of ids) {
+      this.stopped.set(id, now);
+      this.configs.delete(id);
+    }
+    if (this.stopped.size > 1000) for (const [id, at] of this.stopped) if (now - at > STOPPED_MEMORY_MS) this.stopped.delete(id);
+    this.broker.recallWhere((t) => this.stopped.has(t.wire.experimentId));
+    this.broker.pump();
+  }
+
+  private discardIfStopped(task: Dispatchable): boolean {
+    if (!this.stopped.has(task.wire.experimentId)) return false;
+    const ctx = this.contexts.get(task.wire.id);
+    this.contexts.delete(task.wire.id);
+    if (ctx && !ctx.held.settled) {
+      this.counters.dropped++;
+      this.settle(ctx.held, 'delete');
+    }
+    return true;
   }
 
   // -------------------------------------------------------------- outcomes
@@ -455,7 +517,10 @@ export class Runner {
       }
     };
     await step('stop_polling', () => this.poller.stop());
-    await step('release_pending', () => this.releaseNotStarted());
+    await step('release_pending', () => {
+      this.broker.pause();
+      this.releaseNotStarted();
+    });
     await step('wait_running', async () => {
       while ((this.broker.runningCount > 0 || this.committer.size > 0 || this.background.size > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
@@ -523,6 +588,15 @@ const num = (m: ChatModel, key: string): number | null => {
   const v = (m as unknown as Record<string, unknown>)[key];
   return typeof v === 'number' ? v : null;
 };
+
+/**
+ * Messages held beyond the task slots: enough for two receives of ten, so a
+ * freed slot finds a task already prepared while the next batch is fetched,
+ * and a quarter of the slots on large runners.
+ */
+export function defaultPrefetch(slots: number): number {
+  return Math.max(20, Math.ceil(slots / 4));
+}
 
 /** Jittered exponential back-off ("full jitter"): 0.5 s, 1 s, 2 s ... capped at 20 s. */
 export function backoffMs(attempt: number): number {

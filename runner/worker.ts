@@ -2,6 +2,12 @@
  * A worker thread: one DEALER on the bus, several tasks at once. It announces
  * its slots, runs each task it is sent, and sends back the outcome. It holds
  * no database connection.
+ *
+ * The broker may send a task while every slot is busy: it waits here and
+ * starts the moment a slot frees, without a round trip through the main
+ * thread. A call that fails in a way that may concern its model (429, 5xx,
+ * timeout) hands every waiting task back, so the broker's limiter decides
+ * again; the broker also recalls waiting tasks whose model it stops trusting.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Dealer } from 'zeromq';
@@ -35,12 +41,39 @@ process.on('unhandledRejection', die);
 
 let running = 0;
 let stopping = false;
+/** Tasks sent while every slot was busy, in arrival order. */
+let waiting: WorkerTask[] = [];
 
 async function finishIfStopping(): Promise<void> {
-  if (!stopping || running > 0) return;
+  if (!stopping || running > 0 || waiting.length > 0) return;
   await sending;
   dealer.close();
   process.exit(0);
+}
+
+function handBack(ids: Set<number> | 'all'): void {
+  const back = ids === 'all' ? waiting : waiting.filter((t) => ids.has(t.id));
+  if (!back.length) return;
+  waiting = ids === 'all' ? [] : waiting.filter((t) => !ids.has(t.id));
+  void send([Frame.Returned, encode({ ids: back.map((t) => t.id) })]);
+}
+
+function run(task: WorkerTask): void {
+  running++;
+  if (task.crash) setImmediate(() => { throw new Error(`injected crash on task ${task.id}`); });
+  void executeTask(task).then((outcome) => {
+    running--;
+    const failed = outcome.call && !outcome.call.ok && outcome.call.retryable;
+    // The freed slot goes to the next waiting task before the outcome leaves: no round trip.
+    if (!failed) startWaiting();
+    void send([Frame.Done, encode(outcome)]);
+    if (failed) handBack('all');
+    void finishIfStopping();
+  });
+}
+
+function startWaiting(): void {
+  while (running < slots && waiting.length) run(waiting.shift()!);
 }
 
 dealer.connect(address);
@@ -49,15 +82,11 @@ void send([Frame.Ready, encode({ slots })]);
 for await (const [type, body] of dealer) {
   const kind = type.toString();
   if (kind === Frame.Task) {
-    const task = decode<WorkerTask>(body);
-    running++;
-    if (task.crash) setImmediate(() => { throw new Error(`injected crash on task ${task.id}`); });
-    void executeTask(task)
-      .then((outcome) => send([Frame.Done, encode(outcome)]))
-      .finally(() => {
-        running--;
-        void finishIfStopping();
-      });
+    waiting.push(decode<WorkerTask>(body));
+    startWaiting();
+  } else if (kind === Frame.Recall) {
+    handBack(new Set(decode<{ ids: number[] }>(body).ids));
+    void finishIfStopping();
   } else if (kind === Frame.Stop) {
     stopping = true;
     void finishIfStopping();

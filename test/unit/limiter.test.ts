@@ -310,3 +310,43 @@ describe('ModelLimiter pacing learned from 429s', () => {
     expect(limiter.pace).toBeCloseTo(learned * 0.98, 9);
   });
 });
+
+describe('ModelLimiter look-ahead (open) and cancel', () => {
+  it('is open only at its maximum limit, unblocked, unpaced and without a budget', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 4 });
+    expect(limiter.open).toBe(true);
+    startMany(limiter, 6); // more than the limit: tasks waiting at workers count too
+    expect(limiter.open).toBe(true);
+    limiter.fail('server'); // a cut
+    expect(limiter.limit).toBe(2);
+    expect(limiter.open).toBe(false);
+    for (let i = 0; i < 20 && limiter.limit < 4; i++) {
+      limiter.start();
+      limiter.succeed();
+    }
+    expect(limiter.limit).toBe(4);
+    expect(limiter.open).toBe(true);
+
+    limiter.throttle(2000); // Retry-After blocks
+    expect(limiter.open).toBe(false);
+    clock.advance(2000);
+    expect(limiter.pace).toBeGreaterThan(0);
+    expect(limiter.open).toBe(false); // unblocked, but starts are still paced
+
+    const budgeted = limiterFactory({ maxConcurrency: 4 }, { requestsPerMinute: 600 }).limiter;
+    expect(budgeted.open).toBe(false);
+  });
+
+  it('undoes a start handed back unstarted: its slot and its place in the budget window', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 2 }, { requestsPerMinute: 2 });
+    limiter.start();
+    limiter.start();
+    expect(limiter.canStart()).toBe(false);
+    limiter.cancel();
+    expect(limiter.inFlight).toBe(1);
+    expect(limiter.canStart()).toBe(true); // the budget has room again too
+    limiter.cancel();
+    limiter.cancel(); // nothing in flight: no effect
+    expect(limiter.inFlight).toBe(0);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The broker against a hand-driven worker (a real DEALER over ipc): credit
+ * with look-ahead while a model's limiter is open, recall of waiting tasks
+ * when it stops being open, nothing sent during a Retry-After block, handed
+ * back tasks first in line, and a paused broker that sends nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Dealer } from 'zeromq';
+import { createLogger } from '../../core/logger.js';
+import { Broker, type Dispatchable } from '../../runner/bus.js';
+import { Limiters } from '../../runner/limiter.js';
+import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from '../../runner/protocol.js';
+
+let dir: string;
+let broker: Broker;
+let worker: Dealer;
+const outcomes: number[] = [];
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bus-test-'));
+  const address = `ipc://${path.join(dir, 'bus.sock')}`;
+  outcomes.length = 0;
+  broker = new Broker({
+    address,
+    limiters: new Limiters({ maxConcurrency: 2 }),
+    logger: createLogger({ level: 'silent' }),
+    onOutcome: (task) => void outcomes.push(task.wire.id),
+    onLost: () => undefined,
+  });
+  await broker.bind();
+  worker = new Dealer({ routingId: 'w0', linger: 0, receiveTimeout: 300 });
+  worker.connect(address);
+  await worker.send([Frame.Ready, encode({ slots: 2 })]);
+  expect(await broker.workersReady(1, 2000)).toBe(true);
+});
+
+afterEach(async () => {
+  worker.close();
+  await broker.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const task = (id: number, modelKey: string | undefined = 'm'): Dispatchable => ({
+  wire: { id, kind: 'answer', attempt: 0, experimentId: 1, numLine: id, row: {}, inline: [], timeoutMs: 1000 } as WorkerTask,
+  modelKey,
+  notBefore: 0,
+});
+
+/** Frames the worker receives until `receiveTimeout` passes with nothing. */
+async function drain(): Promise<{ kind: string; body: any }[]> {
+  const frames: { kind: string; body: any }[] = [];
+  for (;;) {
+    try {
+      const [kind, body] = await worker.receive();
+      frames.push({ kind: kind.toString(), body: body.length ? decode(body) : null });
+    } catch {
+      return frames;
+    }
+  }
+}
+
+const done = (id: number, call: WorkerOutcome['call']) => worker.send([Frame.Done, encode({ id, call, observations: [] } satisfies WorkerOutcome)]);
+
+describe('Broker', () => {
+  it('sends a worker one waiting task per slot beyond its slots while the model limiter is open', async () => {
+    for (let id = 1; id <= 6; id++) broker.submit(task(id));
+    const sent = await drain();
+    expect(sent.map((f) => [f.kind, f.body.id])).toEqual([[Frame.Task, 1], [Frame.Task, 2], [Frame.Task, 3], [Frame.Task, 4]]);
+    expect(broker.pendingCount).toBe(2);
+    await done(1, { ok: true, tokens: 3 });
+    expect((await drain()).map((f) => f.body.id)).toEqual([5]);
+    expect(outcomes).toEqual([1]);
+  });
+
+  it('on a 429 recalls the waiting tasks of that model, and sends nothing of it before Retry-After has passed', async () => {
+    for (let id = 1; id <= 5; id++) broker.submit(task(id));
+    expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3, 4]);
+    const throttledAt = Date.now();
+    await done(1, { ok: false, kind: 'throttle', retryable: true, retryAfterMs: 800, message: '429' });
+    const recall = await drain();
+    expect(recall).toEqual([{ kind: Frame.Recall, body: { ids: [2, 3, 4] } }]);
+    // Task 2 had started; 3 and 4 had not: they come back and go first again.
+    await worker.send([Frame.Returned, encode({ ids: [3, 4] })]);
+    const after = await drain();
+    expect(after).toEqual([]);
+    expect(broker.pendingCount).toBe(3);
+    // The block ends: the limiter (cut to 1, task 2 still running) lets one start once 2 is done.
+    await new Promise((r) => setTimeout(r, Math.max(0, throttledAt + 800 - Date.now())));
+    await done(2, { ok: true, tokens: 1 });
+    const resumed = await drain();
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed[0]).toMatchObject({ kind: Frame.Task, body: { id: 3 } });
+    expect(Date.now() - throttledAt).toBeGreaterThanOrEqual(800);
+  });
+
+  it('sends tasks without a model ahead regardless of limiters, and nothing at all once paused', async () => {
+    for (let id = 1; id <= 3; id++) broker.submit(task(id, undefined));
+    expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3]);
+    broker.pause();
+    expect(await drain()).toEqual([{ kind: Frame.Recall, body: { ids: [1, 2, 3] } }]);
+    await worker.send([Frame.Returned, encode({ ids: [3] })]);
+    broker.submit(task(4, undefined));
+    await done(1, { ok: true, tokens: 0 });
+    expect(await drain()).toEqual([]);
+    expect(broker.drainPending().map((t) => t.wire.id)).toEqual([3, 4]);
+  });
+});
