@@ -18,6 +18,7 @@
  *   --profile                  V8 CPU profiles of the runner's threads (--cpu-prof), folder printed at the end
  *   --env=NAME=VALUE           extra runner environment (repeatable), e.g. --env=RUNNER_PREFETCH=32
  *   --gc                       the runner runs with --trace-gc: V8 heap live/committed per isolate
+ *   --log=FILE                 the runner's log lines also go to FILE (with --env=LOG_LEVEL=debug: every dispatch)
  *   --rss-n=N                  the large N of the rss scenario (default 100,000)
  *   --sqscount                 the runner's SQS calls go through a counting proxy: calls per row by action
  *   --analyze                  ANALYZE after the uploads: the runner's row-state query with fresh statistics
@@ -79,6 +80,8 @@ const EXTRA_ENV = Object.fromEntries(
 );
 /** --gc: the runner runs with --trace-gc; each run prints its isolates' heap after full GCs (leak or not). */
 const TRACE_GC = process.argv.includes('--gc');
+/** --log=FILE: every line the runner writes goes to FILE too (with --env=LOG_LEVEL=debug: each dispatch, each fan-out chunk). */
+const LOG_FILE = process.argv.find((a) => a.startsWith('--log='))?.slice('--log='.length);
 /** --rss-n=N: the large size of the rss scenario (default 100,000), for quicker diagnosis. */
 const RSS_LARGE = Number(process.argv.find((a) => a.startsWith('--rss-n='))?.slice('--rss-n='.length) ?? 100_000);
 /** --wait-quiet: before each scenario, wait (up to 2 min) until the machine is idle, since others may share it. */
@@ -282,7 +285,9 @@ async function startRunner(env: Record<string, string>): Promise<RunnerProc> {
   let started: (() => void) | undefined;
   const ready = new Promise<void>((resolve) => (started = resolve));
   const t0 = performance.now();
+  const logFile = LOG_FILE ? fs.createWriteStream(LOG_FILE, { flags: 'a' }) : undefined;
   readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
+    logFile?.write(line + '\n');
     let entry: any;
     try {
       entry = JSON.parse(line);
@@ -421,6 +426,7 @@ async function withEnv<T>(fn: (env: Env) => Promise<T>): Promise<T> {
           ? {
               shared_preload_libraries: 'pg_stat_statements,auto_explain',
               'pg_stat_statements.track': 'all',
+              'pg_stat_statements.track_planning': 'on',
               'auto_explain.log_min_duration': '5ms',
               'auto_explain.log_analyze': 'on',
               'auto_explain.log_timing': 'off',
@@ -521,7 +527,7 @@ interface RunResult {
   threads: Record<string, number>;
   cpu: Record<string, number>;
   /** --pgstats: the statements that took the most time in PostgreSQL during the run. */
-  pgTop: { calls: number; total: number; mean: number; query: string }[];
+  pgTop: { calls: number; total: number; mean: number; plans: number; plan: number; query: string }[];
 }
 
 async function runExperiment(env: Env, runner: RunnerProc, dataset: string, n: number, timeoutMs: number): Promise<RunResult> {
@@ -580,9 +586,10 @@ async function runExperiment(env: Env, runner: RunnerProc, dataset: string, n: n
   );
   const pgTop = PGSTATS
     ? (
-        await env.core.pool.query<{ calls: number; total: number; mean: number; query: string }>(
-          `SELECT calls::int, total_exec_time AS total, mean_exec_time AS mean, regexp_replace(query, '\\s+', ' ', 'g') AS query
-           FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 14`,
+        await env.core.pool.query<{ calls: number; total: number; mean: number; plans: number; plan: number; query: string }>(
+          `SELECT calls::int, total_exec_time + total_plan_time AS total, (total_exec_time + total_plan_time) / greatest(calls, 1) AS mean,
+                  plans::int, total_plan_time AS plan, regexp_replace(query, '\\s+', ' ', 'g') AS query
+           FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC LIMIT 14`,
         )
       ).rows
     : [];
@@ -725,9 +732,9 @@ function describeRun(r: RunResult, n: number, latencyMs: number, c: number, runn
     }
   }
   if (r.pgTop.length) {
-    say(`  pg_stat_statements, top by total time (all clients, API polls included):`);
+    say(`  pg_stat_statements, top by total time, planning included (all clients, API polls included):`);
     for (const q of r.pgTop) {
-      say(`    ${q.total.toFixed(0).padStart(6)} ms ${String(q.calls).padStart(7)} calls ${q.mean.toFixed(2).padStart(6)} ms/call ${(q.calls / n).toFixed(3).padStart(7)}/row  ${q.query.slice(0, 100)}`);
+      say(`    ${q.total.toFixed(0).padStart(6)} ms ${String(q.calls).padStart(7)} calls ${q.mean.toFixed(2).padStart(6)} ms/call ${(q.calls / n).toFixed(3).padStart(7)}/row  ${q.plans} plans ${q.plan.toFixed(0)} ms  ${q.query.slice(0, 100)}`);
     }
   }
   if (PGSTATS) {

@@ -95,7 +95,7 @@ export const SETTINGS = {
   visibilityTimeoutSec: int('The queue\'s visibility timeout, also RUNNER_VISIBILITY_TIMEOUT_SEC (the runner\'s heartbeat extends it every 20 s while a task runs).', 60, 30, 43200),
   dlqRetentionDays: int('Days a message stays in the dead-letter queue.', 14, 1, 14),
   maxConcurrentTasks: int('MAX_CONCURRENT_TASKS: tasks one runner keeps in flight.', 8, 1, 4096),
-  runnerWorkerThreads: optInt('RUNNER_WORKER_THREADS. Unset: the runner task\'s vCPU count, at most maxConcurrentTasks.', 1, 256),
+  runnerWorkerThreads: optInt('RUNNER_WORKER_THREADS. Unset: the runner task\'s vCPU count less one, at least 1, at most maxConcurrentTasks.', 1, 256),
   runnerCpu: oneOf<string>('Fargate CPU units of one runner task (1024 = 1 vCPU).', '1024', ['256', '512', '1024', '2048', '4096']),
   runnerMemoryMiB: optInt('Memory of one runner task in MiB. Unset: 2 GiB per vCPU.', 512, 30720),
   runnerMinTasks: int('Fewest runner tasks. 0 lets the runner scale to zero when the queue is empty.', 0, 0, 100),

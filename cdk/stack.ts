@@ -107,7 +107,7 @@ export class EvalapStack extends Stack {
       cpu: size.cpu,
       memoryMiB: size.memoryMiB,
       maxConcurrentTasks: s.maxConcurrentTasks,
-      workerThreads: s.runnerWorkerThreads ?? Math.min(s.maxConcurrentTasks, size.vcpus),
+      workerThreads: s.runnerWorkerThreads ?? Math.max(1, Math.min(s.maxConcurrentTasks, size.vcpus - 1)),
       visibilityTimeoutSec: s.visibilityTimeoutSec,
       shutdownGraceMs: s.shutdownGraceMs,
       stopTimeoutSec: stopTimeoutSec(s),

@@ -470,7 +470,8 @@ describe('context variants', () => {
       const container = byType('AWS::ECS::TaskDefinition')[0].Properties.ContainerDefinitions[0];
       expect(envOf(container.Environment)).toMatchObject({
         MAX_CONCURRENT_TASKS: '64',
-        RUNNER_WORKER_THREADS: '2',
+        // 2 vCPUs: one worker thread, the main thread keeps the other core.
+        RUNNER_WORKER_THREADS: '1',
         RUNNER_VISIBILITY_TIMEOUT_SEC: '120',
         RUNNER_SHUTDOWN_GRACE_MS: '100000',
         EVALAP_JUDGE_MODEL: 'gpt-judge',
