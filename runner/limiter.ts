@@ -27,6 +27,15 @@ export interface LimiterOptions {
   /** Clock in ms, injectable for tests. @defaultvalue Date.now */
   now?: () => number;
   /**
+   * A new limiter's first wave: once `maxConcurrency` requests have started,
+   * no other starts until they are all back, or this many ms at most. A
+   * model's rate limit shows in its first burst, often in its last answers
+   * (the first ones are accepted, the rest refused): refilling the slots of
+   * the accepted ones at once would only send more requests to be refused.
+   * 0 = off. @defaultvalue 0
+   */
+  firstWaveMs?: number;
+  /**
    * Called whenever the integer limit changes.
    * @example onLimitChange: (key, limit, reason) => log.info('limit_changed', { key, limit, reason })
    */
@@ -36,7 +45,7 @@ export interface LimiterOptions {
 /** Budgets are counted over this trailing window. */
 export const BUDGET_WINDOW_MS = 60_000;
 
-const DEFAULTS = { minConcurrency: 1, now: Date.now } as const;
+const DEFAULTS = { minConcurrency: 1, now: Date.now, firstWaveMs: 0 } as const;
 
 type ResolvedOptions = Required<Omit<LimiterOptions, 'onLimitChange'>> & Pick<LimiterOptions, 'onLimitChange'>;
 
@@ -46,6 +55,7 @@ function resolveOptions(options: LimiterOptions): ResolvedOptions {
     minConcurrency: options.minConcurrency ?? DEFAULTS.minConcurrency,
     initialConcurrency: options.initialConcurrency ?? options.maxConcurrency,
     now: options.now ?? DEFAULTS.now,
+    firstWaveMs: options.firstWaveMs ?? DEFAULTS.firstWaveMs,
   };
   const isCount = (n: number) => Number.isInteger(n) && n >= 1;
   if (!isCount(o.maxConcurrency)) throw new ConfigError('maxConcurrency', `must be an integer >= 1, got ${o.maxConcurrency}`);
@@ -104,6 +114,14 @@ export class ModelLimiter {
   private paceMs = 0;
   private lastStartAt = Number.NEGATIVE_INFINITY;
   private throttleTimes: number[] = [];
+  /** Times of the successes of the last second: what the model accepted, for learnPace. */
+  private successTimes: number[] = [];
+  /** Successes since the limiter was made or last cut or throttled: look-ahead waits for a full window. */
+  private calmSuccesses = 0;
+  /** The first wave (see firstWaveMs): still starting, waiting for its answers (until `firstWaveEnd`), or over. */
+  private firstWave: 'starting' | 'waiting' | 'over';
+  private firstWaveStarts = 0;
+  private firstWaveEnd = 0;
 
   constructor(
     readonly key: string,
@@ -113,6 +131,7 @@ export class ModelLimiter {
     this.options = resolveOptions(options);
     this.budget = checkBudget(budget);
     this.current = this.options.initialConcurrency;
+    this.firstWave = this.options.firstWaveMs > 0 ? 'starting' : 'over';
   }
 
   /** Current integer concurrency limit. */
@@ -136,7 +155,12 @@ export class ModelLimiter {
 
   /** Can one more request start now? Needs a free slot, no Retry-After block, and room in the budget. */
   canStart(estimatedTokens = 0): boolean {
-    return this.inFlight < this.limit && this.waitMs(estimatedTokens) === 0;
+    return this.inFlight < this.limit && this.waitMs(estimatedTokens) === 0 && this.firstWaveOver();
+  }
+
+  private firstWaveOver(): boolean {
+    if (this.firstWave === 'waiting' && (this.inFlight === 0 || this.options.now() >= this.firstWaveEnd)) this.firstWave = 'over';
+    return this.firstWave !== 'waiting';
   }
 
   /**
@@ -146,18 +170,29 @@ export class ModelLimiter {
   waitMs(estimatedTokens = 0): number {
     const now = this.options.now();
     this.prune(now);
-    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, this.budgetWaitMs(now, estimatedTokens));
+    const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
+    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, this.budgetWaitMs(now, estimatedTokens));
   }
 
   /**
    * Whether tasks may wait at a worker for a free slot beyond this limit: the
    * limit is at its maximum (the workers' slots then cap the calls on their
-   * own), and nothing blocks, paces or budgets starts, so a task that starts
-   * later than dispatched breaks no rule.
+   * own), a full window of calls has succeeded since the start or the last
+   * trouble (a model's first burst is where its rate limit shows), and
+   * nothing blocks, paces or budgets starts, so a task that starts later than
+   * dispatched breaks no rule.
    */
   get open(): boolean {
     const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
-    return this.current >= this.options.maxConcurrency && this.paceMs === 0 && rpm == null && tpm == null && this.blockedTill <= this.options.now();
+    return (
+      this.current >= this.options.maxConcurrency &&
+      this.calmSuccesses >= this.options.maxConcurrency &&
+      this.paceMs === 0 &&
+      this.firstWave === 'over' &&
+      rpm == null &&
+      tpm == null &&
+      this.blockedTill <= this.options.now()
+    );
   }
 
   /** The learned spacing of starts in ms (0: none). */
@@ -173,7 +208,14 @@ export class ModelLimiter {
     this.window.push(entry);
     this.windowTokens += entry.tokens;
     this.running.push({ seq: ++this.lastSeq, entry });
-    this.lastStartAt = now;
+    if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {
+      this.firstWave = 'waiting';
+      this.firstWaveEnd = now + this.options.firstWaveMs;
+    }
+    // Paced starts keep to their grid: a start made late by a timer (up to half a step) does not
+    // push the next one back, or the rate would drift below the pace; after a pause, the grid restarts.
+    const slot = this.lastStartAt + this.paceMs;
+    this.lastStartAt = this.paceMs > 0 && slot >= now - this.paceMs / 2 ? slot : now;
   }
 
   /** A started request never left (handed back before its call): its slot and window entry are undone. */
@@ -197,6 +239,9 @@ export class ModelLimiter {
       this.windowTokens += tokensUsed - request.entry.tokens;
       request.entry.tokens = tokensUsed;
     }
+    this.calmSuccesses++;
+    this.successTimes.push(now);
+    while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
     this.setLimit(this.current + 1 / this.current, 'success');
     // After a calm half-minute, probe for more: the spacing shrinks 2% per success.
     const lastThrottle = this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY;
@@ -207,6 +252,7 @@ export class ModelLimiter {
   throttle(retryAfterMs?: number): void {
     const request = this.finish();
     this.throttled += 1;
+    this.calmSuccesses = 0;
     // The block is the server's word, so it applies even when the cut below is skipped.
     if (retryAfterMs != null && retryAfterMs > 0) {
       const now = this.options.now();
@@ -236,19 +282,19 @@ export class ModelLimiter {
   }
 
   /**
-   * The model's rate, as it just showed it: starts in the last second minus
-   * those it refused. Starts are then spaced to 95% of that rate. Within one
-   * burst of 429s the estimate only tightens; a later episode starts afresh.
+   * The model's rate, as it just showed it: the calls it accepted in the last
+   * second. Starts are then spaced to 95% of that rate. Within one burst of
+   * 429s the estimate only loosens, as more of the accepted calls' answers
+   * arrive; a later episode starts afresh.
    */
   private learnPace(now: number): void {
     const episodeGoing = (this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY) > now - 2000;
     this.throttleTimes = this.throttleTimes.filter((t) => t > now - 1000);
     this.throttleTimes.push(now);
-    let starts = 0;
-    for (let i = this.window.length - 1; i >= 0 && this.window[i].at > now - 1000; i--) starts++;
-    const accepted = Math.max(1, starts - this.throttleTimes.length);
+    while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
+    const accepted = Math.max(1, this.successTimes.length);
     const pace = 1000 / (accepted * 0.95);
-    this.paceMs = episodeGoing ? Math.max(this.paceMs, pace) : pace;
+    this.paceMs = episodeGoing && this.paceMs > 0 ? Math.min(this.paceMs, pace) : pace;
   }
 
   /**
@@ -257,6 +303,7 @@ export class ModelLimiter {
    */
   private decrease(request: InFlightRequest | undefined, reason: string): void {
     // A finish with nothing in flight (a caller bug) counts as an old request: it never cuts twice.
+    this.calmSuccesses = 0;
     if ((request?.seq ?? 0) <= this.cutSeq) return;
     this.cutSeq = this.lastSeq;
     this.setLimit(this.current / 2, reason);

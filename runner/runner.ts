@@ -69,6 +69,8 @@ const CONFIG_TTL_MS = 2000;
 const LAUNCH_RACE_ATTEMPTS = 4;
 /** Back-offs longer than this hand the message back to SQS instead of holding it. */
 const HOLD_LIMIT_MS = 30_000;
+/** A new model's first wave is waited for this long at most before its freed slots are refilled. */
+const FIRST_WAVE_MS = 1000;
 /** How long a stopped experiment is remembered (a stop is final; this only bounds memory). */
 const STOPPED_MEMORY_MS = 10 * 60_000;
 /** Past this, the runner starts polling with the workers it has; the others join when ready. */
@@ -107,6 +109,7 @@ export class Runner {
     this.maxHeld = slots + prefetch;
     this.limiters = new Limiters({
       maxConcurrency: slots,
+      firstWaveMs: FIRST_WAVE_MS,
       onLimitChange: (key, limit, reason) => logger.info('model_limit_changed', { model: key, limit, reason }),
     });
     this.broker = new Broker({

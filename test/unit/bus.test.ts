@@ -42,9 +42,10 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const task = (id: number, modelKey: string | undefined = 'm'): Dispatchable => ({
+/** A task calling model 'm', or no model with `modelKey` null. */
+const task = (id: number, modelKey: string | null = 'm'): Dispatchable => ({
   wire: { id, kind: 'answer', attempt: 0, experimentId: 1, numLine: id, row: {}, inline: [], timeoutMs: 1000 } as WorkerTask,
-  modelKey,
+  modelKey: modelKey ?? undefined,
   notBefore: 0,
 });
 
@@ -63,19 +64,32 @@ async function drain(): Promise<{ kind: string; body: any }[]> {
 
 const done = (id: number, call: WorkerOutcome['call']) => worker.send([Frame.Done, encode({ id, call, observations: [] } satisfies WorkerOutcome)]);
 
+/** A first window of calls to model 'm' (2 slots) succeeds: its limiter opens to look-ahead. Uses task ids 101, 102. */
+async function warmUp(): Promise<void> {
+  broker.submit(task(101));
+  broker.submit(task(102));
+  broker.submit(task(1));
+  // Not open yet: only the free slots are filled.
+  expect((await drain()).map((f) => f.body.id)).toEqual([101, 102]);
+  await done(101, { ok: true, tokens: 1 });
+  await done(102, { ok: true, tokens: 1 });
+}
+
 describe('Broker', () => {
-  it('sends a worker one waiting task per slot beyond its slots while the model limiter is open', async () => {
-    for (let id = 1; id <= 6; id++) broker.submit(task(id));
+  it('sends a worker one waiting task per slot beyond its slots once the model limiter is open', async () => {
+    await warmUp();
+    for (let id = 2; id <= 6; id++) broker.submit(task(id));
     const sent = await drain();
     expect(sent.map((f) => [f.kind, f.body.id])).toEqual([[Frame.Task, 1], [Frame.Task, 2], [Frame.Task, 3], [Frame.Task, 4]]);
     expect(broker.pendingCount).toBe(2);
     await done(1, { ok: true, tokens: 3 });
     expect((await drain()).map((f) => f.body.id)).toEqual([5]);
-    expect(outcomes).toEqual([1]);
+    expect(outcomes).toEqual([101, 102, 1]);
   });
 
   it('on a 429 recalls the waiting tasks of that model, and sends nothing of it before Retry-After has passed', async () => {
-    for (let id = 1; id <= 5; id++) broker.submit(task(id));
+    await warmUp();
+    for (let id = 2; id <= 5; id++) broker.submit(task(id));
     expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3, 4]);
     const throttledAt = Date.now();
     await done(1, { ok: false, kind: 'throttle', retryable: true, retryAfterMs: 800, message: '429' });
@@ -96,12 +110,12 @@ describe('Broker', () => {
   });
 
   it('sends tasks without a model ahead regardless of limiters, and nothing at all once paused', async () => {
-    for (let id = 1; id <= 3; id++) broker.submit(task(id, undefined));
+    for (let id = 1; id <= 3; id++) broker.submit(task(id, null));
     expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3]);
     broker.pause();
     expect(await drain()).toEqual([{ kind: Frame.Recall, body: { ids: [1, 2, 3] } }]);
     await worker.send([Frame.Returned, encode({ ids: [3] })]);
-    broker.submit(task(4, undefined));
+    broker.submit(task(4, null));
     await done(1, { ok: true, tokens: 0 });
     expect(await drain()).toEqual([]);
     expect(broker.drainPending().map((t) => t.wire.id)).toEqual([3, 4]);

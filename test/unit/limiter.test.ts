@@ -312,8 +312,13 @@ describe('ModelLimiter pacing learned from 429s', () => {
 });
 
 describe('ModelLimiter look-ahead (open) and cancel', () => {
-  it('is open only at its maximum limit, unblocked, unpaced and without a budget', () => {
+  it('is open only after a full window of successes at its maximum limit, unblocked, unpaced and without a budget', () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 4 });
+    expect(limiter.open).toBe(false); // a new model shows its rate limit in its first burst
+    startMany(limiter, 4);
+    for (let i = 0; i < 3; i++) limiter.succeed();
+    expect(limiter.open).toBe(false);
+    limiter.succeed();
     expect(limiter.open).toBe(true);
     startMany(limiter, 6); // more than the limit: tasks waiting at workers count too
     expect(limiter.open).toBe(true);
@@ -324,7 +329,7 @@ describe('ModelLimiter look-ahead (open) and cancel', () => {
       limiter.start();
       limiter.succeed();
     }
-    expect(limiter.limit).toBe(4);
+    expect(limiter.limit).toBe(4); // the climb back took more than a window of successes
     expect(limiter.open).toBe(true);
 
     limiter.throttle(2000); // Retry-After blocks
@@ -348,5 +353,53 @@ describe('ModelLimiter look-ahead (open) and cancel', () => {
     limiter.cancel();
     limiter.cancel(); // nothing in flight: no effect
     expect(limiter.inFlight).toBe(0);
+  });
+});
+
+describe('ModelLimiter first wave and paced grid', () => {
+  it('holds freed slots until a new model\'s first wave is back, or firstWaveMs at most', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 4, firstWaveMs: 1000 });
+    startMany(limiter, 3);
+    limiter.succeed(); // before the wave is full, a freed slot is refilled as usual
+    expect(limiter.canStart()).toBe(true);
+    startMany(limiter, 2); // 5 starts: the first 4 were the wave
+    limiter.succeed();
+    limiter.succeed();
+    expect(limiter.inFlight).toBe(2);
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(1000);
+    limiter.succeed();
+    limiter.succeed();
+    expect(limiter.canStart()).toBe(true); // all back: the wave is over for good
+    startMany(limiter, 4);
+    limiter.succeed();
+    expect(limiter.canStart()).toBe(true);
+
+    const slow = limiterFactory({ maxConcurrency: 2, firstWaveMs: 1000 });
+    startMany(slow.limiter, 2);
+    slow.limiter.succeed(); // the other hangs
+    expect(slow.limiter.canStart()).toBe(false);
+    slow.clock.advance(1000);
+    expect(slow.limiter.canStart()).toBe(true);
+  });
+
+  it('keeps paced starts on their grid when timers fire late, and restarts the grid after a pause', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    startMany(limiter, 20);
+    for (let i = 0; i < 10; i++) limiter.succeed();
+    for (let i = 0; i < 10; i++) limiter.throttle(100);
+    const pace = limiter.pace; // 10 accepted in the last second: ~105 ms
+    clock.advance(100);
+    limiter.start();
+    // Each start happens 3 ms after it was allowed; the rate still holds to the pace.
+    for (let i = 0; i < 10; i++) {
+      clock.advance(limiter.waitMs() + 3);
+      expect(limiter.canStart()).toBe(true);
+      limiter.start();
+    }
+    expect(limiter.waitMs()).toBeCloseTo(pace - 3, 6);
+    clock.advance(10 * pace); // a pause: no burst to catch up
+    limiter.start();
+    expect(limiter.waitMs()).toBeCloseTo(pace, 6);
   });
 });
