@@ -148,7 +148,11 @@ export class ModelLimiter {
     return this.blockedTill;
   }
 
-  /** Replaces the budget; starts already in the window keep counting against the new one. */
+  /**
+   * Replaces the budget; starts already in the window keep counting against
+   * the new one. Starts are counted while a budget is set: a model's tasks
+   * all carry its budget, so its starts are counted from its first.
+   */
   setBudget(budget: ModelBudget): void {
     this.budget = checkBudget(budget);
   }
@@ -205,8 +209,11 @@ export class ModelLimiter {
     const now = this.options.now();
     this.prune(now);
     const entry = { at: now, tokens: Math.max(0, estimatedTokens) };
-    this.window.push(entry);
-    this.windowTokens += entry.tokens;
+    // Only a budget needs the trailing minute of starts (tens of thousands of entries at full speed).
+    if (this.budget.requestsPerMinute != null || this.budget.tokensPerMinute != null) {
+      this.window.push(entry);
+      this.windowTokens += entry.tokens;
+    }
     this.running.push({ seq: ++this.lastSeq, entry });
     if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {
       this.firstWave = 'waiting';

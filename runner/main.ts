@@ -3,6 +3,7 @@
  * the environment only; SIGTERM stops it gracefully and it exits 0.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import os from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -22,7 +23,21 @@ async function findDlq(sqs: SQSClient, queueUrl: string): Promise<string | undef
   return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
 }
 
+/**
+ * Bounded heaps. At full speed V8 let the runner's committed heap grow to
+ * five times its live data (peak RSS 247 MB after 100k tasks against 155 MB
+ * after 1k, with 20 MB live): growing the old generation by 10% per full GC
+ * and giving worker threads 2 MB semi-spaces keeps the peak within 15% (bench
+ * rss: 138 → 156 MB) for a few percent more GC time. Set before the worker
+ * threads start: their isolates read the semi-space size when they are made.
+ */
+function boundHeaps(): void {
+  v8.setFlagsFromString('--heap-growing-percent=10');
+  v8.setFlagsFromString('--max-semi-space-size=2');
+}
+
 async function main(): Promise<void> {
+  boundHeaps();
   const config = loadConfig();
   const core = createCore(config);
   // The runner may be the first to reach a new database.

@@ -264,11 +264,24 @@ describe('Limiters', () => {
   it('applies a new budget given on a later call to the existing limiter', () => {
     const clock = fakeClock();
     const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
-    const limiter = limiters.get('a');
+    const limiter = limiters.get('a', { requestsPerMinute: 2 });
     limiter.start();
+    expect(limiter.canStart()).toBe(true);
 
     limiters.get('a', { requestsPerMinute: 1 });
 
+    expect(limiter.canStart()).toBe(false);
+  });
+
+  it('counts no starts while no budget is set (a minute of them at full speed is a lot of memory)', () => {
+    const clock = fakeClock();
+    const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
+    const limiter = limiters.get('a');
+    limiter.start();
+    limiter.succeed();
+    limiters.get('a', { requestsPerMinute: 1 });
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
     expect(limiter.canStart()).toBe(false);
   });
 
