@@ -675,6 +675,21 @@ function describeRun(r: RunResult, n: number, latencyMs: number, c: number, runn
       return levels[levels.length - 1][0];
     };
     const full = ((at.get(c) ?? 0) / span) * 100;
+    if (VERBOSE) {
+      // Mean calls in flight per 100 ms from the first call: where the dips are.
+      const buckets: number[] = [];
+      let lvl = 0;
+      for (let i = 0; i < events.length - 1; i++) {
+        lvl += events[i][1];
+        for (let t = events[i][0]; t < events[i + 1][0]; ) {
+          const b = Math.floor((t - events[0][0]) / 100);
+          const end = Math.min(events[i + 1][0], events[0][0] + (b + 1) * 100);
+          buckets[b] = (buckets[b] ?? 0) + (lvl * (end - t)) / 100;
+          t = end;
+        }
+      }
+      say(`  calls in flight per 100 ms: ${Array.from(buckets, (x) => Math.round(x ?? 0)).join(' ')}`);
+    }
     say(
       `  slot refill (a call − the answer that freed its slot, C=${c}): median ${q(gaps, 0.5)} ms, p90 ${q(gaps, 0.9)} ms, p99 ${q(gaps, 0.99)} ms` +
         ` · stub answers late by median ${q(late, 0.5)} ms, p99 ${q(late, 0.99)} ms` +
