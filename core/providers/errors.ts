@@ -9,6 +9,7 @@
  * Messages never contain the API key: both classifiers take it and redact it,
  * since providers and undici both echo request details back in their errors.
  */
+import type { HeaderLookup } from './http.js';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -107,7 +108,7 @@ const CONNECTION_CODES = new Set([
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Classifies a non-2xx answer. `body` is the raw response text. */
-export function classifyHttpError(status: number, headers: Headers, body: string, ctx: CallContext): ProviderError {
+export function classifyHttpError(status: number, headers: HeaderLookup, body: string, ctx: CallContext): ProviderError {
   const detail = providerMessage(body);
   const where = `${ctx.model} (${endpoint(ctx.url)})`;
   const suffix = detail ? `: ${detail}` : '';
@@ -160,7 +161,7 @@ export function malformedResponseError(status: number, problem: string, body: st
  * The delay a 429 asks for, in ms: `retry-after-ms` (OpenAI's), else
  * `Retry-After` as seconds or an HTTP-date. Undefined when absent or unreadable.
  */
-export function parseRetryAfter(headers: Headers, now = Date.now()): number | undefined {
+export function parseRetryAfter(headers: HeaderLookup, now = Date.now()): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {
     const n = Number(ms);

@@ -12,11 +12,20 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' }),
 };
 
+/** Response headers by lower-case name (the global `Headers` is avoided: its first use loads
+ *  all of undici, ~80 ms of compiling that stalled a worker's first answers). */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
 export interface HttpReply {
   status: number;
-  headers: Headers;
+  headers: HeaderLookup;
   text: string;
 }
+
+/** No headers (a failure reported inside a 2xx body). */
+export const NO_HEADERS: HeaderLookup = { get: () => null };
 
 /** Sends `body`; rejects with the signal's reason when it aborts, or with the socket's error. */
 export function postJson(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<HttpReply> {
@@ -48,9 +57,14 @@ export function postJson(url: string, headers: Record<string, string>, body: str
       });
       res.on('end', () => {
         done();
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-        resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+        const raw = res.headers;
+        const headers: HeaderLookup = {
+          get: (name) => {
+            const v = raw[name.toLowerCase()];
+            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+          },
+        };
+        resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
       });
     });
     req.end(body);

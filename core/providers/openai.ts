@@ -4,7 +4,7 @@
  * is not a provider failure and rethrows the caller's own reason.
  */
 import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
-import { postJson } from './http.js';
+import { NO_HEADERS, postJson } from './http.js';
 
 export interface ChatModel {
   name: string;
@@ -95,7 +95,7 @@ function parseCompletion(status: number, text: string, ctx: CallContext): Omit<C
   if (!message || typeof message !== 'object') {
     // Some gateways (OpenRouter, LiteLLM) answer 200 with an error object, sometimes carrying the real status.
     const code = json?.error?.code ?? json?.error?.status;
-    if (typeof code === 'number' && code >= 400 && code <= 599) throw classifyHttpError(code, new Headers(), text, ctx);
+    if (typeof code === 'number' && code >= 400 && code <= 599) throw classifyHttpError(code, NO_HEADERS, text, ctx);
     throw malformedResponseError(status, json?.error ? 'an error instead of choices' : 'no choices[0].message', text, ctx);
   }
   const { answer, think } = splitThink(contentText(message.content), message.reasoning_content ?? message.reasoning);
