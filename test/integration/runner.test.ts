@@ -18,11 +18,15 @@ afterAll(async () => {
   await api.close();
 });
 afterEach(async () => {
-  // A failed test must not leave its runner working on the next test's queue.
+  // A failed test must not leave its runner working on the next test's queue. SIGTERM first: a
+  // runner killed during a long poll leaves that receive open in the queue server, which then
+  // hands it the next test's first messages (invisible until their visibility timeout).
   for (const r of runners.splice(0)) {
     if (r.proc.exitCode === null && r.proc.signalCode === null) {
-      r.kill('SIGKILL');
+      r.kill('SIGTERM');
+      const timer = setTimeout(() => r.kill('SIGKILL'), 10_000);
       await r.exited;
+      clearTimeout(timer);
     }
   }
   model.setBehaviour({});
@@ -83,6 +87,8 @@ describe('the runner', () => {
     const id = await launch(10);
     const before = await finished(id);
     const calls = model.requests.length;
+    // Deletes leave in batches (up to 100 ms after a task is done): the run's last messages may still be queued.
+    await waitUntil(async () => (await api.footprint()).queued === 0, 20_000, 'the run\'s messages to be deleted');
     const footprint = await api.footprint();
     // Every task of the run, delivered a second time, plus the launch's fan-out.
     const again = Array.from({ length: 10 }, (_, num_line) => ({ type: 'answer' as const, experiment_id: id, num_line }));
