@@ -1,9 +1,10 @@
 /**
  * Group commit: outcomes wait here while the previous transaction runs (and,
- * when none runs, for `gatherMs` at most), then go to PostgreSQL together in
- * one. A commit costs about the same for one outcome as for ten, and it
- * updates the same experiment and result rows each time, so fewer, larger
- * commits save most of the database's work; the wait costs no task slot.
+ * when none runs but other tasks are still running, for `gatherMs` at most),
+ * then go to PostgreSQL together in one. A commit costs about the same for
+ * one outcome as for ten, and it updates the same experiment and result rows
+ * each time, so fewer, larger commits save most of the database's work; the
+ * wait costs no task slot, and the last outcome of a run does not wait.
  * Only after the commit are the follow-up tasks sent and the messages
  * deleted, so a crash at any point leaves the message to be redelivered and
  * redone, idempotently.
@@ -38,6 +39,8 @@ export class Committer {
     private readonly logger: Logger,
     /** Experiments whose outcomes a commit dropped: stopped (or deleted) since their tasks were received. */
     private readonly onSkipped: (experimentIds: number[]) => void = () => undefined,
+    /** Whether more outcomes are on their way (tasks running): only then is gathering worth a wait. */
+    private readonly moreComing: () => boolean = () => true,
     private readonly maxBatch = 500,
     private readonly gatherMs = 20,
   ) {}
@@ -45,7 +48,7 @@ export class Committer {
   add(item: CommitItem): void {
     this.queue.push(item);
     if (this.running) return;
-    if (this.queue.length >= this.maxBatch || this.gatherMs <= 0) this.start();
+    if (this.queue.length >= this.maxBatch || this.gatherMs <= 0 || !this.moreComing()) this.start();
     else this.gathering ??= setTimeout(() => this.start(), this.gatherMs);
   }
 
