@@ -7,8 +7,8 @@
  * Look-ahead: a worker whose slots are all busy may also hold as many tasks
  * again, waiting, so a freed slot is refilled inside the worker without a
  * round trip through this thread. A model task is sent ahead like that only
- * while its limiter is `open` (at its maximum, unblocked, unpaced,
- * unbudgeted): the workers' slots alone then keep its calls within the limit.
+ * while its limiter is `open` (see ModelLimiter.open): the workers' slots
+ * alone then keep its calls within the limit.
  * When a limiter stops being open, the tasks of that model waiting at workers
  * are recalled and decided on again here.
  */
@@ -98,7 +98,6 @@ export class Broker {
     return n;
   }
 
-
   submit(task: Dispatchable): void {
     this.pending.push(task);
     this.pump();
@@ -111,7 +110,7 @@ export class Broker {
   pause(): void {
     this.paused = true;
     clearTimeout(this.wakeTimer);
-    for (const [id, state] of this.workers) this.recall(id, [...state.running.keys()]);
+    this.recallWhere(() => true);
   }
 
   /** Removes and returns the tasks not yet sent to a worker (shutdown releases them). */

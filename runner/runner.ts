@@ -71,7 +71,7 @@ const LAUNCH_RACE_ATTEMPTS = 4;
 const HOLD_LIMIT_MS = 30_000;
 /** A new model's first wave is waited for this long at most before its freed slots are refilled. */
 const FIRST_WAVE_MS = 1000;
-/** How long a stopped experiment is remembered (a stop is final; this only bounds memory). */
+/** How long a stopped experiment is remembered (a resumed one is cleared by its fresh config; this bounds memory). */
 const STOPPED_MEMORY_MS = 10 * 60_000;
 /** Past this, the runner starts polling with the workers it has; the others join when ready. */
 const WORKERS_READY_TIMEOUT_MS = 20_000;
@@ -600,7 +600,7 @@ const num = (m: ChatModel, key: string): number | null => {
  * freed slot finds a task already prepared while the next batch is fetched,
  * and a quarter of the slots on large runners.
  */
-export function defaultPrefetch(slots: number): number {
+function defaultPrefetch(slots: number): number {
   return Math.max(20, Math.ceil(slots / 4));
 }
 
