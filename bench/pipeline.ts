@@ -286,6 +286,7 @@ async function startRunner(env: Record<string, string>): Promise<RunnerProc> {
   const ready = new Promise<void>((resolve) => (started = resolve));
   const t0 = performance.now();
   const logFile = LOG_FILE ? fs.createWriteStream(LOG_FILE, { flags: 'a' }) : undefined;
+  proc.once('exit', () => logFile?.end());
   readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
     logFile?.write(line + '\n');
     let entry: any;

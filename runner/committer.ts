@@ -1,6 +1,6 @@
 /**
  * Group commit: outcomes wait here while the previous transaction runs (and,
- * when none runs but other tasks are still running, for `gatherMs` at most),
+ * when none runs but other tasks are still running, for GATHER_MS at most),
  * then go to PostgreSQL together in one. A commit costs about the same for
  * one outcome as for ten, and it updates the same experiment and result rows
  * each time, so fewer, larger commits save most of the database's work; the
@@ -26,30 +26,34 @@ export interface CommitItem {
   failed: (err: Error) => void;
 }
 
+/** Most outcomes in one transaction. */
+const MAX_BATCH = 500;
+/** Longest an outcome waits for others while no transaction runs. */
+const GATHER_MS = 20;
+
+export interface CommitterOptions {
+  pool: pg.Pool;
+  sqs: SQSClient;
+  queueUrl: string;
+  logger: Logger;
+  /** Experiments whose outcomes a commit dropped: stopped (or deleted) since their tasks were received. */
+  onSkipped: (experimentIds: number[]) => void;
+  /** Whether more outcomes are on their way (tasks running): only then is gathering worth a wait. */
+  moreComing: () => boolean;
+}
+
 export class Committer {
   private queue: CommitItem[] = [];
   private running: Promise<void> | undefined;
   private gathering: NodeJS.Timeout | undefined;
-  commits = 0;
 
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
-    private readonly logger: Logger,
-    /** Experiments whose outcomes a commit dropped: stopped (or deleted) since their tasks were received. */
-    private readonly onSkipped: (experimentIds: number[]) => void = () => undefined,
-    /** Whether more outcomes are on their way (tasks running): only then is gathering worth a wait. */
-    private readonly moreComing: () => boolean = () => true,
-    private readonly maxBatch = 500,
-    private readonly gatherMs = 20,
-  ) {}
+  constructor(private readonly options: CommitterOptions) {}
 
   add(item: CommitItem): void {
     this.queue.push(item);
     if (this.running) return;
-    if (this.queue.length >= this.maxBatch || this.gatherMs <= 0 || !this.moreComing()) this.start();
-    else this.gathering ??= setTimeout(() => this.start(), this.gatherMs);
+    if (this.queue.length >= MAX_BATCH || !this.options.moreComing()) this.start();
+    else this.gathering ??= setTimeout(() => this.start(), GATHER_MS);
   }
 
   private start(): void {
@@ -64,16 +68,15 @@ export class Committer {
 
   private async run(): Promise<void> {
     while (this.queue.length) {
-      const batch = this.queue.splice(0, this.maxBatch);
+      const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const { skippedExperiments } = await this.store(batch);
-        if (skippedExperiments.length) this.onSkipped(skippedExperiments);
+        if (skippedExperiments.length) this.options.onSkipped(skippedExperiments);
         const followUps = batch.flatMap((b) => b.followUps);
-        if (followUps.length) await enqueue(this.sqs, this.queueUrl, followUps);
-        this.commits++;
+        if (followUps.length) await enqueue(this.options.sqs, this.options.queueUrl, followUps);
         for (const item of batch) item.done();
       } catch (err) {
-        this.logger.error('commit_failed', { items: batch.length, error: (err as Error).message });
+        this.options.logger.error('commit_failed', { items: batch.length, error: (err as Error).message });
         for (const item of batch) item.failed(err as Error);
       }
     }
@@ -84,7 +87,7 @@ export class Committer {
     const observations = batch.flatMap((b) => b.observations);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await commitOutcomes(this.pool, answers, observations);
+        return await commitOutcomes(this.options.pool, answers, observations);
       } catch (err) {
         // Two runners committing to the same experiments may deadlock despite the lock order
         // (API writes take other paths); PostgreSQL picks a victim: try again.

@@ -187,16 +187,18 @@ export class ModelLimiter {
    * dispatched breaks no rule.
    */
   get open(): boolean {
-    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
     return (
       this.current >= this.options.maxConcurrency &&
       this.calmSuccesses >= this.options.maxConcurrency &&
       this.paceMs === 0 &&
       this.firstWave === 'over' &&
-      rpm == null &&
-      tpm == null &&
+      !this.budgeted &&
       this.blockedTill <= this.options.now()
     );
+  }
+
+  private get budgeted(): boolean {
+    return this.budget.requestsPerMinute != null || this.budget.tokensPerMinute != null;
   }
 
   /** The learned spacing of starts in ms (0: none). */
@@ -210,7 +212,7 @@ export class ModelLimiter {
     this.prune(now);
     const entry = { at: now, tokens: Math.max(0, estimatedTokens) };
     // Only a budget needs the trailing minute of starts (tens of thousands of entries at full speed).
-    if (this.budget.requestsPerMinute != null || this.budget.tokensPerMinute != null) {
+    if (this.budgeted) {
       this.window.push(entry);
       this.windowTokens += entry.tokens;
     }
@@ -248,7 +250,7 @@ export class ModelLimiter {
     }
     this.calmSuccesses++;
     this.successTimes.push(now);
-    while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
+    this.pruneSuccesses(now);
     this.setLimit(this.current + 1 / this.current, 'success');
     // After a calm half-minute, probe for more: the spacing shrinks 2% per success.
     const lastThrottle = this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY;
@@ -259,7 +261,6 @@ export class ModelLimiter {
   throttle(retryAfterMs?: number): void {
     const request = this.finish();
     this.throttled += 1;
-    this.calmSuccesses = 0;
     // The block is the server's word, so it applies even when the cut below is skipped.
     if (retryAfterMs != null && retryAfterMs > 0) {
       const now = this.options.now();
@@ -298,7 +299,7 @@ export class ModelLimiter {
     const episodeGoing = (this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY) > now - 2000;
     this.throttleTimes = this.throttleTimes.filter((t) => t > now - 1000);
     this.throttleTimes.push(now);
-    while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
+    this.pruneSuccesses(now);
     const accepted = Math.max(1, this.successTimes.length);
     const pace = 1000 / (accepted * 0.95);
     this.paceMs = episodeGoing && this.paceMs > 0 ? Math.min(this.paceMs, pace) : pace;
@@ -309,8 +310,8 @@ export class ModelLimiter {
    * last cut were in flight with the one that caused it, so their errors report the same congestion.
    */
   private decrease(request: InFlightRequest | undefined, reason: string): void {
-    // A finish with nothing in flight (a caller bug) counts as an old request: it never cuts twice.
     this.calmSuccesses = 0;
+    // A finish with nothing in flight (a caller bug) counts as an old request: it never cuts twice.
     if ((request?.seq ?? 0) <= this.cutSeq) return;
     this.cutSeq = this.lastSeq;
     this.setLimit(this.current / 2, reason);
@@ -320,6 +321,11 @@ export class ModelLimiter {
     const before = this.limit;
     this.current = Math.min(this.options.maxConcurrency, Math.max(this.options.minConcurrency, next));
     if (this.limit !== before) this.options.onLimitChange?.(this.key, this.limit, reason);
+  }
+
+  /** Keeps the successes of the last second only. */
+  private pruneSuccesses(now: number): void {
+    while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
   }
 
   /** Drops starts that have left the trailing window. */

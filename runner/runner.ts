@@ -123,7 +123,14 @@ export class Runner {
     this.pool = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
     this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
     this.acks = new Acks(sqs, queueUrl, logger);
-    this.committer = new Committer(deps.pool, sqs, queueUrl, logger, (ids) => this.onStopped(ids), () => this.broker.runningCount > 0);
+    this.committer = new Committer({
+      pool: deps.pool,
+      sqs,
+      queueUrl,
+      logger,
+      onSkipped: (ids) => this.onStopped(ids),
+      moreComing: () => this.broker.runningCount > 0,
+    });
     this.poller = new Poller({
       sqs,
       queueUrl,
