@@ -29,6 +29,10 @@ export interface PollerOptions {
 export class Poller {
   private running = false;
   private reserved = 0;
+  /** Receives in flight. */
+  private polling = 0;
+  /** The last receive came back empty: one long poll at a time is enough until messages come. */
+  private idle = false;
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
 
@@ -57,7 +61,12 @@ export class Poller {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
+      if (this.idle && this.polling > 0) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        continue;
+      }
       this.reserved += want;
+      this.polling++;
       let messages: Message[] = [];
       try {
         const out = await this.options.sqs.send(
@@ -77,7 +86,11 @@ export class Poller {
         await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** failures)));
       } finally {
         this.reserved -= want;
+        this.polling--;
       }
+      this.idle = messages.length === 0;
+      // Messages came: more may be waiting, so the parked loops poll too.
+      if (!this.idle) this.notify();
       // Even after stop: the caller owns what SQS handed over and releases it.
       if (messages.length) this.options.onMessages(messages);
     }
