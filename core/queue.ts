@@ -42,18 +42,29 @@ export const Task = z.discriminatedUnion('type', [FanoutTask, RetryTask, AnswerT
 export type Task = z.infer<typeof Task>;
 export type TaskInput = z.input<typeof Task>;
 
-/** Sends tasks in batches of 10; throws if some could not be sent after retries. */
-export async function enqueue(sqs: SQSClient, queueUrl: string, tasks: readonly TaskInput[]): Promise<void> {
-  for (let start = 0; start < tasks.length; start += 10) {
-    let entries = tasks.slice(start, start + 10).map((task, i) => ({ Id: String(i), MessageBody: JSON.stringify(task) }));
-    for (let attempt = 0; entries.length > 0; attempt++) {
-      const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-      entries = entries.filter((e) => failed.has(e.Id));
-      if (entries.length && attempt >= 4) {
-        throw new Error(`SQS refused ${entries.length} task(s): ${(out.Failed ?? []).map((f) => f.Message).join('; ')}`);
-      }
-      if (entries.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+/**
+ * Sends tasks in batches of 10, `concurrency` batches at a time (one after
+ * another by default); throws if some could not be sent after retries.
+ */
+export async function enqueue(sqs: SQSClient, queueUrl: string, tasks: readonly TaskInput[], concurrency = 1): Promise<void> {
+  const batches: TaskInput[][] = [];
+  for (let start = 0; start < tasks.length; start += 10) batches.push(tasks.slice(start, start + 10));
+  let next = 0;
+  const stream = async () => {
+    while (next < batches.length) await sendBatch(sqs, queueUrl, batches[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), batches.length) }, stream));
+}
+
+async function sendBatch(sqs: SQSClient, queueUrl: string, batch: readonly TaskInput[]): Promise<void> {
+  let entries = batch.map((task, i) => ({ Id: String(i), MessageBody: JSON.stringify(task) }));
+  for (let attempt = 0; entries.length > 0; attempt++) {
+    const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+    entries = entries.filter((e) => failed.has(e.Id));
+    if (entries.length && attempt >= 4) {
+      throw new Error(`SQS refused ${entries.length} task(s): ${(out.Failed ?? []).map((f) => f.Message).join('; ')}`);
     }
+    if (entries.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
   }
 }

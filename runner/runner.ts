@@ -279,7 +279,11 @@ export class Runner {
           // One batch after another: parallel streams made bursts that starved the workers of CPU
           // (c32 bench: 1.17 of ideal with 8 streams, 1.10 with one), and a chunk is still sent far
           // faster than it is worked through.
-          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks);
+          // The head of a run (a first wave for every slot) goes out at once: the limiter waits for
+          // a new model's first wave to come back, so its stragglers idle every slot that finished early.
+          const head = task.from === 0 ? Math.ceil(this.deps.config.MAX_CONCURRENT_TASKS / 10) * 10 : 0;
+          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(0, head), head / 10);
+          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(head));
           if (chunk.next !== null) await enqueue(this.deps.sqs, this.deps.queueUrl, [{ ...task, from: chunk.next }]);
           this.deps.logger.debug('fanout_chunk_sent', { experiment_id: task.experiment_id, from: task.from, tasks: tasks.length, enqueue_ms: Date.now() - started });
         } else this.counters.dropped++;
