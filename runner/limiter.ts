@@ -78,6 +78,17 @@ function checkBudget(budget: ModelBudget): ModelBudget {
   return { requestsPerMinute: rpm, tokensPerMinute: tpm };
 }
 
+/** Records `value` (if any) as declared now; returns the smallest value declared within the last window. */
+function strictest(declared: Map<number, number>, value: number | null | undefined, now: number): number | null {
+  if (value != null) declared.set(value, now);
+  let min: number | null = null;
+  for (const [v, at] of declared) {
+    if (now - at >= BUDGET_WINDOW_MS) declared.delete(v);
+    else if (min === null || v < min) min = v;
+  }
+  return min;
+}
+
 /** One start inside the budget window; `tokens` is the estimate until the request succeeds. */
 interface WindowEntry {
   at: number;
@@ -93,7 +104,10 @@ interface InFlightRequest {
 /** Admission control for one model endpoint. Not thread-safe: the main thread owns it. */
 export class ModelLimiter {
   private readonly options: ResolvedOptions;
-  private budget: ModelBudget;
+  /** The budget in force: see declareBudget. */
+  private budget: ModelBudget = {};
+  /** Budget values declared by tasks, with when each was last declared. */
+  private readonly declared = { requestsPerMinute: new Map<number, number>(), tokensPerMinute: new Map<number, number>() };
   /** Float, so that additive increase can add fractions; exposed floored. */
   private current: number;
   private blockedTill = 0;
@@ -129,7 +143,7 @@ export class ModelLimiter {
     options: LimiterOptions,
   ) {
     this.options = resolveOptions(options);
-    this.budget = checkBudget(budget);
+    this.declareBudget(budget);
     this.current = this.options.initialConcurrency;
     this.firstWave = this.options.firstWaveMs > 0 ? 'starting' : 'over';
   }
@@ -149,12 +163,20 @@ export class ModelLimiter {
   }
 
   /**
-   * Replaces the budget; starts already in the window keep counting against
-   * the new one. Starts are counted while a budget is set: a model's tasks
-   * all carry its budget, so its starts are counted from its first.
+   * A task's declaration of its model's budget (an empty one declares none).
+   * Experiments may declare different budgets for one endpoint: the strictest
+   * of those declared within the last budget window holds, so a task without
+   * a budget never lifts another's, and a budget lapses a window after the
+   * last task that declared it. Starts already in the window count against
+   * the budget in force; starts are counted only while one is.
    */
-  setBudget(budget: ModelBudget): void {
-    this.budget = checkBudget(budget);
+  declareBudget(budget: ModelBudget): void {
+    const { requestsPerMinute, tokensPerMinute } = checkBudget(budget);
+    const now = this.options.now();
+    this.budget = {
+      requestsPerMinute: strictest(this.declared.requestsPerMinute, requestsPerMinute, now),
+      tokensPerMinute: strictest(this.declared.tokensPerMinute, tokensPerMinute, now),
+    };
   }
 
   /** Can one more request start now? Needs a free slot, no Retry-After block, and room in the budget. */
@@ -365,14 +387,14 @@ export class Limiters {
     this.options = options;
   }
 
-  /** The limiter for `key`, created on first use; a later call with a budget updates it. */
+  /** The limiter for `key`, created on first use; a budget given is declared to it (see declareBudget). */
   get(key: string, budget?: ModelBudget): ModelLimiter {
     let limiter = this.byKey.get(key);
     if (!limiter) {
       limiter = new ModelLimiter(key, budget ?? {}, this.options);
       this.byKey.set(key, limiter);
     } else if (budget) {
-      limiter.setBudget(budget);
+      limiter.declareBudget(budget);
     }
     return limiter;
   }

@@ -273,6 +273,55 @@ describe('Limiters', () => {
     expect(limiter.canStart()).toBe(false);
   });
 
+  it('keeps a budget while tasks without one use the same endpoint', () => {
+    const clock = fakeClock();
+    const limiters = new Limiters({ maxConcurrency: 8, now: clock.now });
+    const limiter = limiters.get('a', { requestsPerMinute: 2 });
+    limiter.start();
+    limiter.succeed();
+    // Another experiment's task, no budget declared: the endpoint's budget still holds.
+    limiters.get('a', { requestsPerMinute: null, tokensPerMinute: null });
+    limiter.start();
+    limiter.succeed();
+    limiters.get('a', {});
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(BUDGET_WINDOW_MS);
+  });
+
+  it('applies the strictest of the budgets declared within a window; a budget lapses a window after its last declaration', () => {
+    const clock = fakeClock();
+    const limiters = new Limiters({ maxConcurrency: 8, now: clock.now });
+    const limiter = limiters.get('a', { requestsPerMinute: 3, tokensPerMinute: 1000 });
+    limiters.get('a', { requestsPerMinute: 1 });
+    limiter.start();
+    expect(limiter.canStart()).toBe(false); // 1 per minute, from the second declaration
+    limiter.succeed();
+
+    // The loose budget keeps being declared; the strict one is not declared again.
+    clock.advance(BUDGET_WINDOW_MS / 2);
+    limiters.get('a', { requestsPerMinute: 3 });
+    expect(limiter.canStart()).toBe(false);
+    clock.advance(BUDGET_WINDOW_MS / 2);
+    limiters.get('a', { requestsPerMinute: 3 });
+    // The strict one has lapsed: 3 per minute, and the start a minute ago has left the window.
+    startMany(limiter, 3);
+    expect(limiter.canStart()).toBe(false);
+  });
+
+  it('lets a lapsed budget stop holding back starts still in its window', () => {
+    const clock = fakeClock();
+    const limiters = new Limiters({ maxConcurrency: 8, now: clock.now });
+    const limiter = limiters.get('a', { tokensPerMinute: 100 });
+    clock.advance(BUDGET_WINDOW_MS * 0.9);
+    limiters.get('a', {});
+    limiter.start(100);
+    expect(limiter.canStart(50)).toBe(false);
+    clock.advance(BUDGET_WINDOW_MS * 0.2);
+    // The start is still in the window, but nothing has declared the budget for a window.
+    limiters.get('a', {});
+    expect(limiter.canStart(50)).toBe(true);
+  });
+
   it('counts no starts while no budget is set (a minute of them at full speed is a lot of memory)', () => {
     const clock = fakeClock();
     const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
