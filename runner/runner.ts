@@ -75,6 +75,8 @@ const FIRST_WAVE_MS = 1000;
 const STOPPED_MEMORY_MS = 10 * 60_000;
 /** Past this, the runner starts polling with the workers it has; the others join when ready. */
 const WORKERS_READY_TIMEOUT_MS = 20_000;
+/** Parallel sends for the head of a fan-out: as many as the poller has receive loops at most. */
+const FANOUT_HEAD_STREAMS = 10;
 /** Pool connections opened before polling (see warmConnections). */
 const WARM_CONNECTIONS = 4;
 
@@ -282,7 +284,7 @@ export class Runner {
           // The head of a run (a first wave for every slot) goes out at once: the limiter waits for
           // a new model's first wave to come back, so its stragglers idle every slot that finished early.
           const head = task.from === 0 ? Math.ceil(this.deps.config.MAX_CONCURRENT_TASKS / 10) * 10 : 0;
-          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(0, head), head / 10);
+          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(0, head), Math.min(head / 10, FANOUT_HEAD_STREAMS));
           await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(head));
           if (chunk.next !== null) await enqueue(this.deps.sqs, this.deps.queueUrl, [{ ...task, from: chunk.next }]);
           this.deps.logger.debug('fanout_chunk_sent', { experiment_id: task.experiment_id, from: task.from, tasks: tasks.length, enqueue_ms: Date.now() - started });
