@@ -24,13 +24,15 @@
  *   --analyze                  ANALYZE after the uploads: the runner's row-state query with fresh statistics
  *   --wait-quiet               before each scenario, wait (≤ 2 min) for other processes to go quiet
  *   idle                       scenario (not in the default list): the runner's CPU while idle
+ *   floor                      scenario (not in the default list): a bare node:http client against the
+ *                              same stub at c8's and c32's settings: the machine's floor for those ratios
  *
  * Each scenario gets a private stack (embedded PostgreSQL with fsync off +
  * fauxqs) in a temp folder, the real API handler served over HTTP in this
  * process, the stub model in this process, and a fresh runner child process.
  * Exits 0 even when targets are missed (a benchmark reports), 1 on an error.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -900,9 +902,38 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     }),
   rss,
   idle,
+  floor,
 };
-/** Not run by default: what the runner costs doing nothing. */
-const OPTIONAL = new Set(['idle']);
+/** Not run by default: diagnostics (what the runner costs doing nothing; the machine's floor). */
+const OPTIONAL = new Set(['idle', 'floor']);
+
+const FLOOR_CLIENT = fileURLToPath(new URL('./floor-client.js', import.meta.url));
+
+/**
+ * What this machine allows of the ideal N·L/C at all: a bare keep-alive
+ * node:http client in its own process (bench/floor-client.ts) against the
+ * same stub, at c8's and c32's C, L and N. Read the throughput ratios
+ * against these.
+ */
+async function floor(): Promise<void> {
+  const stub = await startModelServer({ latencyMs: 100 });
+  try {
+    for (const c of [8, 32]) {
+      const n = 2000;
+      // Not execFileSync: the stub answers from this process's event loop.
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [FLOOR_CLIENT, stub.url, String(c), String(n)], { encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      );
+      stub.requests.splice(0);
+      const ms = Number(out.trim());
+      const ratio = ms / ((n * 100) / c);
+      say(`floor: bare node:http client, N=${n} L=100ms C=${c}: ${sec(ms)} (ratio ${ratio.toFixed(3)} of ideal)`);
+      lines.push({ scenario: `floor C=${c}`, figure: `ratio ${ratio.toFixed(3)} of ideal`, target: '(diagnostic)', ok: true });
+    }
+  } finally {
+    await stub.close();
+  }
+}
 
 /** The runner's CPU while idle (queue empty, polling), over 5 s. */
 async function idle(): Promise<void> {

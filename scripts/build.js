@@ -20,6 +20,7 @@ await Promise.all([
       'runner/worker': 'runner/worker.ts',
       'bench/launch': 'bench/launch.ts',
       'bench/pipeline': 'bench/pipeline.ts',
+      'bench/floor-client': 'bench/floor-client.ts',
     },
     outdir: 'dist',
   }),
