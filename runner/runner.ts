@@ -280,9 +280,9 @@ export class Runner {
           void this.config(task.experiment_id).catch(() => undefined);
           // One batch after another: parallel streams made bursts that starved the workers of CPU
           // (c32 bench: 1.17 of ideal with 8 streams, 1.10 with one), and a chunk is still sent far
-          // faster than it is worked through.
-          // The head of a run (a first wave for every slot) goes out at once: the limiter waits for
-          // a new model's first wave to come back, so its stragglers idle every slot that finished early.
+          // faster than it is worked through. Except the head of a run, a first wave for every slot,
+          // sent at once: the limiter waits for a new model's first wave to come back, so the
+          // wave's stragglers would idle every slot that finished early.
           const head = task.from === 0 ? Math.ceil(this.deps.config.MAX_CONCURRENT_TASKS / 10) * 10 : 0;
           await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(0, head), Math.min(head / 10, FANOUT_HEAD_STREAMS));
           await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(head));
