@@ -10,6 +10,7 @@
  *   counted over the trailing 60 s.
  */
 import { ConfigError } from '../core/errors.js';
+import { StartWindow } from './start-window.js';
 
 /** Published rate limits of one model endpoint; null or absent = unlimited. */
 export interface ModelBudget {
@@ -89,16 +90,13 @@ function strictest(declared: Map<number, number>, value: number | null | undefin
   return min;
 }
 
-/** One start inside the budget window; `tokens` is the estimate until the request succeeds. */
-interface WindowEntry {
-  at: number;
-  tokens: number;
-}
-
-/** A request in flight; `seq` orders starts, to tell which requests a cut already accounted for. */
+/**
+ * A request in flight; `seq` orders starts, to tell which requests a cut already accounted for;
+ * `position` is its start in the window (its tokens are the estimate until it succeeds).
+ */
 interface InFlightRequest {
   seq: number;
-  entry: WindowEntry;
+  position: number;
 }
 
 /** Admission control for one model endpoint. Not thread-safe: the main thread owns it. */
@@ -112,9 +110,12 @@ export class ModelLimiter {
   private current: number;
   private blockedTill = 0;
   private throttled = 0;
-  /** Starts in the trailing window, oldest first. */
-  private window: WindowEntry[] = [];
-  private windowTokens = 0;
+  /**
+   * Starts in the trailing budget window. Kept with or without a budget, so
+   * that a budget declared later (another experiment's, on the same
+   * endpoint) counts the starts just before it.
+   */
+  private readonly window = new StartWindow(BUDGET_WINDOW_MS);
   /** Requests in flight, oldest first. */
   private running: InFlightRequest[] = [];
   private lastSeq = 0;
@@ -167,8 +168,8 @@ export class ModelLimiter {
    * Experiments may declare different budgets for one endpoint: the strictest
    * of those declared within the last budget window holds, so a task without
    * a budget never lifts another's, and a budget lapses a window after the
-   * last task that declared it. Starts already in the window count against
-   * the budget in force; starts are counted only while one is.
+   * last task that declared it. Every start in the window counts against
+   * the budget in force, whenever it was declared.
    */
   declareBudget(budget: ModelBudget): void {
     const { requestsPerMinute, tokensPerMinute } = checkBudget(budget);
@@ -195,7 +196,6 @@ export class ModelLimiter {
    */
   waitMs(estimatedTokens = 0): number {
     const now = this.options.now();
-    this.prune(now);
     const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
     return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, this.budgetWaitMs(now, estimatedTokens));
   }
@@ -231,14 +231,8 @@ export class ModelLimiter {
   /** A request starts; the caller checked `canStart`. */
   start(estimatedTokens = 0): void {
     const now = this.options.now();
-    this.prune(now);
-    const entry = { at: now, tokens: Math.max(0, estimatedTokens) };
-    // Only a budget needs the trailing minute of starts (tens of thousands of entries at full speed).
-    if (this.budgeted) {
-      this.window.push(entry);
-      this.windowTokens += entry.tokens;
-    }
-    this.running.push({ seq: ++this.lastSeq, entry });
+    this.window.prune(now);
+    this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, Math.max(0, estimatedTokens)) });
     if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {
       this.firstWave = 'waiting';
       this.firstWaveEnd = now + this.options.firstWaveMs;
@@ -252,24 +246,15 @@ export class ModelLimiter {
   /** A started request never left (handed back before its call): its slot and window entry are undone. */
   cancel(): void {
     const request = this.running.pop();
-    if (!request) return;
-    const i = this.window.lastIndexOf(request.entry);
-    if (i >= 0) {
-      this.window.splice(i, 1);
-      this.windowTokens -= request.entry.tokens;
-    }
+    if (request) this.window.remove(request.position);
   }
 
   /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max. */
   succeed(tokensUsed?: number): void {
     const request = this.finish();
     const now = this.options.now();
-    this.prune(now);
-    if (request && tokensUsed != null && request.entry.at + BUDGET_WINDOW_MS > now) {
-      // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
-      this.windowTokens += tokensUsed - request.entry.tokens;
-      request.entry.tokens = tokensUsed;
-    }
+    // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
+    if (request && tokensUsed != null) this.window.setTokens(request.position, tokensUsed);
     this.calmSuccesses++;
     this.successTimes.push(now);
     this.pruneSuccesses(now);
@@ -350,27 +335,23 @@ export class ModelLimiter {
     while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
   }
 
-  /** Drops starts that have left the trailing window. */
-  private prune(now: number): void {
-    while (this.window.length > 0 && this.window[0].at + BUDGET_WINDOW_MS <= now) {
-      this.windowTokens -= this.window.shift()!.tokens;
-    }
-  }
-
   /** How long until the oldest starts leave the window and make room for one more; 0 if there is room. */
   private budgetWaitMs(now: number, estimatedTokens: number): number {
     const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
+    if (rpm == null && tpm == null) return 0;
+    this.window.prune(now);
+    const starts = this.window.size;
     let wait = 0;
-    if (rpm != null && this.window.length >= rpm) {
+    if (rpm != null && starts >= rpm) {
       // The start that must leave so that this one is the rpm-th in the window.
-      wait = this.window[this.window.length - rpm].at + BUDGET_WINDOW_MS - now;
+      wait = this.window.leavesAt(starts - rpm) - now;
     }
     if (tpm != null) {
       // An estimate above the whole budget would never fit: it waits for an empty window instead.
-      let excess = this.windowTokens + Math.min(estimatedTokens, tpm) - tpm;
-      for (let i = 0; excess > 0 && i < this.window.length; i++) {
-        excess -= this.window[i].tokens;
-        wait = Math.max(wait, this.window[i].at + BUDGET_WINDOW_MS - now);
+      let excess = this.window.totalTokens + Math.min(estimatedTokens, tpm) - tpm;
+      for (let k = 0; excess > 0 && k < starts; k++) {
+        excess -= this.window.tokensOf(k);
+        wait = Math.max(wait, this.window.leavesAt(k) - now);
       }
     }
     return wait;

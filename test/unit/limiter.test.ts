@@ -322,16 +322,20 @@ describe('Limiters', () => {
     expect(limiter.canStart(50)).toBe(true);
   });
 
-  it('counts no starts while no budget is set (a minute of them at full speed is a lot of memory)', () => {
+  it('counts the starts made before a budget was declared: a budget declared later sees them', () => {
     const clock = fakeClock();
     const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
+    // One experiment without a budget uses the endpoint…
     const limiter = limiters.get('a');
     limiter.start();
     limiter.succeed();
+    clock.advance(BUDGET_WINDOW_MS / 2);
+    // …then another declares 1 request a minute: the start half a minute ago fills it.
     limiters.get('a', { requestsPerMinute: 1 });
-    expect(limiter.canStart()).toBe(true);
-    limiter.start();
     expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(BUDGET_WINDOW_MS / 2);
+    clock.advance(BUDGET_WINDOW_MS / 2);
+    expect(limiter.canStart()).toBe(true);
   });
 
   it('rejects invalid options when built, before any limiter exists', () => {
