@@ -2,27 +2,26 @@
  * The starts of one model endpoint over a trailing window, oldest first,
  * with their tokens: what its requests-per-minute and tokens-per-minute
  * budgets are checked against. At full speed a minute holds tens of
- * thousands of starts, so they are kept as two arrays of numbers (16 bytes a
- * start, no objects), and pruning moves a head index instead of shifting
- * (shifting a large array copies it).
+ * thousands of starts, so they live in a ring of two Float64Arrays (16 bytes
+ * a start, no objects, no copies as starts leave; it doubles when full).
  *
  * A start is named by its position, which stays valid while it is in the
  * window: its tokens can be corrected later (an estimate, then the usage).
  */
 export class StartWindow {
-  private at: number[] = [];
-  private tokens: number[] = [];
-  /** Index of the oldest start still in the window. */
-  private head = 0;
-  /** Position of index 0. */
-  private base = 0;
+  private at = new Float64Array(64);
+  private tokens = new Float64Array(64);
+  /** Positions of the oldest start in the window and of the next start; index = position & mask. */
+  private first = 0;
+  private next = 0;
+  private mask = 63;
   /** Tokens of the starts in the window. */
   private sum = 0;
 
   constructor(readonly lengthMs: number) {}
 
   get size(): number {
-    return this.at.length - this.head;
+    return this.next - this.first;
   }
 
   get totalTokens(): number {
@@ -31,37 +30,33 @@ export class StartWindow {
 
   /** Records a start; returns its position. */
   add(at: number, tokens: number): number {
-    this.at.push(at);
-    this.tokens.push(tokens);
+    if (this.size > this.mask) this.grow();
+    const i = this.next & this.mask;
+    this.at[i] = at;
+    this.tokens[i] = tokens;
     this.sum += tokens;
-    return this.base + this.at.length - 1;
+    return this.next++;
   }
 
   /** Drops the starts that have left the window by `now`. */
   prune(now: number): void {
     const oldest = now - this.lengthMs;
-    while (this.head < this.at.length && this.at[this.head] <= oldest) this.sum -= this.tokens[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.at.length) {
-      this.at = this.at.slice(this.head);
-      this.tokens = this.tokens.slice(this.head);
-      this.base += this.head;
-      this.head = 0;
-    }
+    while (this.first < this.next && this.at[this.first & this.mask] <= oldest) this.sum -= this.tokens[this.first++ & this.mask];
   }
 
   /** When the k-th oldest start in the window (0: the oldest) leaves it. */
   leavesAt(k: number): number {
-    return this.at[this.head + k] + this.lengthMs;
+    return this.at[(this.first + k) & this.mask] + this.lengthMs;
   }
 
   tokensOf(k: number): number {
-    return this.tokens[this.head + k];
+    return this.tokens[(this.first + k) & this.mask];
   }
 
   /** Sets the tokens of the start at `position`, if it is still in the window. */
   setTokens(position: number, tokens: number): void {
-    const i = position - this.base;
-    if (i < this.head || i >= this.at.length) return;
+    if (position < this.first || position >= this.next) return;
+    const i = position & this.mask;
     this.sum += tokens - this.tokens[i];
     this.tokens[i] = tokens;
   }
@@ -72,12 +67,21 @@ export class StartWindow {
    * place but stops counting tokens, and still counts as a request.
    */
   remove(position: number): void {
-    const i = position - this.base;
-    if (i < this.head || i >= this.at.length) return;
-    if (i === this.at.length - 1) {
-      this.sum -= this.tokens[i];
-      this.at.pop();
-      this.tokens.pop();
+    if (position < this.first || position >= this.next) return;
+    if (position === this.next - 1) {
+      this.sum -= this.tokens[position & this.mask];
+      this.next--;
     } else this.setTokens(position, 0);
+  }
+
+  private grow(): void {
+    const mask = this.mask * 2 + 1;
+    const at = new Float64Array(mask + 1);
+    const tokens = new Float64Array(mask + 1);
+    for (let p = this.first; p < this.next; p++) {
+      at[p & mask] = this.at[p & this.mask];
+      tokens[p & mask] = this.tokens[p & this.mask];
+    }
+    [this.at, this.tokens, this.mask] = [at, tokens, mask];
   }
 }

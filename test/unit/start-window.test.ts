@@ -13,10 +13,10 @@ describe('StartWindow', () => {
     expect([w.leavesAt(0), w.tokensOf(0), w.leavesAt(1), w.tokensOf(1)]).toEqual([1400, 7, 1900, 1]);
   });
 
-  test('a position stays valid while its start is in the window, across compactions', () => {
+  test('a position stays valid while its start is in the window, as the ring wraps and grows', () => {
     const w = new StartWindow(10_000);
     const positions = Array.from({ length: 5000 }, (_, i) => w.add(i, 1));
-    w.prune(10_000 + 3999); // the first 4000 leave: compacted
+    w.prune(10_000 + 3999); // the first 4000 leave
     expect(w.size).toBe(1000);
     w.setTokens(positions[4500], 11);
     expect(w.tokensOf(500)).toBe(11);
@@ -27,6 +27,14 @@ describe('StartWindow', () => {
     const later = w.add(20_000, 2);
     w.setTokens(later, 3);
     expect(w.tokensOf(w.size - 1)).toBe(3);
+    // Wrap around many times at a steady size: the oldest and newest stay right.
+    for (let t = 20_001; t < 60_000; t++) {
+      w.add(t, 1);
+      w.prune(t);
+    }
+    expect(w.size).toBe(10_000);
+    expect([w.leavesAt(0), w.leavesAt(w.size - 1)]).toEqual([50_000 + 10_000, 59_999 + 10_000]);
+    expect(w.totalTokens).toBe(10_000);
   });
 
   test('removes the newest start; an older one stops counting tokens but keeps its place', () => {
