@@ -69,14 +69,12 @@ function resolveOptions(options: LimiterOptions): ResolvedOptions {
   return o;
 }
 
-function checkBudget(budget: ModelBudget): ModelBudget {
+function checkBudget({ requestsPerMinute: rpm, tokensPerMinute: tpm }: ModelBudget): void {
   // 0 would block the model forever; "unlimited" is spelled null.
-  const { requestsPerMinute: rpm, tokensPerMinute: tpm } = budget;
   if (rpm != null && !(Number.isInteger(rpm) && rpm >= 1)) {
     throw new ConfigError('requestsPerMinute', `must be an integer >= 1 or null, got ${rpm}`);
   }
   if (tpm != null && !(tpm > 0)) throw new ConfigError('tokensPerMinute', `must be a positive number or null, got ${tpm}`);
-  return { requestsPerMinute: rpm, tokensPerMinute: tpm };
 }
 
 /** Records `value` (if any) as declared now; returns the smallest value declared within the last window. */
@@ -103,7 +101,7 @@ interface InFlightRequest {
 export class ModelLimiter {
   private readonly options: ResolvedOptions;
   /** The budget in force: see declareBudget. */
-  private budget: ModelBudget = {};
+  private readonly budget: ModelBudget = { requestsPerMinute: null, tokensPerMinute: null };
   /** Budget values declared by tasks, with when each was last declared. */
   private readonly declared = { requestsPerMinute: new Map<number, number>(), tokensPerMinute: new Map<number, number>() };
   /** Float, so that additive increase can add fractions; exposed floored. */
@@ -172,12 +170,11 @@ export class ModelLimiter {
    * the budget in force, whenever it was declared.
    */
   declareBudget(budget: ModelBudget): void {
-    const { requestsPerMinute, tokensPerMinute } = checkBudget(budget);
+    // Called for every waiting task each time the broker looks at it: no allocation.
+    checkBudget(budget);
     const now = this.options.now();
-    this.budget = {
-      requestsPerMinute: strictest(this.declared.requestsPerMinute, requestsPerMinute, now),
-      tokensPerMinute: strictest(this.declared.tokensPerMinute, tokensPerMinute, now),
-    };
+    this.budget.requestsPerMinute = strictest(this.declared.requestsPerMinute, budget.requestsPerMinute, now);
+    this.budget.tokensPerMinute = strictest(this.declared.tokensPerMinute, budget.tokensPerMinute, now);
   }
 
   /** Can one more request start now? Needs a free slot, no Retry-After block, and room in the budget. */

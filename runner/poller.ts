@@ -57,11 +57,8 @@ export class Poller {
     let failures = 0;
     while (this.running) {
       const want = Math.min(10, this.available());
-      if (want <= 0 || want < Math.min(10, this.options.minBatch ?? 1)) {
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
-        continue;
-      }
-      if (this.idle && this.polling > 0) {
+      // Park until woken: too few credits for a receive, or an empty queue another loop already polls.
+      if (want <= 0 || want < Math.min(10, this.options.minBatch ?? 1) || (this.idle && this.polling > 0)) {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
