@@ -9,6 +9,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { projectRoot } from './paths.js';
 import { assertPortFree } from './ports.js';
 
+/** Loopback only: whoever reaches this server can read and inject tasks. */
+const BIND_ADDRESS = '127.0.0.1';
+
 export interface RunningSqs {
   endpoint: string;
   stop(): Promise<void>;
@@ -16,10 +19,9 @@ export interface RunningSqs {
 
 /** Starts fauxqs on `port` (0: any free port) and resolves once it listens. */
 export async function startSqs(port: number): Promise<RunningSqs> {
-  await assertPortFree(port, '127.0.0.1', 'EVALAP_SQS_PORT');
+  await assertPortFree(port, BIND_ADDRESS, 'EVALAP_SQS_PORT');
   const script = path.join(projectRoot(), 'local', 'sqs-server.js');
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, FAUXQS_PORT: String(port) },
+  const child = spawn(process.execPath, [script, BIND_ADDRESS, String(port)], {
     stdio: ['pipe', 'pipe', 'pipe'],
     // Its own process group, stopped explicitly after the runner (see postgres.ts).
     detached: true,
@@ -30,11 +32,20 @@ export async function startSqs(port: number): Promise<RunningSqs> {
   const actualPort = await new Promise<number>((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });
     lines.once('line', (line) => {
+      let listening: { port?: unknown; address?: unknown };
       try {
-        resolve(JSON.parse(line).port);
+        listening = JSON.parse(line);
       } catch {
         reject(new Error(`SQS server printed ${line}`));
+        return;
       }
+      // A server exposed beyond this machine is worse than none: refuse to go on.
+      if (listening.address !== BIND_ADDRESS || typeof listening.port !== 'number') {
+        child.kill('SIGTERM');
+        reject(new Error(`SQS server listens on ${String(listening.address)}, not ${BIND_ADDRESS}`));
+        return;
+      }
+      resolve(listening.port);
     });
     child.once('exit', (code) => reject(new Error(`SQS server exited during start (code ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`)));
   });
@@ -42,7 +53,7 @@ export async function startSqs(port: number): Promise<RunningSqs> {
   child.stdout.resume();
   let stopping: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${actualPort}`,
+    endpoint: `http://${BIND_ADDRESS}:${actualPort}`,
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -6,8 +6,10 @@
  * (a 2xx that is not a completion) and `toProviderError` (anything thrown
  * while calling), and nowhere else.
  *
- * Messages never contain the API key: both classifiers take it and redact it,
+ * Messages never contain the API key: the classifiers take it and mask it,
  * since providers and undici both echo request details back in their errors.
+ * Quoted text is masked before it is cut, and a cut never leaves the key's
+ * first characters behind (see `bounded`).
  */
 import type { HeaderLookup } from './http.js';
 
@@ -109,7 +111,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 /** Classifies a non-2xx answer. `body` is the raw response text. */
 export function classifyHttpError(status: number, headers: HeaderLookup, body: string, ctx: CallContext): ProviderError {
-  const detail = providerMessage(body);
+  const detail = providerMessage(body, ctx.apiKey, MAX_PROVIDER_MESSAGE);
   const where = `${ctx.model} (${endpoint(ctx.url)})`;
   const suffix = detail ? `: ${detail}` : '';
   if (status === 429) {
@@ -137,7 +139,7 @@ export function toProviderError(err: unknown, ctx: CallContext & { timedOut?: bo
     return new ProviderTimeoutError(redact(`no answer from ${where}${after}`, ctx.apiKey), undefined, options);
   }
   const codes = errorCodes(err);
-  const description = describe(err);
+  const description = describe(err, ctx.apiKey);
   if (codes.some((c) => TIMEOUT_CODES.has(c))) {
     return new ProviderTimeoutError(redact(`no answer from ${where}: ${description}`, ctx.apiKey), undefined, options);
   }
@@ -152,8 +154,8 @@ export function toProviderError(err: unknown, ctx: CallContext & { timedOut?: bo
 
 /** A 2xx that is not a chat completion; `problem` says what is wrong, the body is quoted (truncated). */
 export function malformedResponseError(status: number, problem: string, body: string, ctx: CallContext): ProviderResponseError {
-  const detail = providerMessage(body);
-  const quoted = detail ? `: ${truncate(detail, 200)}` : '';
+  const detail = providerMessage(body, ctx.apiKey, 200);
+  const quoted = detail ? `: ${detail}` : '';
   return new ProviderResponseError(redact(`HTTP ${status} from ${ctx.model} (${endpoint(ctx.url)}) with ${problem}${quoted}`, ctx.apiKey), status);
 }
 
@@ -174,8 +176,8 @@ export function parseRetryAfter(headers: HeaderLookup, now = Date.now()): number
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The provider's error text: OpenAI's `{error: {message}}` (or `{error: '...'}`, `{message}`, `{detail}`), else the raw body; truncated. */
-function providerMessage(body: string): string {
+/** The provider's error text: OpenAI's `{error: {message}}` (or `{error: '...'}`, `{message}`, `{detail}`), else the raw body; masked, then cut to `max`. */
+function providerMessage(body: string, secret: string | null | undefined, max: number): string {
   let text = body.trim();
   try {
     const json = JSON.parse(text);
@@ -184,11 +186,20 @@ function providerMessage(body: string): string {
   } catch {
     // Not JSON (an HTML error page, plain text): keep it as it is.
   }
-  return truncate(text.replace(/\s+/g, ' '), MAX_PROVIDER_MESSAGE);
+  // Masked before spaces are squeezed too, in case the key itself holds a line break.
+  return bounded(redact(text, secret).replace(/\s+/g, ' '), secret, max);
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
+/**
+ * `text` with `secret` masked, then cut to `max` characters. Masking comes
+ * first: cut first, a key straddling the cut would no longer match and its
+ * head would stay. After the cut, or where the text itself ends in a key the
+ * provider cut short, a tail that begins the key is masked too.
+ */
+function bounded(text: string, secret: string | null | undefined, max: number): string {
+  const masked = redact(text, secret);
+  if (masked.length <= max) return maskTrailingPrefix(masked, secret);
+  return `${maskTrailingPrefix(masked.slice(0, max), secret)}…`;
 }
 
 /** Origin and path only: a query string may carry credentials. */
@@ -201,12 +212,49 @@ function endpoint(url: string): string {
   }
 }
 
-function redact(text: string, secret: string | null | undefined): string {
-  return secret ? text.split(secret).join('***') : text;
+/** Shorter heads of a key than this are left: three characters ("sk-") say nothing, and masking them would hit ordinary text. */
+const MIN_KEY_HEAD = 4;
+
+/**
+ * The ways a provider may echo the key: as sent, URL-encoded (in a quoted
+ * URL or form body), and JSON-escaped (in a body we could not parse, or an
+ * error object we re-serialise), with the variants common encoders produce.
+ * Longest first, so a form is masked before a shorter one inside it.
+ */
+function secretForms(secret: string): string[] {
+  const url = encodeURIComponent(secret);
+  const json = JSON.stringify(secret).slice(1, -1);
+  const forms = new Set([
+    secret,
+    url,
+    url.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    json,
+    json.replace(/\//g, '\\/'),
+    json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  ]);
+  return [...forms].sort((a, b) => b.length - a.length);
 }
 
-/** The error's message with those of its causes (undici hides the useful part in `cause`). */
-function describe(err: unknown): string {
+function redact(text: string, secret: string | null | undefined): string {
+  if (!secret) return text;
+  let out = text;
+  for (const form of secretForms(secret)) out = out.split(form).join('***');
+  return out;
+}
+
+/** Masks the end of `text` when it is the first MIN_KEY_HEAD or more characters of a form of `secret`. */
+function maskTrailingPrefix(text: string, secret: string | null | undefined): string {
+  if (!secret) return text;
+  for (const form of secretForms(secret)) {
+    for (let length = Math.min(form.length, text.length); length >= MIN_KEY_HEAD; length--) {
+      if (text.endsWith(form.slice(0, length))) return `${text.slice(0, text.length - length)}***`;
+    }
+  }
+  return text;
+}
+
+/** The error's message with those of its causes (undici hides the useful part in `cause`); masked, then cut. */
+function describe(err: unknown, secret: string | null | undefined): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
@@ -215,7 +263,7 @@ function describe(err: unknown): string {
     parts.push(typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message);
     current = (current as { cause?: unknown }).cause;
   }
-  return truncate(parts.filter(Boolean).join(': '), MAX_PROVIDER_MESSAGE);
+  return bounded(parts.filter(Boolean).join(': '), secret, MAX_PROVIDER_MESSAGE);
 }
 
 function errorCodes(err: unknown): string[] {
