@@ -18,11 +18,10 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../core/config.js';
 import { closeCore, createCore, type Core } from '../core/context.js';
 import { createLogger } from '../core/logger.js';
-import { createPool } from '../core/store/pool.js';
 import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
-import { startLocalServers, type RunningStack } from '../local/stack.js';
+import { localDataApiDatabase, startLocalServers, type RunningStack } from '../local/stack.js';
 import { apiAt, BenchError, CHUNK_ROWS, createDataset, expectStatus, type Api } from './api.js';
 
 const SMALL_ROWS = 10;
@@ -116,7 +115,8 @@ async function main(): Promise<void> {
       pgSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
     });
     const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    core = createCore(config, { pool: createPool(stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
+    // The Data API, as the API Lambda reaches Aurora in AWS.
+    core = createCore(config, { db: localDataApiDatabase(stack.dataApi.endpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
     server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
     const port = await listen(server, await freePort(), '127.0.0.1');
     const api = apiAt(`http://127.0.0.1:${port}`);

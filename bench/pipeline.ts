@@ -44,7 +44,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../core/config.js';
 import { closeCore, createCore, type Core } from '../core/context.js';
 import { createLogger } from '../core/logger.js';
-import { createPool } from '../core/store/pool.js';
+import { createPool, pgDatabase } from '../core/store/pool.js';
 import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
@@ -439,13 +439,14 @@ async function withEnv<T>(fn: (env: Env) => Promise<T>): Promise<T> {
       log: PGSTATS ? (line) => pgLog.push(line) : undefined,
     });
     const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    core = createCore(config, { pool: createPool(stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
+    // A pool, as before the Data API: these scenarios measure the runner, and the bench reads pg_stat_statements through it.
+    core = createCore(config, { db: pgDatabase(createPool(stack.databaseUrl)), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
     server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
     const port = await listen(server, await freePort(), '127.0.0.1');
     stub = await startModelServer();
     if (SQS_COUNT && stack.sqsEndpoint) proxy = await countingProxy(stack.sqsEndpoint);
     const sqsForRunner = proxy?.url ?? stack.sqsEndpoint;
-    if (PGSTATS) await core.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    if (PGSTATS) await core.db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const s = stack;
     return await fn({
       api: apiAt(`http://127.0.0.1:${port}`),
@@ -539,7 +540,7 @@ async function runExperiment(env: Env, runner: RunnerProc, dataset: string, n: n
   env.responses.length = 0;
   const body = { name: `pipeline-${dataset}`, dataset, model: { name: 'stub-model', base_url: env.stub.url }, metrics: ['exact_match'] };
   if (PGSTATS) {
-    await env.core.pool.query('SELECT pg_stat_statements_reset()');
+    await env.core.db.query('SELECT pg_stat_statements_reset()');
     pgLog.length = 0;
   }
   sqsCalls.clear();
@@ -582,14 +583,14 @@ async function runExperiment(env: Env, runner: RunnerProc, dataset: string, n: n
   // What other processes on this machine (not this bench's tree) used meanwhile: noise.
   cpu.others = Math.max(0, machineBusyMs() - machineBefore - Object.values(cpu).reduce((a, b) => a + b, 0));
   drain(env.stub, traffic);
-  const { rows } = await env.core.pool.query<{ rows: number; failed: number; retried: number }>(
+  const { rows } = await env.core.db.query<{ rows: number; failed: number; retried: number }>(
     `SELECT count(*)::int AS rows, count(*) FILTER (WHERE error_msg IS NOT NULL)::int AS failed, count(*) FILTER (WHERE num_try > 1)::int AS retried
      FROM answer WHERE experiment_id = $1`,
     [id],
   );
   const pgTop = PGSTATS
     ? (
-        await env.core.pool.query<{ calls: number; total: number; mean: number; plans: number; plan: number; query: string }>(
+        await env.core.db.query<{ calls: number; total: number; mean: number; plans: number; plan: number; query: string }>(
           `SELECT calls::int, total_exec_time + total_plan_time AS total, (total_exec_time + total_plan_time) / greatest(calls, 1) AS mean,
                   plans::int, total_plan_time AS plan, regexp_replace(query, '\\s+', ' ', 'g') AS query
            FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC LIMIT 14`,
@@ -794,7 +795,7 @@ async function throughput(s: Throughput): Promise<void> {
     env.stub.setBehaviour({ latencyMs: s.latencyMs, ...s.behaviour, reply: timedReply(env.responses) });
     const dataset = `ds-${s.n}`;
     await createDataset(env.api, dataset, s.n, row);
-    if (ANALYZE) await env.core.pool.query('ANALYZE');
+    if (ANALYZE) await env.core.db.query('ANALYZE');
     const runner = await startRunner(env.runnerEnv(s.c));
     say(`${s.key}: setup ${sec(performance.now() - t0)} (stack, ${s.n.toLocaleString('en')}-row dataset, runner pid ${runner.pid})`);
     let r: RunResult;
@@ -853,7 +854,7 @@ async function rss(): Promise<void> {
   await withEnv(async (env) => {
     env.stub.setBehaviour({ latencyMs: 0 });
     for (const n of sizes) await createDataset(env.api, `ds-${n}`, n, row);
-    if (ANALYZE) await env.core.pool.query('ANALYZE');
+    if (ANALYZE) await env.core.db.query('ANALYZE');
     say(`${key}: setup ${sec(performance.now() - t0)} (stack, datasets of ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} rows)`);
     const peaks: number[] = [];
     let problems: string[] = [];

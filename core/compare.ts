@@ -5,7 +5,7 @@
  * confidence interval of a paired t-test. A regression is an interval that
  * lies entirely on the worse side of zero.
  */
-import type pg from 'pg';
+import type { Db } from './store/db.js';
 import { getMetric } from './metrics/registry.js';
 import { pairedDifference } from './stats.js';
 import { getSet } from './store/experiment-sets.js';
@@ -27,7 +27,7 @@ export interface MetricComparison {
 }
 
 /** Compares set B with set A; unknown sets are a NotFoundError. */
-export async function compareSets(db: pg.Pool | pg.PoolClient, setA: number, setB: number): Promise<MetricComparison[]> {
+export async function compareSets(db: Db, setA: number, setB: number): Promise<MetricComparison[]> {
   await Promise.all([getSet(db, setA), getSet(db, setB)]);
   const [a, b] = await Promise.all([setResults(db, setA), setResults(db, setB)]);
   const out: MetricComparison[] = [];

@@ -6,7 +6,6 @@ import { getMetric } from './metrics/registry.js';
 import { findUnstorable } from './storable.js';
 import type { DatasetCreate, DatasetPatch } from './schemas.js';
 import * as store from './store/datasets.js';
-import { inTransaction } from './store/pool.js';
 
 /** Upload formats a dataset body may come in. */
 export type UploadFormat = 'df' | 'jsonl' | 'csv';
@@ -34,30 +33,30 @@ export type DatasetMetadata = Omit<DatasetCreate, 'df'>;
 
 export async function createDataset(core: Core, meta: DatasetMetadata, frame: ParsedFrame) {
   checkMetadata(meta, frame.columns);
-  return inTransaction(core.pool, (client) => store.insertDataset(client, meta, frame.columns, frame.rows));
+  return core.db.transaction((client) => store.insertDataset(client, meta, frame.columns, frame.rows));
 }
 
 export async function appendDatasetRows(core: Core, id: number, frame: ParsedFrame) {
-  return inTransaction(core.pool, (client) => store.appendRows(client, id, frame.columns, frame.rows));
+  return core.db.transaction((client) => store.appendRows(client, id, frame.columns, frame.rows));
 }
 
 export async function getDataset(core: Core, id: number, withDf: boolean) {
-  const d = await store.getDataset(core.pool, id);
-  return withDf ? { ...d, df: await store.datasetRecordsJson(core.pool, id) } : d;
+  const d = await store.getDataset(core.db, id);
+  return withDf ? { ...d, df: await store.datasetRecordsJson(core.db, id) } : d;
 }
 
 export async function getDatasetByName(core: Core, name: string, withDf: boolean) {
-  const d = await store.findDatasetByName(core.pool, name);
+  const d = await store.findDatasetByName(core.db, name);
   if (!d) throw new NotFoundError('dataset', name);
-  return withDf ? { ...d, df: await store.datasetRecordsJson(core.pool, d.id) } : d;
+  return withDf ? { ...d, df: await store.datasetRecordsJson(core.db, d.id) } : d;
 }
 
-export const listDatasets = (core: Core) => store.listDatasets(core.pool);
+export const listDatasets = (core: Core) => store.listDatasets(core.db);
 
 export async function patchDataset(core: Core, id: number, patch: DatasetPatch) {
-  const current = await store.getDataset(core.pool, id);
+  const current = await store.getDataset(core.db, id);
   checkMetadata(patch, current.columns);
-  return store.patchDataset(core.pool, id, patch);
+  return store.patchDataset(core.db, id, patch);
 }
 
-export const deleteDataset = (core: Core, id: number) => inTransaction(core.pool, (client) => store.deleteDataset(client, id));
+export const deleteDataset = (core: Core, id: number) => core.db.transaction((client) => store.deleteDataset(client, id));

@@ -54,6 +54,24 @@ export class PayloadTooLargeError extends CoreError {
   }
 }
 
+/**
+ * Something the request needs is unavailable for a moment (the database
+ * resuming from pause, a secret that cannot be read): 503 with Retry-After,
+ * so clients try again instead of giving up. `cause` is logged, never shown.
+ */
+export class UnavailableError extends CoreError {
+  override name = 'UnavailableError';
+  constructor(
+    message: string,
+    /** Seconds a client should wait before trying again. */
+    public readonly retryAfterSec: number,
+    cause?: unknown,
+  ) {
+    super(`${message}; try again in ${retryAfterSec} s`, 503);
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
 /** A configuration value is missing or wrong; start-up stops with this message. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

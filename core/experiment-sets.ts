@@ -1,11 +1,12 @@
 /** Experiment-set operations: create (explicit or grid), add, stop, retry. */
-import type pg from 'pg';
+import type { Db } from './store/db.js';
 import type { Core } from './context.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { prepareExperiment, withLaunch, cursor, type InlineDatasets } from './experiments.js';
 import { expandGrid, gridSize, MAX_GRID } from './grid.js';
 import type { TaskInput } from './queue.js';
 import { SetExperiment, type ExperimentSetCreate, type ExperimentSetPatch, type GridCV } from './schemas.js';
+import { hideApiKeys, sealApiKeys } from './secrets.js';
 import * as store from './store/experiment-sets.js';
 import * as experiments from './store/experiments.js';
 
@@ -33,7 +34,7 @@ function experimentBodies(body: SetBody, setName: string, offset: number): { bod
   return out;
 }
 
-async function addExperiments(core: Core, client: pg.PoolClient, setId: number, bodies: { body: SetExperiment; path: string }[]): Promise<TaskInput[]> {
+async function addExperiments(core: Core, client: Db, setId: number, bodies: { body: SetExperiment; path: string }[]): Promise<TaskInput[]> {
   const inline: InlineDatasets = new Map();
   const tasks: TaskInput[] = [];
   const issues: FieldIssue[] = [];
@@ -51,13 +52,20 @@ async function addExperiments(core: Core, client: pg.PoolClient, setId: number, 
 }
 
 export async function createExperimentSet(core: Core, body: ExperimentSetCreate) {
-  const id = await withLaunch(core, async (client) => {
-    const set = await store.insertSet(client, { name: body.name, readme: body.readme, cv: body.cv });
-    const tasks = await addExperiments(core, client, set.id, experimentBodies(body, body.name, 0));
+  return getExperimentSet(core, await launchExperimentSet(core, body));
+}
+
+/** Writes and launches a set, in the caller's transaction `tx` if given (then it is launched when that commits); returns its id. */
+export async function launchExperimentSet(core: Core, body: ExperimentSetCreate, tx?: Db): Promise<number> {
+  // Validated before anything is written: a refused body leaves no row, not even a rolled-back one in the files.
+  const bodies = experimentBodies(body, body.name, 0);
+  return withLaunch(core, async (client) => {
+    // The grid is kept as sent, but its provider keys sealed, as every stored key is.
+    const set = await store.insertSet(client, { name: body.name, readme: body.readme, cv: body.cv === undefined ? undefined : await sealApiKeys(body.cv, core.secrets) });
+    const tasks = await addExperiments(core, client, set.id, bodies);
     core.logger.info('experiment_set_created', { experiment_set_id: set.id, experiments: tasks.length });
     return { value: set.id, tasks };
-  });
-  return getExperimentSet(core, id);
+  }, tx);
 }
 
 export async function patchExperimentSet(core: Core, id: number, patch: ExperimentSetPatch) {
@@ -82,19 +90,19 @@ export function setStatus(statuses: readonly string[]): Status {
 }
 
 export async function getExperimentSet(core: Core, id: number) {
-  const set = await store.getSet(core.pool, id);
-  const { rows } = await experiments.listExperimentRows(core.pool, { limit: 100_000, setId: id });
+  const set = await store.getSet(core.db, id);
+  const { rows } = await experiments.listExperimentRows(core.db, { limit: 100_000, setId: id });
   const items = rows.map(experiments.experimentView);
-  return { ...set, status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
+  return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
 }
 
 export async function listExperimentSets(core: Core, q: { limit: number; cursor?: string }) {
-  const { rows, more } = await store.listSets(core.pool, q.limit, cursor.decode(q.cursor));
+  const { rows, more } = await store.listSets(core.db, q.limit, cursor.decode(q.cursor));
   const items = await Promise.all(rows.map((s) => getExperimentSet(core, s.id)));
   return { items, next_cursor: more ? cursor.encode(rows[rows.length - 1].id) : null };
 }
 
-export const deleteExperimentSet = (core: Core, id: number) => store.deleteSet(core.pool, id);
+export const deleteExperimentSet = (core: Core, id: number) => store.deleteSet(core.db, id);
 
 /** Cancels a set: unfinished experiments become `stopped`; the runner drops their queued tasks. */
 export async function stopExperimentSet(core: Core, id: number) {

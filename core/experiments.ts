@@ -4,7 +4,7 @@
  * fan-out task: the row tasks are enqueued by the runner, so launching costs
  * the same for 10 rows as for 100,000.
  */
-import type pg from 'pg';
+import type { Db } from './store/db.js';
 import type { Core } from './context.js';
 import { parseUpload } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
@@ -13,7 +13,6 @@ import { enqueue, type TaskInput } from './queue.js';
 import { isRawModel, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
 import * as datasets from './store/datasets.js';
 import * as store from './store/experiments.js';
-import { inTransaction } from './store/pool.js';
 
 /** Datasets created inline during one request, by name, so a grid that
  *  repeats the same inline dataset creates it once. */
@@ -21,7 +20,7 @@ export type InlineDatasets = Map<string, { df: string; record: datasets.DatasetR
 
 const at = (prefix: string, path: string) => (prefix ? `${prefix}.${path}` : path);
 
-async function resolveDataset(client: pg.PoolClient, spec: SetExperiment['dataset'], inline: InlineDatasets, prefix: string) {
+async function resolveDataset(client: Db, spec: SetExperiment['dataset'], inline: InlineDatasets, prefix: string) {
   if (typeof spec === 'string') {
     const found = (inline.get(spec)?.record) ?? (await datasets.findDatasetByName(client, spec));
     if (!found) throw new ValidationError('unknown dataset', [{ path: at(prefix, 'dataset'), message: `no dataset named ${JSON.stringify(spec)}; create it with POST /v1/dataset or send it inline` }]);
@@ -58,7 +57,7 @@ async function sealModel(core: Core, model: ModelCreate) {
  */
 export async function prepareExperiment(
   core: Core,
-  client: pg.PoolClient,
+  client: Db,
   body: SetExperiment,
   setId: number | null,
   prefix = '',
@@ -136,15 +135,16 @@ export async function prepareExperiment(
   return { id, task: { type: 'fanout', experiment_id: id, stage: 'answers', from: 0 } };
 }
 
-/** Runs `fn` in a transaction and sends its tasks before committing: if SQS
- *  refuses them, nothing is written; if the commit fails, the runner drops
- *  tasks whose experiment does not exist. */
-export async function withLaunch<T>(core: Core, fn: (client: pg.PoolClient) => Promise<{ value: T; tasks: TaskInput[] }>): Promise<T> {
-  return inTransaction(core.pool, async (client) => {
+/** Runs `fn` in a transaction (the caller's `tx`, or a new one) and sends its
+ *  tasks before committing: if SQS refuses them, nothing is written; if the
+ *  commit fails, the runner drops tasks whose experiment does not exist. */
+export async function withLaunch<T>(core: Core, fn: (client: Db) => Promise<{ value: T; tasks: TaskInput[] }>, tx?: Db): Promise<T> {
+  const launch = async (client: Db) => {
     const { value, tasks } = await fn(client);
     await enqueue(core.sqs, core.queueUrl, tasks);
     return value;
-  });
+  };
+  return tx ? launch(tx) : core.db.transaction(launch);
 }
 
 export async function createExperiment(core: Core, body: SetExperiment & { experiment_set_id?: number | null }) {
@@ -168,15 +168,15 @@ export interface ExperimentViewOptions {
 }
 
 export async function getExperiment(core: Core, id: number, o: ExperimentViewOptions) {
-  const row = await store.getExperimentRow(core.pool, id);
-  const dataset = await datasets.getDataset(core.pool, row.dataset_id);
+  const row = await store.getExperimentRow(core.db, id);
+  const dataset = await datasets.getDataset(core.db, row.dataset_id);
   const view = store.experimentView(row);
   const { dataset_id, ...rest } = view;
   return {
     ...rest,
-    dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(core.pool, dataset_id) } : dataset,
-    results: await store.listResults(core.pool, id, Boolean(o.with_results)),
-    ...(o.with_answers ? { answers: await store.listAnswers(core.pool, id) } : {}),
+    dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(core.db, dataset_id) } : dataset,
+    results: await store.listResults(core.db, id, Boolean(o.with_results)),
+    ...(o.with_answers ? { answers: await store.listAnswers(core.db, id) } : {}),
   };
 }
 
@@ -192,7 +192,7 @@ export const cursor = {
 };
 
 export async function listExperiments(core: Core, q: { limit: number; cursor?: string; set_id?: number; orphan?: boolean }) {
-  const { rows, more } = await store.listExperimentRows(core.pool, { limit: q.limit, afterId: cursor.decode(q.cursor), setId: q.set_id, orphan: q.orphan });
+  const { rows, more } = await store.listExperimentRows(core.db, { limit: q.limit, afterId: cursor.decode(q.cursor), setId: q.set_id, orphan: q.orphan });
   const items = rows.map(store.experimentView);
   return { items, next_cursor: more ? cursor.encode(rows[rows.length - 1].id) : null };
 }
@@ -226,4 +226,4 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
   return getExperiment(core, id, {});
 }
 
-export const deleteExperiment = (core: Core, id: number) => store.deleteExperiment(core.pool, id);
+export const deleteExperiment = (core: Core, id: number) => store.deleteExperiment(core.db, id);

@@ -29,7 +29,7 @@ async function check(fn: () => Promise<unknown>): Promise<Check> {
 export async function health(core: Core, extra: Record<string, () => Promise<unknown>> = {}): Promise<Health> {
   const entries = await Promise.all(
     Object.entries({
-      database: () => core.pool.query('SELECT 1'),
+      database: () => core.db.query('SELECT 1'),
       queue: () => core.sqs.send(new GetQueueAttributesCommand({ QueueUrl: core.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] })),
       ...extra,
     }).map(async ([name, fn]) => [name, await check(fn)] as const),

@@ -8,12 +8,11 @@ import { z } from 'zod';
 import type { Core } from './context.js';
 import { compareSets } from './compare.js';
 import { parseCron, nextFire } from './cron.js';
-import { ValidationError } from './errors.js';
-import { createExperimentSet, setStatus } from './experiment-sets.js';
+import { CoreError, ValidationError } from './errors.js';
+import { launchExperimentSet, setStatus } from './experiment-sets.js';
 import { ExperimentSetCreate } from './schemas.js';
 import { hideApiKeys, openApiKeys, sealApiKeys } from './secrets.js';
 import * as store from './store/schedules.js';
-import { inTransaction } from './store/pool.js';
 
 export const ScheduleCreate = z
   .object({
@@ -50,7 +49,7 @@ function checkTemplate(template: Record<string, unknown>): void {
 export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCreate>) {
   parseCron(body.cron, body.timezone);
   checkTemplate(body.template);
-  const id = await inTransaction(core.pool, async (db) => {
+  const id = await core.db.transaction(async (db) => {
     const s = await store.insertSchedule(db, { ...body, template: await sealApiKeys(body.template, core.secrets) });
     await core.scheduler.put(s, true);
     return s.id;
@@ -59,7 +58,7 @@ export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCr
 }
 
 export async function patchSchedule(core: Core, id: number, patch: z.infer<typeof SchedulePatch>) {
-  await inTransaction(core.pool, async (db) => {
+  await core.db.transaction(async (db) => {
     const current = await store.getSchedule(db, id, true);
     parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
     if (patch.template) checkTemplate(patch.template);
@@ -69,9 +68,9 @@ export async function patchSchedule(core: Core, id: number, patch: z.infer<typeo
   return getSchedule(core, id);
 }
 
-export const listSchedules = async (core: Core) => Promise.all((await store.listSchedules(core.pool)).map((s) => withNext(s)));
+export const listSchedules = async (core: Core) => Promise.all((await store.listSchedules(core.db)).map((s) => withNext(s)));
 export const deleteSchedule = (core: Core, id: number) =>
-  inTransaction(core.pool, async (db) => {
+  core.db.transaction(async (db) => {
     await store.deleteSchedule(db, id);
     await core.scheduler.remove(id);
   });
@@ -84,15 +83,15 @@ function withNext(s: store.ScheduleRecord, now = Date.now()) {
 
 /** A schedule with its runs; comparisons of newly finished runs are computed and stored on the way. */
 export async function getSchedule(core: Core, id: number) {
-  const s = await store.getSchedule(core.pool, id);
-  const runs = await store.listRuns(core.pool, id);
+  const s = await store.getSchedule(core.db, id);
+  const runs = await store.listRuns(core.db, id);
   let previous: store.RunRecord | undefined;
   for (const run of runs) {
     if (run.status !== 'launched' || run.experiment_set_id === null) continue;
-    const finished = setStatus(await store.setStatuses(core.pool, run.experiment_set_id)) === 'finished';
+    const finished = setStatus(await store.setStatuses(core.db, run.experiment_set_id)) === 'finished';
     if (finished && run.comparison === null && previous?.experiment_set_id != null) {
-      run.comparison = { previous_run: previous.id, previous_set: previous.experiment_set_id, metrics: await compareSets(core.pool, previous.experiment_set_id, run.experiment_set_id) };
-      await store.setComparison(core.pool, run.id, run.comparison);
+      run.comparison = { previous_run: previous.id, previous_set: previous.experiment_set_id, metrics: await compareSets(core.db, previous.experiment_set_id, run.experiment_set_id) };
+      await store.setComparison(core.db, run.id, run.comparison);
     }
     if (finished) previous = run;
   }
@@ -101,46 +100,64 @@ export async function getSchedule(core: Core, id: number) {
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
+/** A launch refused by the core (an invalid template, a missing dataset): the run is recorded as failed. */
+class LaunchFailed extends Error {
+  override name = 'LaunchFailed';
+}
+
 /**
- * One tick of a schedule at `at`: launches a run, or records why not. A tick
- * delivered twice records (and launches) once.
+ * One tick of a schedule at `at`: launches a run, or records why not. The
+ * whole decision and the launch happen in one transaction holding the
+ * schedule's row lock, and the run is recorded under the (schedule, tick)
+ * unique key before it commits: concurrent deliveries of one tick wait for
+ * each other, and all but the first find the tick recorded and report it
+ * `skipped` (no check-then-act window, so one run per tick).
  */
 export async function tick(core: Core, id: number, at: Date): Promise<{ status: 'launched' | 'skipped' | 'failed'; reason?: string; experiment_set_id?: number }> {
-  const decision = await inTransaction(core.pool, async (db) => {
+  const duplicate = { status: 'skipped' as const, reason: 'this tick was already handled' };
+  const decided = await core.db.transaction(async (db) => {
     const s = await store.getSchedule(db, id, true);
-    if (s.paused) return { s, skip: 'the schedule is paused' };
     const runs = await store.listRuns(db, id);
-    if (runs.some((r) => r.tick_at === at.toISOString())) return { s, skip: 'duplicate' };
+    if (runs.some((r) => r.tick_at === at.toISOString())) return { outcome: duplicate };
+    const skip = async (reason: string) => {
+      await store.insertRun(db, id, at, { status: 'skipped', reason });
+      core.logger.info('schedule_tick_skipped', { schedule_id: id, reason });
+      return { outcome: { status: 'skipped' as const, reason } };
+    };
+    if (s.paused) return skip('the schedule is paused');
     const last = [...runs].reverse().find((r) => r.status === 'launched' && r.experiment_set_id !== null);
     if (last && !['finished', 'stopped'].includes(setStatus(await store.setStatuses(db, last.experiment_set_id!)))) {
-      return { s, skip: `the previous run (experiment set ${last.experiment_set_id}) is still going` };
+      return skip(`the previous run (experiment set ${last.experiment_set_id}) is still going`);
     }
-    return { s, skip: undefined };
+    const template = (await openApiKeys(s.template, core.secrets)) as Record<string, unknown>;
+    const body = ExperimentSetCreate.safeParse({ readme: '', ...template, name: `${s.name}-${stamp(at)}` });
+    // A template that no longer validates (or names a deleted dataset) fails this run, recorded below.
+    if (!body.success) return { failure: `the template is not a valid experiment set: ${body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    try {
+      const setId = await launchExperimentSet(core, body.data, db);
+      const runId = await store.insertRun(db, id, at, { status: 'launched', experiment_set_id: setId });
+      core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: setId, run_id: runId });
+      return { outcome: { status: 'launched' as const, experiment_set_id: setId } };
+    } catch (err) {
+      // Rolls the launch back; the failure is recorded after, in a statement of its own.
+      throw err instanceof CoreError ? new LaunchFailed(err.message) : err;
+    }
+  }).catch((err): { failure: string } => {
+    if (err instanceof LaunchFailed) return { failure: err.message };
+    throw err;
   });
-  if (decision.skip === 'duplicate') return { status: 'skipped', reason: 'this tick was already handled' };
-  if (decision.skip) {
-    await store.insertRun(core.pool, id, at, { status: 'skipped', reason: decision.skip });
-    core.logger.info('schedule_tick_skipped', { schedule_id: id, reason: decision.skip });
-    return { status: 'skipped', reason: decision.skip };
-  }
-  try {
-    const template = (await openApiKeys(decision.s.template, core.secrets)) as Record<string, unknown>;
-    const set = await createExperimentSet(core, ExperimentSetCreate.parse({ readme: '', ...template, name: `${decision.s.name}-${stamp(at)}` }));
-    const runId = await store.insertRun(core.pool, id, at, { status: 'launched', experiment_set_id: set.id });
-    core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: set.id, run_id: runId });
-    return { status: 'launched', experiment_set_id: set.id };
-  } catch (err) {
-    const reason = (err as Error).message;
-    await store.insertRun(core.pool, id, at, { status: 'failed', reason });
-    core.logger.error('schedule_tick_failed', { schedule_id: id, error: reason });
-    return { status: 'failed', reason };
-  }
+  if ('outcome' in decided && decided.outcome) return decided.outcome;
+  const reason = (decided as { failure: string }).failure;
+  const runId = await store.insertRun(core.db, id, at, { status: 'failed', reason });
+  if (runId === undefined) return duplicate;
+  core.logger.error('schedule_tick_failed', { schedule_id: id, error: reason });
+  return { status: 'failed', reason };
 }
 
 /** Ticks due between each schedule's last tick (or `since`) and `now`; the local stack's cron calls this every minute. */
 export async function dueTicks(core: Core, now: number, since: number): Promise<{ id: number; at: Date }[]> {
   const due: { id: number; at: Date }[] = [];
-  for (const s of await store.listSchedules(core.pool)) {
+  for (const s of await store.listSchedules(core.db)) {
     if (s.paused) continue;
     const from = Math.max(since, s.last_tick_at ? Date.parse(s.last_tick_at) : since);
     const next = nextFire(parseCron(s.cron, s.timezone), from);

@@ -115,21 +115,26 @@ function mapKeys(value: Json, fn: (obj: Record<string, unknown>) => Record<strin
   return out;
 }
 
-/** Applies an async change to every object holding `field`, then returns the document. */
+/** Applies an async change to every object holding a non-null `field` (of any type), then returns the document. */
 async function eachWith(value: Json, field: string, change: (o: Record<string, unknown>) => Promise<void>): Promise<Json> {
   const found: Record<string, unknown>[] = [];
   const copy = mapKeys(value, (o) => {
-    if (typeof o[field] === 'string' && o[field]) found.push(o);
+    if (o[field] !== undefined && o[field] !== null && o[field] !== '') found.push(o);
     return o;
   });
   await Promise.all(found.map(change));
   return copy;
 }
 
-/** Replaces every `api_key` string in a JSON document by its sealed form, for storage. */
+/**
+ * Replaces every `api_key` in a JSON document by its sealed form, for
+ * storage. A value that is not a string (a mistake the schema refuses later)
+ * is sealed too, as JSON: whatever sits under `api_key` never reaches the
+ * database in clear.
+ */
 export function sealApiKeys(value: Json, box: SecretBox): Promise<Json> {
   return eachWith(value, 'api_key', async (o) => {
-    o[SEALED] = await box.seal(o.api_key as string);
+    o[SEALED] = await box.seal(typeof o.api_key === 'string' ? o.api_key : JSON.stringify(o.api_key));
     delete o.api_key;
   });
 }

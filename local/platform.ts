@@ -5,15 +5,14 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { apiKeys, type Config } from '../core/config.js';
-import { closeCore, createCore } from '../core/context.js';
+import { closeCore, createCore, secretBox } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { createPool } from '../core/store/pool.js';
 import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from './http-server.js';
 import { assertPortFree, PortInUseError } from './ports.js';
 import { startRunnerProcess } from './runner-process.js';
-import { startLocalServers } from './stack.js';
+import { localDataApiDatabase, startLocalServers } from './stack.js';
 import { startLocalCron } from './cron.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -34,6 +33,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
     throw new ConfigError('EVALAP_API_KEYS', `must be set (or EVALAP_ADMIN_KEY) when HOST=${config.HOST} is not a loopback address`);
   }
   await assertPortFree(config.PORT, config.HOST, 'PORT');
+  const secrets = secretBox(config);
 
   const stack = await startLocalServers({
     dataDir: config.EVALAP_DATA_DIR,
@@ -43,6 +43,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
     databaseUrl: config.DATABASE_URL,
     sqsEndpoint: config.SQS_ENDPOINT,
     queueUrl: config.QUEUE_URL,
+    secrets,
   });
   // The embedded SQS server takes any credentials; a real endpoint gets the default chain.
   const localCredentials = stack.sqsEndpoint !== undefined && !config.SQS_ENDPOINT;
@@ -51,7 +52,8 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
     endpoint: stack.sqsEndpoint,
     ...(localCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
-  const core = createCore(config, { pool: createPool(stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger });
+  // The API reaches PostgreSQL through the local Data API, as the Lambda does in AWS; the runner through a pool.
+  const core = createCore(config, { db: localDataApiDatabase(stack.dataApi.endpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
   const runner = startRunnerProcess(
     {
       ...env,

@@ -1,13 +1,20 @@
 /**
  * The local servers the platform needs, started together: PostgreSQL (unless
- * DATABASE_URL points elsewhere), the SQS-compatible server (unless
- * SQS_ENDPOINT does), the queues, and the schema migrated.
+ * DATABASE_URL points elsewhere), the RDS Data API-compatible server over it
+ * (the API reaches the database the way the Lambdas do in AWS), the
+ * SQS-compatible server (unless SQS_ENDPOINT does), the queues, and the
+ * schema migrated.
  */
 import fs from 'node:fs';
+import type { SecretBox } from '../core/secrets.js';
 import path from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { dataApiDatabase } from '../core/store/data-api.js';
+import type { Database } from '../core/store/db.js';
 import { createPool } from '../core/store/pool.js';
 import { migrate } from '../core/store/migrate.js';
+import { startDataApiServer } from './data-api.js';
 import { startPostgres } from './postgres.js';
 import { ensureQueues, startSqs } from './sqs.js';
 
@@ -24,10 +31,36 @@ export interface StackOptions {
   queueUrl?: string;
   pgSettings?: Record<string, string>;
   log?: (line: string) => void;
+  /** Seals provider keys a migration finds in clear. */
+  secrets?: SecretBox;
+}
+
+/** Where the local Data API answers, and the names a Data API call carries. */
+export interface LocalDataApi {
+  endpoint: string;
+  resourceArn: string;
+  secretArn: string;
+  /** Makes every call fail with DatabaseResumingException for `ms`, as Aurora does while it resumes (tests). */
+  resumeDelay(ms: number): void;
+}
+
+/** Fake ARNs: the local server accepts any; these say what they stand for. */
+export const LOCAL_CLUSTER_ARN = 'arn:aws:rds:us-east-1:000000000000:cluster:evalap-local';
+export const LOCAL_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:evalap-local-db';
+
+/** The database `databaseUrl` names, reached through the local Data API at `endpoint` as a Lambda reaches Aurora. */
+export function localDataApiDatabase(endpoint: string, databaseUrl: string): Database {
+  return dataApiDatabase({
+    client: new RDSDataClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    resourceArn: LOCAL_CLUSTER_ARN,
+    secretArn: LOCAL_SECRET_ARN,
+    database: decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) || 'postgres',
+  });
 }
 
 export interface RunningStack {
   databaseUrl: string;
+  dataApi: LocalDataApi;
   sqsEndpoint: string | undefined;
   queueUrl: string;
   dlqUrl: string | undefined;
@@ -71,10 +104,13 @@ export async function startLocalServers(options: StackOptions): Promise<RunningS
     }
     const pool = createPool(databaseUrl, 1);
     try {
-      await migrate(pool);
+      await migrate(pool, { secrets: options.secrets });
     } finally {
       await pool.end();
     }
+    const dataApiServer = await startDataApiServer({ databaseUrl, host: '127.0.0.1', port: 0 });
+    stops.push(() => dataApiServer.close());
+    const dataApi: LocalDataApi = { endpoint: dataApiServer.endpoint, resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, resumeDelay: (ms) => dataApiServer.resumeDelay(ms) };
 
     let sqsEndpoint = options.sqsEndpoint;
     if (!sqsEndpoint && !options.queueUrl) {
@@ -89,7 +125,7 @@ export async function startLocalServers(options: StackOptions): Promise<RunningS
       ({ queueUrl, dlqUrl } = await ensureQueues(client, options.queueName));
       client.destroy();
     }
-    return { databaseUrl, sqsEndpoint, queueUrl, dlqUrl, stop };
+    return { databaseUrl, dataApi, sqsEndpoint, queueUrl, dlqUrl, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../core/config.js';
-import { closeCore, createCore } from '../core/context.js';
+import { closeCore, createCore, openPool } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import { migrate } from '../core/store/migrate.js';
+import { pgDatabase } from '../core/store/pool.js';
 import { Runner } from './runner.js';
 
 /** The DLQ named by the queue's redrive policy, if it has one. */
@@ -39,9 +40,11 @@ function boundHeaps(): void {
 async function main(): Promise<void> {
   boundHeaps();
   const config = loadConfig();
-  const core = createCore(config);
-  // The runner may be the first to reach a new database.
-  await migrate(core.pool);
+  // The runner holds connections (a pool) where the Lambdas use the Data API; in AWS it logs in with the secret's current password.
+  const pool = openPool(config);
+  const core = createCore(config, { db: pgDatabase(pool) });
+  // The runner may be the first to reach a new database (locally; in AWS the deploy migrated it).
+  await migrate(pool, { secrets: core.secrets });
   // The main thread (SQS, PostgreSQL, the bus) keeps a core of its own: on 2 vCPUs, a second
   // worker thread only competes with it (measured: slower refills, more CPU per task).
   const threads = config.RUNNER_WORKER_THREADS ?? Math.max(1, Math.min(os.availableParallelism() - 1, config.MAX_CONCURRENT_TASKS));
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   const busDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bus-'));
   const runner = new Runner({
     config,
-    pool: core.pool,
+    pool,
     sqs: core.sqs,
     queueUrl: core.queueUrl,
     dlqUrl,

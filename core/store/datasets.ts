@@ -1,9 +1,8 @@
 /** Dataset rows and metadata. Rows are stored one per database row. */
-import type pg from 'pg';
 import { ConflictError, NotFoundError } from '../errors.js';
+import type { Db } from './db.js';
+import { jsonSlices, readDocs } from './large.js';
 import { isoTime, uniqueName } from './sql.js';
-
-type Db = pg.Pool | pg.PoolClient;
 
 export interface DatasetRecord {
   id: number;
@@ -31,7 +30,7 @@ export async function insertDataset(db: Db, d: NewDataset, columns: string[], ro
   const { rows: out } = await uniqueName(
     db.query<DatasetRecord>(
       `INSERT INTO dataset (name, readme, default_metric, columns_map, compliance, columns, size)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6::text[], $7) RETURNING ${COLUMNS}`,
       [d.name, d.readme, d.default_metric ?? null, d.columns_map ? JSON.stringify(d.columns_map) : null, d.compliance, columns, rows.length],
     ),
     () => `a dataset named ${JSON.stringify(d.name)} already exists`,
@@ -41,27 +40,25 @@ export async function insertDataset(db: Db, d: NewDataset, columns: string[], ro
   return record;
 }
 
-/** Inserts rows numbered from `offset`, the whole batch as one JSON parameter. */
+/** Inserts rows numbered from `offset`, each slice of them as one JSON parameter (see large.ts for the slice size). */
 async function insertRows(db: Db, datasetId: number, offset: number, rows: unknown[]): Promise<void> {
-  // Large batches go in slices so one statement's parameter stays well below PostgreSQL's 1 GB limit.
-  const slice = 20_000;
-  for (let i = 0; i < rows.length; i += slice) {
+  for (const slice of jsonSlices(rows, 20_000)) {
     await db.query(
       `INSERT INTO dataset_row (dataset_id, num_line, data)
        SELECT $1, $2 + ord - 1, value FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(value, ord)`,
-      [datasetId, offset + i, JSON.stringify(rows.slice(i, i + slice))],
+      [datasetId, offset + slice.offset, slice.json],
     );
   }
 }
 
 /** Appends rows to a dataset no experiment uses yet; returns the updated record. */
-export async function appendRows(db: pg.PoolClient, id: number, columns: string[], rows: unknown[]): Promise<DatasetRecord> {
+export async function appendRows(db: Db, id: number, columns: string[], rows: unknown[]): Promise<DatasetRecord> {
   const { rows: found } = await db.query<{ size: number; columns: string[] }>('SELECT size, columns FROM dataset WHERE id = $1 FOR UPDATE', [id]);
   if (!found.length) throw new NotFoundError('dataset', id);
   if (await isUsed(db, id)) throw new ConflictError(`dataset ${id} is used by experiments; its rows can no longer change`);
   const merged = [...found[0].columns, ...columns.filter((c) => !found[0].columns.includes(c))];
   await insertRows(db, id, found[0].size, rows);
-  const { rows: out } = await db.query<DatasetRecord>(`UPDATE dataset SET size = size + $2, columns = $3 WHERE id = $1 RETURNING ${COLUMNS}`, [id, rows.length, merged]);
+  const { rows: out } = await db.query<DatasetRecord>(`UPDATE dataset SET size = size + $2, columns = $3::text[] WHERE id = $1 RETURNING ${COLUMNS}`, [id, rows.length, merged]);
   return out[0];
 }
 
@@ -86,13 +83,10 @@ export async function listDatasets(db: Db): Promise<DatasetRecord[]> {
   return rows;
 }
 
-/** The rows as a JSON records string, built by PostgreSQL in row order. */
+/** The rows as a JSON records string, in row order. */
 export async function datasetRecordsJson(db: Db, id: number): Promise<string> {
-  const { rows } = await db.query<{ df: string }>(
-    `SELECT coalesce(json_agg(data ORDER BY num_line), '[]')::text AS df FROM dataset_row WHERE dataset_id = $1`,
-    [id],
-  );
-  return rows[0].df;
+  const docs = await readDocs(db, 'SELECT num_line, data::text AS doc FROM dataset_row WHERE dataset_id = $1', [id], ['num_line']);
+  return `[${docs.join(', ')}]`;
 }
 
 export async function patchDataset(db: Db, id: number, patch: Partial<NewDataset>): Promise<DatasetRecord> {
@@ -101,14 +95,14 @@ export async function patchDataset(db: Db, id: number, patch: Partial<NewDataset
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) continue;
     values.push(key === 'columns_map' && value !== null ? JSON.stringify(value) : value);
-    sets.push(`${key} = $${values.length}`);
+    sets.push(`${key} = $${values.length}${key === 'columns_map' ? '::jsonb' : ''}`);
   }
   const { rows } = await uniqueName(db.query<DatasetRecord>(`UPDATE dataset SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values), () => `a dataset named ${JSON.stringify(patch.name)} already exists`);
   if (!rows.length) throw new NotFoundError('dataset', id);
   return rows[0];
 }
 
-export async function deleteDataset(db: pg.PoolClient, id: number): Promise<void> {
+export async function deleteDataset(db: Db, id: number): Promise<void> {
   const { rows } = await db.query('SELECT id FROM dataset WHERE id = $1 FOR UPDATE', [id]);
   if (!rows.length) throw new NotFoundError('dataset', id);
   if (await isUsed(db, id)) throw new ConflictError(`dataset ${id} is used by experiments; delete them first`);

@@ -1,9 +1,7 @@
 /** Experiment sets: a name, a readme, and the grid they were made from. */
-import type pg from 'pg';
 import { NotFoundError } from '../errors.js';
+import type { Db } from './db.js';
 import { isoTime, uniqueName } from './sql.js';
-
-type Db = pg.Pool | pg.PoolClient;
 
 export interface SetRecord {
   id: number;
@@ -16,9 +14,9 @@ export interface SetRecord {
 const COLUMNS = `id, name, readme, cv, ${isoTime('created_at')} AS created_at`;
 const taken = (name: unknown) => () => `an experiment set named ${JSON.stringify(name)} already exists`;
 
-export async function insertSet(db: pg.PoolClient, s: { name: string; readme: string; cv: unknown }): Promise<SetRecord> {
+export async function insertSet(db: Db, s: { name: string; readme: string; cv: unknown }): Promise<SetRecord> {
   const { rows } = await uniqueName(
-    db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [s.name, s.readme, s.cv === undefined ? null : JSON.stringify(s.cv)]),
+    db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv) VALUES ($1, $2, $3::jsonb) RETURNING ${COLUMNS}`, [s.name, s.readme, s.cv === undefined ? null : JSON.stringify(s.cv)]),
     taken(s.name),
   );
   return rows[0];
@@ -38,7 +36,7 @@ export async function listSets(db: Db, limit: number, afterId?: number): Promise
   return { rows: rows.slice(0, limit), more: rows.length > limit };
 }
 
-export async function updateSet(db: pg.PoolClient, id: number, fields: { name?: string; readme?: string }): Promise<void> {
+export async function updateSet(db: Db, id: number, fields: { name?: string; readme?: string }): Promise<void> {
   if (fields.name !== undefined) await uniqueName(db.query('UPDATE experiment_set SET name = $2 WHERE id = $1', [id, fields.name]), taken(fields.name));
   if (fields.readme !== undefined) await db.query('UPDATE experiment_set SET readme = $2 WHERE id = $1', [id, fields.readme]);
 }

@@ -1,11 +1,9 @@
 /** Experiments, their results (one per metric use) and bring-your-own answers. */
-import type pg from 'pg';
 import { NotFoundError } from '../errors.js';
 import { corpusScore } from '../metrics/score.js';
+import type { Db } from './db.js';
+import { jsonSlices, readDocs } from './large.js';
 import { isoTime as TS, withSummary, type ScoreColumns } from './sql.js';
-
-type Db = pg.Pool | pg.PoolClient;
-
 
 export interface NewExperiment {
   name: string;
@@ -24,11 +22,11 @@ export interface NewExperiment {
   num_success: number;
 }
 
-export async function insertExperiment(db: pg.PoolClient, e: NewExperiment): Promise<number> {
+export async function insertExperiment(db: Db, e: NewExperiment): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO experiment (name, readme, experiment_set_id, dataset_id, model, model_api_key, judge_model, judge_api_key,
                              has_raw_output, sample, num_total, num_try, num_success)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8, $9, $10::int[], $11, $12, $13) RETURNING id`,
     [
       e.name, e.readme, e.experiment_set_id, e.dataset_id, JSON.stringify(e.model), e.model_api_key,
       e.judge_model ? JSON.stringify(e.judge_model) : null, e.judge_api_key, e.has_raw_output, e.sample,
@@ -45,7 +43,7 @@ export interface NewResult {
 }
 
 /** Inserts results; a use whose aliased name the experiment already has is skipped. Returns the new ids. */
-export async function insertResults(db: pg.PoolClient, experimentId: number, uses: readonly NewResult[]): Promise<number[]> {
+export async function insertResults(db: Db, experimentId: number, uses: readonly NewResult[]): Promise<number[]> {
   if (!uses.length) return [];
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO result (experiment_id, metric_name, metric_aliased_name, metric_params)
@@ -68,10 +66,9 @@ export interface RawAnswer {
   execution_time?: number | null;
 }
 
-/** Stores bring-your-own outputs as answered rows, all in one statement per slice. */
-export async function insertRawAnswers(db: pg.PoolClient, experimentId: number, answers: readonly RawAnswer[]): Promise<void> {
-  const slice = 20_000;
-  for (let i = 0; i < answers.length; i += slice) {
+/** Stores bring-your-own outputs as answered rows, all in one statement per slice (see large.ts). */
+export async function insertRawAnswers(db: Db, experimentId: number, answers: readonly RawAnswer[]): Promise<void> {
+  for (const slice of jsonSlices(answers, 20_000)) {
     await db.query(
       `INSERT INTO answer (experiment_id, num_line, answer, think, context, retrieval_context, nb_tokens_prompt,
                            nb_tokens_completion, nb_tool_calls, execution_time)
@@ -79,7 +76,7 @@ export async function insertRawAnswers(db: pg.PoolClient, experimentId: number, 
               (a->>'nb_tokens_prompt')::int, (a->>'nb_tokens_completion')::int, (a->>'nb_tool_calls')::int,
               (a->>'execution_time')::int
        FROM jsonb_array_elements($2::jsonb) AS a`,
-      [experimentId, JSON.stringify(answers.slice(i, i + slice))],
+      [experimentId, slice.json],
     );
   }
 }
@@ -203,13 +200,18 @@ export async function listResults(db: Db, experimentId: number, withObservations
 }
 
 async function observationsByResult(db: Db, experimentId: number) {
-  const { rows } = await db.query(
-    `SELECT o.result_id, o.num_line, o.score, o.observation, o.error_msg, o.execution_time, o.num_try, ${TS('o.created_at')} AS created_at
-     FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1 ORDER BY o.result_id, o.num_line`,
+  const docs = await readDocs(
+    db,
+    `SELECT o.result_id, o.num_line, json_build_object('result_id', o.result_id, 'num_line', o.num_line, 'score', o.score,
+              'observation', o.observation, 'error_msg', o.error_msg, 'execution_time', o.execution_time, 'num_try', o.num_try,
+              'created_at', ${TS('o.created_at')})::text AS doc
+     FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1`,
     [experimentId],
+    ['result_id', 'num_line'],
   );
   const out = new Map<number, unknown[]>();
-  for (const { result_id, ...o } of rows) {
+  for (const doc of docs) {
+    const { result_id, ...o } = JSON.parse(doc);
     if (!out.has(result_id)) out.set(result_id, []);
     out.get(result_id)!.push(o);
   }
@@ -217,13 +219,17 @@ async function observationsByResult(db: Db, experimentId: number) {
 }
 
 export async function listAnswers(db: Db, experimentId: number) {
-  const { rows } = await db.query(
-    `SELECT num_line, answer, think, context, retrieval_context, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls,
-            execution_time, error_msg, num_try, ${TS('created_at')} AS created_at
-     FROM answer WHERE experiment_id = $1 ORDER BY num_line`,
+  const docs = await readDocs(
+    db,
+    `SELECT num_line, json_build_object('num_line', num_line, 'answer', answer, 'think', think, 'context', context,
+              'retrieval_context', retrieval_context, 'nb_tokens_prompt', nb_tokens_prompt, 'nb_tokens_completion', nb_tokens_completion,
+              'nb_tool_calls', nb_tool_calls, 'execution_time', execution_time, 'error_msg', error_msg, 'num_try', num_try,
+              'created_at', ${TS('created_at')})::text AS doc
+     FROM answer WHERE experiment_id = $1`,
     [experimentId],
+    ['num_line'],
   );
-  return rows;
+  return docs.map((doc) => JSON.parse(doc) as Record<string, unknown>);
 }
 
 /** Fields the experiment's answers provide to metrics: `output` always, the others if any answer has them. */
@@ -239,19 +245,19 @@ export async function answerFields(db: Db, experimentId: number, hasRawOutput: b
   return fields;
 }
 
-export async function lockExperiment(db: pg.PoolClient, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; num_total: number; num_success: number }> {
+export async function lockExperiment(db: Db, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; num_total: number; num_success: number }> {
   const { rows } = await db.query('SELECT experiment_status, has_raw_output, num_total, num_success FROM experiment WHERE id = $1 FOR UPDATE', [id]);
   if (!rows.length) throw new NotFoundError('experiment', id);
   return rows[0];
 }
 
-export async function renameExperiment(db: pg.PoolClient, id: number, fields: { name?: string; readme?: string | null }): Promise<void> {
+export async function renameExperiment(db: Db, id: number, fields: { name?: string; readme?: string | null }): Promise<void> {
   if (fields.name !== undefined) await db.query('UPDATE experiment SET name = $2, updated_at = now() WHERE id = $1', [id, fields.name]);
   if (fields.readme !== undefined) await db.query('UPDATE experiment SET readme = $2, updated_at = now() WHERE id = $1', [id, fields.readme]);
 }
 
 /** Puts an experiment back to `pending`; with `answers`, forgets every answer and observation first. */
-export async function resetExperiment(db: pg.PoolClient, id: number, answers: boolean): Promise<void> {
+export async function resetExperiment(db: Db, id: number, answers: boolean): Promise<void> {
   if (answers) {
     await db.query('DELETE FROM answer WHERE experiment_id = $1', [id]);
     await db.query('DELETE FROM observation WHERE result_id IN (SELECT id FROM result WHERE experiment_id = $1)', [id]);
@@ -271,7 +277,7 @@ export async function deleteExperiment(db: Db, id: number): Promise<void> {
 }
 
 /** Marks the experiments (and their results) that have not finished as `stopped`; returns their ids. */
-export async function stopExperiments(db: pg.PoolClient, setId: number): Promise<number[]> {
+export async function stopExperiments(db: Db, setId: number): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `UPDATE experiment SET experiment_status = 'stopped', updated_at = now()
      WHERE experiment_set_id = $1 AND experiment_status NOT IN ('finished', 'stopped') RETURNING id`,
@@ -279,7 +285,7 @@ export async function stopExperiments(db: pg.PoolClient, setId: number): Promise
   );
   const ids = rows.map((r) => r.id);
   if (ids.length) {
-    await db.query(`UPDATE result SET metric_status = 'stopped' WHERE experiment_id = ANY($1) AND metric_status <> 'finished'`, [ids]);
+    await db.query(`UPDATE result SET metric_status = 'stopped' WHERE experiment_id = ANY($1::int[]) AND metric_status <> 'finished'`, [ids]);
   }
   return ids;
 }
@@ -289,7 +295,7 @@ export async function stopExperiments(db: pg.PoolClient, setId: number): Promise
  * failed or missing observations, or not finished. They are put back to
  * `pending` (stopped ones resume) and their ids returned.
  */
-export async function reopenForRetry(db: pg.PoolClient, setId: number): Promise<number[]> {
+export async function reopenForRetry(db: Db, setId: number): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `UPDATE experiment e SET experiment_status = 'pending', updated_at = now()
      WHERE e.experiment_set_id = $1 AND (
@@ -300,7 +306,7 @@ export async function reopenForRetry(db: pg.PoolClient, setId: number): Promise<
   );
   const ids = rows.map((r) => r.id);
   if (ids.length) {
-    await db.query(`UPDATE result SET metric_status = 'pending' WHERE experiment_id = ANY($1) AND (metric_status <> 'finished' OR num_success < num_try)`, [ids]);
+    await db.query(`UPDATE result SET metric_status = 'pending' WHERE experiment_id = ANY($1::int[]) AND (metric_status <> 'finished' OR num_success < num_try)`, [ids]);
   }
   return ids;
 }

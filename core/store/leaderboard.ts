@@ -1,5 +1,5 @@
 /** The leaderboard reads the aggregates stored on each result: no scan of observations. */
-import type pg from 'pg';
+import type { Db } from './db.js';
 import { isoTime, withSummary } from './sql.js';
 
 export interface LeaderboardFilter {
@@ -9,7 +9,7 @@ export interface LeaderboardFilter {
   limit: number;
 }
 
-export async function leaderboard(db: pg.Pool, f: LeaderboardFilter) {
+export async function leaderboard(db: Db, f: LeaderboardFilter) {
   const where = ['r.score_count > 0'];
   const values: unknown[] = [];
   if (f.metricName) where.push(`r.metric_aliased_name = $${values.push(f.metricName)}`);

@@ -7,6 +7,7 @@
  * only a success ever replaces a stored failure, never the reverse.
  */
 import type pg from 'pg';
+import type { Db } from './db.js';
 
 export interface AnswerOutcome {
   experiment_id: number;
@@ -59,7 +60,7 @@ function dedupe<T extends { error_msg: string | null }>(items: readonly T[], key
  * answer was tried, then its metrics until every result finished.
  * Returns the experiments that became finished. (SQL: migration 004.)
  */
-export async function advance(db: pg.PoolClient, ids: readonly number[]): Promise<number[]> {
+export async function advance(db: Db, ids: readonly number[]): Promise<number[]> {
   if (!ids.length) return [];
   const { rows } = await db.query<{ done: number[] }>('SELECT evalap_advance($1::int[]) AS done', [ids]);
   return rows[0].done;

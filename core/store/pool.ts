@@ -1,20 +1,68 @@
+/** The `pg` backend: a pool of connections, for the runner and the local stack. */
 import pg from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
+import { UnavailableError } from '../errors.js';
+import type { Database, Db } from './db.js';
 
 // Counters and aggregates come back as numbers, not strings: bigint sums of
 // counts stay far below 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
+/** SQLSTATE of a refused login (wrong password): the credentials were rotated. */
+const INVALID_PASSWORD = '28P01';
+
+/** Where a pool's connections log in: a URL, or a URL without password and a source of current credentials. */
+export interface PoolTarget {
+  url: string;
+  /** The current password (from a cached secret); `refresh` asks for a fresh read after a refused login. A rotation keeps the user. */
+  password?: (refresh: boolean) => Promise<string>;
+}
+
+/**
+ * A pool that survives a password rotation: every new connection asks
+ * `credentials` for the password (cheap: it is cached), and a login refused
+ * with 28P01 rereads the secret at once and tries once more, so no restart
+ * is needed after a rotation.
+ */
+class RotatingPool extends pg.Pool {
+  constructor(
+    config: pg.PoolConfig,
+    private readonly credentials: NonNullable<PoolTarget['password']>,
+  ) {
+    super({ ...config, password: () => credentials(false) });
+  }
+
+  // pg-pool's own query() calls connect() with a callback: both forms are kept.
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    const attempt = super.connect().catch(async (err: { code?: string }) => {
+      if (err?.code !== INVALID_PASSWORD) throw err;
+      await this.credentials(true);
+      return super.connect();
+    });
+    if (!callback) return attempt;
+    attempt.then(
+      (client) => callback(undefined, client, (release) => client.release(release as boolean | Error | undefined)),
+      (err: Error) => callback(err, undefined, () => undefined),
+    );
+  }
+}
+
 /** One pool per process; Lambda keeps it across invocations. */
-export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000 });
+export function createPool(target: string | PoolTarget, max = 10): pg.Pool {
+  const { url, password: credentials } = typeof target === 'string' ? { url: target, password: undefined } : target;
+  const limits = { max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 20_000 };
+  // pg lets a connection string's (empty) password override a password function: parse it here instead.
+  const pool = credentials ? new RotatingPool({ ...(parseIntoClientConfig(url) as pg.PoolConfig), ...limits }, credentials) : new pg.Pool({ connectionString: url, ...limits });
   // An idle client's error (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return pool;
 }
 
-/** Runs `fn` in one transaction on one client. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/** Runs `fn` in one transaction on one client of `pool`. */
+export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -27,4 +75,42 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   } finally {
     client.release();
   }
+}
+
+/** SQLSTATE classes and codes of a database that cannot serve now: connection exceptions, shutdowns, too many connections. */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300|53400|28P01|28000|3D000)$/;
+/** Node and TLS failures on the way to the server. */
+const UNAVAILABLE_NODE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_.*)$/;
+
+/**
+ * A failure to reach or log in to the database as an UnavailableError (503
+ * with Retry-After, the cause logged, never shown); anything else (a SQL
+ * error, a unique violation) unchanged.
+ */
+export function unavailable(err: unknown): unknown {
+  const e = err as { code?: string; message?: string };
+  const code = String(e?.code ?? '');
+  const noConnection = /timeout (exceeded|expired) when trying to connect|Connection terminated|does not support SSL connections/i.test(e?.message ?? '');
+  if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE.test(code) || noConnection) return new UnavailableError('the database cannot be reached', 5, err);
+  return err;
+}
+
+/** A pool as a `Database`; failures to reach the database are UnavailableErrors. */
+export function pgDatabase(pool: pg.Pool): Database & { pool: pg.Pool } {
+  const guard = <T>(p: Promise<T>) =>
+    p.catch((err) => {
+      throw unavailable(err);
+    });
+  return {
+    kind: 'pg',
+    pool,
+    query: (sql, params) => guard(pool.query(sql, params)),
+    transaction: (fn) => guard(pgTransaction(pool, fn)),
+    close: () => pool.end(),
+  };
+}
+
+/** Runs `fn` in one transaction of `db`: a `Database`, or a bare `pg` pool (the runner's). */
+export function inTransaction<T>(db: Database | pg.Pool, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return db instanceof pg.Pool ? pgTransaction(db, fn) : db.transaction(fn);
 }

@@ -1,9 +1,7 @@
 /** Schedules and their runs. */
-import type pg from 'pg';
 import { NotFoundError } from '../errors.js';
+import type { Db } from './db.js';
 import { isoTime as TS, uniqueName } from './sql.js';
-
-type Db = pg.Pool | pg.PoolClient;
 const COLUMNS = `id, name, cron, timezone, template, paused, ${TS('last_tick_at')} AS last_tick_at, ${TS('created_at')} AS created_at`;
 
 export interface ScheduleRecord {
@@ -30,7 +28,7 @@ const taken = (name: unknown) => () => `a schedule named ${JSON.stringify(name)}
 
 export async function insertSchedule(db: Db, s: { name: string; cron: string; timezone: string; template: unknown }): Promise<ScheduleRecord> {
   const { rows } = await uniqueName(
-    db.query<ScheduleRecord>(`INSERT INTO schedule (name, cron, timezone, template) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [s.name, s.cron, s.timezone, JSON.stringify(s.template)]),
+    db.query<ScheduleRecord>(`INSERT INTO schedule (name, cron, timezone, template) VALUES ($1, $2, $3, $4::jsonb) RETURNING ${COLUMNS}`, [s.name, s.cron, s.timezone, JSON.stringify(s.template)]),
     taken(s.name),
   );
   return rows[0];
@@ -52,7 +50,7 @@ export async function updateSchedule(db: Db, id: number, fields: Partial<Pick<Sc
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
     values.push(k === 'template' ? JSON.stringify(v) : v);
-    sets.push(`${k} = $${values.length}`);
+    sets.push(`${k} = $${values.length}${k === 'template' ? '::jsonb' : ''}`);
   }
   if (!sets.length) return getSchedule(db, id);
   const { rows } = await uniqueName(db.query<ScheduleRecord>(`UPDATE schedule SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values), taken(fields.name));
@@ -85,7 +83,7 @@ export async function listRuns(db: Db, scheduleId: number): Promise<RunRecord[]>
 }
 
 export async function setComparison(db: Db, runId: number, comparison: unknown): Promise<void> {
-  await db.query('UPDATE schedule_run SET comparison = $2 WHERE id = $1', [runId, JSON.stringify(comparison)]);
+  await db.query('UPDATE schedule_run SET comparison = $2::jsonb WHERE id = $1', [runId, JSON.stringify(comparison)]);
 }
 
 /** Statuses of a set's experiments (empty for a deleted set). */

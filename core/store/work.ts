@@ -4,6 +4,7 @@
  * rows a fan-out enqueues, and the reset a retry starts from.
  */
 import type pg from 'pg';
+import type { Database, Db } from './db.js';
 import { advance } from './outcomes.js';
 import { inTransaction } from './pool.js';
 
@@ -30,7 +31,7 @@ export interface ExperimentConfig {
   results: ResultConfig[];
 }
 
-export async function experimentConfig(db: pg.Pool | pg.PoolClient, id: number): Promise<ExperimentConfig | undefined> {
+export async function experimentConfig(db: Db, id: number): Promise<ExperimentConfig | undefined> {
   const { rows } = await db.query(
     `SELECT e.id, e.experiment_status AS status, e.dataset_id AS "datasetId", e.has_raw_output AS "hasRawOutput",
             e.num_total AS "numTotal", e.sample, e.model, e.model_api_key AS "modelApiKey", e.judge_model AS "judgeModel",
@@ -102,7 +103,7 @@ export interface FanoutChunk {
  * 'stopped' for a stopped experiment and 'missing' for one that does not
  * exist (yet: the API sends the launch's task before it commits).
  */
-export async function fanoutChunk(pool: pg.Pool, experimentId: number, from: number, size: number, missingOnly: boolean): Promise<FanoutChunk | 'stopped' | 'missing'> {
+export async function fanoutChunk(pool: Database | pg.Pool, experimentId: number, from: number, size: number, missingOnly: boolean): Promise<FanoutChunk | 'stopped' | 'missing'> {
   return inTransaction(pool, async (db) => {
     const { rows } = await db.query<{ experiment_status: string; num_total: number; sample: number[] | null }>(
       'SELECT experiment_status, num_total, sample FROM experiment WHERE id = $1 FOR UPDATE',
@@ -134,7 +135,7 @@ export async function fanoutChunk(pool: pg.Pool, experimentId: number, from: num
  * aggregates from what remains, so a retry counts each row once. A one-off
  * recount, only on retry. Returns false for a stopped or missing experiment.
  */
-export async function resetFailures(pool: pg.Pool, experimentId: number): Promise<boolean> {
+export async function resetFailures(pool: Database | pg.Pool, experimentId: number): Promise<boolean> {
   return inTransaction(pool, async (db) => {
     const { rows } = await db.query<{ experiment_status: string }>('SELECT experiment_status FROM experiment WHERE id = $1 FOR UPDATE', [experimentId]);
     if (!rows.length || rows[0].experiment_status === 'stopped') return false;

@@ -4,17 +4,16 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { apiKeys, loadConfig, type Config } from '../../core/config.js';
-import { createCore, type Core } from '../../core/context.js';
-import { migrate } from '../../core/store/migrate.js';
-import { withAwsSecrets } from '../../core/secret-env.js';
+import { apiKeySource, type ApiKeySource } from '../../core/api-keys.js';
+import { loadConfig, type Config } from '../../core/config.js';
+import { createCore, processSecrets, type Core } from '../../core/context.js';
 import { health } from '../../core/health.js';
 import { createLogger } from '../../core/logger.js';
-import { authMiddleware } from './auth.js';
+import { authMiddleware, isAuthenticated } from './auth.js';
 import { datasetRoutes } from './datasets.js';
 import { experimentSetRoutes } from './experiment-sets.js';
 import { experimentRoutes } from './experiments.js';
-import type { Route } from './http.js';
+import { problem, type Route } from './http.js';
 import { metricRoutes } from './metrics.js';
 import { scheduleRoutes } from './schedules.js';
 import { bodyLimit, errorsAndAccessLog } from './middleware.js';
@@ -25,6 +24,8 @@ export interface ApiOptions {
   config: Config;
   /** The core to use; built from config on first request otherwise. */
   core?: Core;
+  /** Where API keys come from (default: the configuration's). */
+  keys?: ApiKeySource;
   /** More health checks (the local stack adds the runner's). */
   healthChecks?: Record<string, () => Promise<unknown>>;
 }
@@ -33,6 +34,13 @@ export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Pr
 
 export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experimentRoutes, ...experimentSetRoutes, ...metricRoutes, ...scheduleRoutes];
 
+/**
+ * The API. Nothing here connects to anything when built: the core (and with
+ * it the database client) is made on the first request that needs it, inside
+ * middy, so a failure there (a secret that cannot be read, a database that
+ * is resuming or unreachable) is a problem+json answer (503 with Retry-After
+ * for what passes), never an error thrown past the handler.
+ */
 export function createApiHandler(options: ApiOptions): ApiHandler {
   let core = options.core;
   const getCore = () => (core ??= createCore(options.config));
@@ -48,39 +56,37 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
     {
       method: 'GET',
       path: '/health',
-      summary: 'Whether every part answers: 200 when all are up, 503 otherwise',
-      async run({ core }) {
+      summary: 'Without a key: whether the API process answers (touching nothing else). With a key (or on an open API): whether every part answers, 200 when all are up, 503 otherwise',
+      async run({ authenticated, core }) {
+        if (!authenticated) return { body: { status: 'ok', checks: { api: { ok: true, ms: 0 } }, detail: 'the API process answers; send an API key for the database and queue checks' } };
         const result = await health(core, options.healthChecks);
         return { status: result.status === 'ok' ? 200 : 503, body: result };
       },
     },
   ];
-  const keys = apiKeys(options.config);
   const logger = options.core?.logger ?? createLogger({ level: options.config.LOG_LEVEL });
+  const keys = options.keys ?? apiKeySource(options.config, () => processSecrets(options.config));
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(errorsAndAccessLog(logger))
     .use(bodyLimit(options.config.EVALAP_MAX_BODY_BYTES))
-    .use(authMiddleware({ userKeys: keys.user, adminKey: keys.admin }))
-    .handler(createRouter(routes, getCore) as never) as unknown as ApiHandler;
+    .use(authMiddleware(keys))
+    .handler(createRouter(routes, getCore, isAuthenticated) as never) as unknown as ApiHandler;
 }
 
-let ready: Promise<ApiHandler> | undefined;
+let api: ApiHandler | undefined;
 
 /**
- * The Lambda entry point: on the first invocation, configuration is read and
- * checked and the schema migrated (the deploy needs no manual step; the
- * migrator's advisory lock makes concurrent cold starts safe). A failure is
- * retried on the next invocation.
+ * The Lambda entry point. Configuration is read on the first invocation; a
+ * wrong configuration is answered (500, logged), not thrown, so the client
+ * gets a problem document rather than API Gateway's bare error. Migrations
+ * run at deploy time (functions/migrate), never here.
  */
 export const handler: ApiHandler = async (event, context) => {
-  ready ??= (async () => {
-    const config = loadConfig(await withAwsSecrets(process.env));
-    const core = createCore(config);
-    await migrate(core.pool);
-    return createApiHandler({ config, core });
-  })().catch((err) => {
-    ready = undefined;
-    throw err;
-  });
-  return (await ready)(event, context);
+  try {
+    api ??= createApiHandler({ config: loadConfig() });
+  } catch (err) {
+    createLogger({ level: 'error' }).error('api_misconfigured', { error: (err as Error).message });
+    return problem(err, event.requestContext?.http?.path ?? '');
+  }
+  return api(event, context);
 };

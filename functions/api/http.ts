@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Core } from '../../core/context.js';
-import { CoreError, ValidationError, type FieldIssue } from '../../core/errors.js';
+import { CoreError, UnavailableError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { HttpError } from './errors.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -18,7 +18,10 @@ export interface RouteInput<P, Q, B> {
   rawBody: string;
   /** The media type of the body, lower-cased, without parameters. */
   contentType: string;
+  /** Built on first access: a route that never reads it touches no configuration or service. */
   core: Core;
+  /** Whether the request carried a valid API key, or the API is open. */
+  authenticated: boolean;
 }
 
 export interface RouteOutput {
@@ -82,6 +85,7 @@ const TITLES: Record<number, string> = {
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /** An RFC 9457 problem document. Only CoreErrors say what went wrong; anything else is a bare 500. */
@@ -98,7 +102,7 @@ export function problem(err: unknown, instance: string): APIGatewayProxyStructur
   if (known && err.issues.length) body.errors = err.issues;
   // Evalap clients read `detail`; make it say everything on one line.
   if (known && err.issues.length) body.detail = `${err.message}: ${err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
-  const headers = err instanceof HttpError ? err.headers : {};
+  const headers = err instanceof HttpError ? err.headers : err instanceof UnavailableError ? { 'retry-after': String(err.retryAfterSec) } : {};
   return { statusCode: status, headers: { 'content-type': 'application/problem+json', ...headers }, body: JSON.stringify(body) };
 }
 

@@ -18,7 +18,7 @@ export const metricRoutes: Route[] = [
     query: LeaderboardQuery,
     response: z.object({ entries: z.array(LeaderboardEntry) }),
     async run({ core, query }) {
-      const entries = await leaderboard(core.pool, { metricName: query.metric_name, datasetName: query.dataset_name, judgeModel: query.judge_model, limit: query.limit });
+      const entries = await leaderboard(core.db, { metricName: query.metric_name, datasetName: query.dataset_name, judgeModel: query.judge_model, limit: query.limit });
       return { body: { entries } };
     },
   },

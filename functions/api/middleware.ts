@@ -29,7 +29,10 @@ export function errorsAndAccessLog(logger: Logger): Mw {
     const http = request.event.requestContext?.http;
     const status = request.response?.statusCode ?? 500;
     const fields = { method: http?.method, path: http?.path, status, ms: Math.round(performance.now() - (startTimes.get(request) ?? performance.now())) };
-    if (status >= 500) logger.error('request_failed', { ...fields, error: request.error ? { name: request.error.name, message: request.error.message, stack: request.error.stack } : undefined });
+    const err = request.error as (Error & { cause?: { name?: string; code?: string; message?: string } }) | null | undefined;
+    // The cause of a 503 (which database or secret error) is for the operator, never the client.
+    const cause = err?.cause ? { name: err.cause.name, code: err.cause.code, message: err.cause.message } : undefined;
+    if (status >= 500) logger.error('request_failed', { ...fields, error: err ? { name: err.name, message: err.message, stack: err.stack, cause } : undefined });
     else logger.info('request_handled', fields);
   };
   return {

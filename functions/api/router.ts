@@ -10,7 +10,7 @@ import type { Core } from '../../core/context.js';
 import { CoreError, ValidationError } from '../../core/errors.js';
 import { findUnstorable } from '../../core/storable.js';
 import { HttpError } from './errors.js';
-import { bodyText, header, json, validate, type Route } from './http.js';
+import { bodyText, header, json, validate, type Route, type RouteInput } from './http.js';
 
 const NO_QUERY = z.object({}).strict();
 
@@ -22,7 +22,9 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ValidationError('invalid JSON body', [{ path: '', message: (err as Error).message }]);
+    // V8 quotes part of the body in its message ("…, "{"api_key": "sk-…" is not valid JSON"): a body may hold a provider key, so no excerpt is echoed.
+    const message = (err as Error).message.replace(/, ".*" is not valid JSON$/s, '');
+    throw new ValidationError('invalid JSON body', [{ path: '', message: `${message || 'not valid JSON'} (the body is not valid JSON)` }]);
   }
 }
 
@@ -32,7 +34,7 @@ function assertStorable(value: unknown, where: string): void {
   if (issue) throw new ValidationError(`invalid ${where || 'body'}`, [issue]);
 }
 
-function adapt(route: Route, getCore: () => Core) {
+function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean) {
   return async (event: APIGatewayProxyEventV2) => {
     assertStorable(event.pathParameters ?? {}, 'path');
     assertStorable(event.queryStringParameters ?? {}, 'query');
@@ -56,18 +58,20 @@ function adapt(route: Route, getCore: () => Core) {
     } else if (rawBody) {
       throw new ValidationError('unexpected body', [{ path: '', message: 'this route takes no body' }]);
     }
-    const out = await route.run({ params, query, body, rawBody, contentType, core: getCore() });
+    const input = { params, query, body, rawBody, contentType, authenticated: authenticated(event) } as RouteInput<unknown, unknown, unknown>;
+    Object.defineProperty(input, 'core', { get: getCore, enumerable: true });
+    const out = await route.run(input);
     return json(out.status ?? 200, out.body, out.headers);
   };
 }
 
-export function createRouter(routes: readonly Route[], getCore: () => Core) {
+export function createRouter(routes: readonly Route[], getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean = () => true) {
   const patterns = routes.map((r) => ({
     method: r.method,
     regex: new RegExp('^' + r.path.replace(/\{[^/]+\}/g, '[^/]+') + '/?$'),
   }));
   return httpRouter({
-    routes: routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore) })),
+    routes: routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore, authenticated) })),
     notFoundResponse: ({ method, path }: { method: string; path: string }) => {
       const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
       if (allowed.length) throw new HttpError(405, `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, { allow: allowed.join(', ') });

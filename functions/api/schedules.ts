@@ -56,7 +56,7 @@ export const scheduleRoutes: Route[] = [
     summary: 'Compare two experiment sets: per model and metric, the paired difference of means (b - a) with its 95% CI',
     query: CompareQuery,
     async run({ core, query }) {
-      return { body: { set_a: query.set_a, set_b: query.set_b, metrics: await compareSets(core.pool, query.set_a, query.set_b) } };
+      return { body: { set_a: query.set_a, set_b: query.set_b, metrics: await compareSets(core.db, query.set_a, query.set_b) } };
     },
   },
 ];

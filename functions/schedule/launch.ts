@@ -8,16 +8,15 @@
 import { loadConfig } from '../../core/config.js';
 import { closeCore, createCore, type Core } from '../../core/context.js';
 import { tick } from '../../core/schedules.js';
-import { withAwsSecrets } from '../../core/secret-env.js';
 
 export type TickResult = Awaited<ReturnType<typeof tick>>;
 
 let core: Promise<Core> | undefined;
 
-/** The core of this process (module scope: Lambda keeps it across invocations), built from the environment and its secrets on first use. */
+/** The core of this process (module scope: Lambda keeps it across invocations), built from the environment on first use. */
 export function launchCore(): Promise<Core> {
-  core ??= withAwsSecrets(process.env)
-    .then((env) => createCore(loadConfig(env)))
+  core ??= Promise.resolve()
+    .then(() => createCore(loadConfig()))
     .catch((err) => {
       core = undefined;
       throw err;

@@ -7,7 +7,8 @@ import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { createScheduleHandler, handler } from '../../functions/schedule/handler.js';
 import { closeLaunchCore, launchSchedule, type TickResult } from '../../functions/schedule/launch.js';
-import { makeDf, startApi, type TestApi } from '../support/api.js';
+import { createCore } from '../../core/context.js';
+import { apiDatabase, makeDf, startApi, type TestApi } from '../support/api.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -112,6 +113,36 @@ describe('schedule handler (local PostgreSQL and SQS)', () => {
     expect(await fire(event)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('already handled') });
     const runs = (await api.call('GET', `/v1/schedule/${created.body.id}`)).body.runs;
     expect(runs).toHaveLength(1);
+  });
+
+  it('launches exactly one run when several invocations deliver the same tick at once; the others report skipped', async () => {
+    const created = await api.call('POST', '/v1/schedule', {
+      body: {
+        name: 'racy',
+        cron: '*/5 * * * *',
+        template: { experiments: [{ name: 'e', dataset: 'nightly-data', model: { aliased_name: 'm', output: ['a', 'b', 'c'] }, metrics: ['exact_match'] }] },
+      },
+    });
+    expect(created.status).toBe(200);
+    await api.purge();
+    const { logger, lines } = capture();
+    // Separate cores, as separate Lambda environments would be: nothing in memory is shared.
+    const cores = Array.from({ length: 6 }, () => createCore(api.core.config, { db: apiDatabase(api.databaseUrl), sqs: api.core.sqs, queueUrl: api.queueUrl, logger: createLogger({ level: 'silent' }) }));
+    try {
+      const event = { schedule_id: created.body.id, scheduled_time: '2026-06-01T03:05:00Z' };
+      const results = await Promise.all(cores.map((core) => createScheduleHandler({ logger, launch: (id, at) => launchSchedule(id, at, core) })(event)));
+      expect(results.filter((r) => r.status === 'launched')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'skipped')).toHaveLength(5);
+      for (const r of results.filter((x) => x.status === 'skipped')) expect(r).toMatchObject({ reason: expect.stringContaining('already handled') });
+      const runs = (await api.call('GET', `/v1/schedule/${created.body.id}`)).body.runs;
+      expect(runs).toEqual([expect.objectContaining({ status: 'launched' })]);
+      const sets = (await api.call('GET', '/v1/experiment_sets')).body.filter((s: { name: string }) => s.name.startsWith('racy-'));
+      expect(sets).toHaveLength(1);
+      expect(await api.messages()).toEqual([expect.objectContaining({ type: 'fanout' })]);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      await Promise.all(cores.map((c) => c.db.close()));
+    }
   });
 
   it('reports an unknown schedule (an EventBridge schedule left behind) as not_found', async () => {

@@ -19,7 +19,7 @@ describe('POST /v1/dataset', () => {
     expect(res.body).toMatchObject({ name: `ds-${orient}`, size: 2, columns: ['query', 'output_true'], default_metric: 'exact_match', compliance: false });
     const full = await api.call('GET', `/v1/dataset/${res.body.id}?with_df=true`);
     expect(JSON.parse(full.body.df)).toEqual([{ query: 'q0', output_true: 'a0' }, { query: 'q1', output_true: 'a1' }]);
-    const { rows } = await api.core.pool.query('SELECT num_line FROM dataset_row WHERE dataset_id = $1 ORDER BY num_line', [res.body.id]);
+    const { rows } = await api.pool.query('SELECT num_line FROM dataset_row WHERE dataset_id = $1 ORDER BY num_line', [res.body.id]);
     expect(rows.map((r) => r.num_line)).toEqual([0, 1]);
   });
 
@@ -113,7 +113,7 @@ describe('reading, changing and deleting datasets', () => {
     expect(res.body).toMatchObject({ size: 5, columns: ['query', 'output_true', 'extra'] });
     const csv = await api.call('POST', `/v1/dataset/${id}/rows`, { raw: 'query,output_true\nq,a\n', contentType: 'text/csv' });
     expect(csv.body.size).toBe(6);
-    const { rows } = await api.core.pool.query('SELECT max(num_line) AS m, count(*)::int AS n FROM dataset_row WHERE dataset_id = $1', [id]);
+    const { rows } = await api.pool.query('SELECT max(num_line) AS m, count(*)::int AS n FROM dataset_row WHERE dataset_id = $1', [id]);
     expect(rows[0]).toEqual({ m: 5, n: 6 });
   });
 

@@ -96,8 +96,8 @@ describe('managing a set', () => {
     const set = await api.call('GET', `/v1/experiment_set/${setId}`);
     const [done, ...rest] = set.body.experiments.map((e: { id: number }) => e.id);
     // One experiment fully done: answers and observations all successful.
-    await api.core.pool.query(`UPDATE experiment SET experiment_status = 'finished', num_try = num_total, num_success = num_total WHERE id = $1`, [done]);
-    await api.core.pool.query(`UPDATE result SET metric_status = 'finished', num_try = 1, num_success = 1 WHERE experiment_id = $1`, [done]);
+    await api.pool.query(`UPDATE experiment SET experiment_status = 'finished', num_try = num_total, num_success = num_total WHERE id = $1`, [done]);
+    await api.pool.query(`UPDATE result SET metric_status = 'finished', num_try = 1, num_success = 1 WHERE experiment_id = $1`, [done]);
     const res = await api.call('POST', `/v1/retry/experiment_set/${setId}`);
     expect(res.status).toBe(200);
     expect(res.body.experiment_ids.sort()).toEqual(rest.sort());
@@ -112,7 +112,7 @@ describe('managing a set', () => {
     expect(res.body.status).toBe('stopped');
     const statuses = res.body.experiments.map((e: { experiment_status: string }) => e.experiment_status);
     expect(statuses).toEqual(['finished', 'stopped', 'stopped']);
-    const { rows } = await api.core.pool.query(`SELECT DISTINCT metric_status FROM result r JOIN experiment e ON e.id = r.experiment_id WHERE e.experiment_set_id = $1 AND e.experiment_status = 'stopped'`, [setId]);
+    const { rows } = await api.pool.query(`SELECT DISTINCT metric_status FROM result r JOIN experiment e ON e.id = r.experiment_id WHERE e.experiment_set_id = $1 AND e.experiment_status = 'stopped'`, [setId]);
     expect(rows).toEqual([{ metric_status: 'stopped' }]);
   });
 

@@ -22,7 +22,7 @@ describe('POST /v1/experiment', () => {
     expect(res.body.model).toMatchObject({ name: 'gpt-test', has_api_key: true, has_raw_output: false });
     expect(res.text).not.toContain(SECRET);
     expect(res.body.results.map((r: { metric_aliased_name: string }) => r.metric_aliased_name)).toEqual(['exact_match', 'contains_ci']);
-    const { rows } = await api.core.pool.query('SELECT model_api_key, model::text AS model FROM experiment WHERE id = $1', [res.body.id]);
+    const { rows } = await api.pool.query('SELECT model_api_key, model::text AS model FROM experiment WHERE id = $1', [res.body.id]);
     expect(rows[0].model_api_key).toMatch(/^v1:/);
     expect(rows[0].model_api_key).not.toContain(SECRET);
     expect(rows[0].model).not.toContain(SECRET);
@@ -149,12 +149,12 @@ describe('PATCH and DELETE /v1/experiment/{id}', () => {
 
   it('reruns answers of a generated experiment but not of bring-your-own outputs', async () => {
     const generated = await api.call('POST', '/v1/experiment', { body: experiment() });
-    await api.core.pool.query(`INSERT INTO answer (experiment_id, num_line, answer) VALUES ($1, 0, 'old')`, [generated.body.id]);
+    await api.pool.query(`INSERT INTO answer (experiment_id, num_line, answer) VALUES ($1, 0, 'old')`, [generated.body.id]);
     await api.purge();
     const res = await api.call('PATCH', `/v1/experiment/${generated.body.id}`, { body: { rerun_answers: true } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ experiment_status: 'pending', num_try: 0 });
-    expect((await api.core.pool.query('SELECT count(*)::int AS n FROM answer WHERE experiment_id = $1', [generated.body.id])).rows[0].n).toBe(0);
+    expect((await api.pool.query('SELECT count(*)::int AS n FROM answer WHERE experiment_id = $1', [generated.body.id])).rows[0].n).toBe(0);
     expect(await api.messages()).toEqual([{ type: 'fanout', experiment_id: generated.body.id, stage: 'answers', from: 0 }]);
 
     const byo = await api.call('POST', '/v1/experiment', { body: experiment({ model: { aliased_name: 'byo', output: Array(10).fill('x') } }) });

@@ -82,7 +82,7 @@ it('computes deterministic, ops, judge and RAG metrics over 200 rows with the ri
 
     // Every judged observation keeps its audit trail.
     const full = (await api.call('GET', `/v1/experiment/${created.body.id}?with_results=true`)).body;
-    const { rows } = await api.core.pool.query(
+    const { rows } = await api.pool.query(
       `SELECT o.observation FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1 AND r.metric_name = 'judge_notator' LIMIT 1`,
       [full.id],
     );

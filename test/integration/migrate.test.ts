@@ -1,6 +1,11 @@
 import { migrate } from '../../core/store/migrate.js';
 import { MIGRATIONS } from '../../core/store/migrations/index.js';
 import { createPool } from '../../core/store/pool.js';
+import { createSecretBox, openApiKeys } from '../../core/secrets.js';
+import { runMigrations } from '../../functions/migrate/handler.js';
+import { startDataApiServer, type DataApiServer } from '../../local/data-api.js';
+import type { Database } from '../../core/store/db.js';
+import { localDataApiDatabase } from '../../local/stack.js';
 import { emptyDatabase } from '../support/api.js';
 
 describe('migrate', () => {
@@ -22,10 +27,94 @@ describe('migrate', () => {
     const url = await emptyDatabase();
     const pool = createPool(url, 1);
     try {
-      expect(await migrate(pool, MIGRATIONS.slice(0, 1))).toEqual([1]);
+      expect(await migrate(pool, {}, MIGRATIONS.slice(0, 1))).toEqual([1]);
       expect(await migrate(pool)).toEqual(MIGRATIONS.slice(1).map((m) => m.version));
       const { rows } = await pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'result' AND column_name = 'corpus_stats'`);
       expect(rows).toHaveLength(1);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('migrations through the RDS Data API (the deploy-time migration Lambda)', () => {
+  /** A new, empty database behind its own local Data API server. */
+  async function withDataApi(fn: (db: Database, server: DataApiServer) => Promise<void>) {
+    const url = await emptyDatabase();
+    const server = await startDataApiServer({ databaseUrl: url, host: '127.0.0.1', port: 0 });
+    const db = localDataApiDatabase(server.endpoint, url);
+    try {
+      await fn(db, server);
+    } finally {
+      await db.close();
+      await server.close();
+    }
+  }
+
+  it('applies every migration statement by statement, then nothing the second time', () =>
+    withDataApi(async (db) => {
+      expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await migrate(db)).toEqual([]);
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname IN ('evalap_commit_outcomes', 'evalap_advance')`);
+      expect(rows[0].n).toBe(2);
+    }));
+
+  it('waits while the database resumes from pause, then migrates', () =>
+    withDataApi(async (db, server) => {
+      server.resumeDelay(3_600_000);
+      const waits: number[] = [];
+      const result = await runMigrations({
+        db,
+        sleep: async (ms) => {
+          waits.push(ms);
+          if (waits.length === 2) server.resumeDelay(0);
+        },
+      });
+      expect(result.applied).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(waits).toEqual([15_000, 15_000]);
+    }));
+
+  it('fails (so the deploy fails) when the database stays paused past its budget', () =>
+    withDataApi(async (db, server) => {
+      let clock = 0;
+      server.resumeDelay(3_600_000);
+      await expect(runMigrations({ db, now: () => clock, sleep: async (ms) => void (clock += ms) })).rejects.toThrow(/resuming/);
+      expect(clock).toBeGreaterThanOrEqual(4 * 60_000 - 15_000);
+    }));
+});
+
+describe('migration 5: provider keys stored in clear in an experiment set\'s grid', () => {
+  const box = createSecretBox(Buffer.alloc(32, 7));
+
+  async function databaseWithClearKeys() {
+    const url = await emptyDatabase();
+    const pool = createPool(url, 1);
+    await migrate(pool, {}, MIGRATIONS.filter((m) => m.version < 5));
+    const cv = { common_params: { model: { name: 'm', base_url: 'http://x/v1', api_key: 'sk-clear-1111111111' }, judge_model: { name: 'j', api_key: 'sk-clear-2222222222' } }, grid_params: { model: [{ api_key: 'sk-clear-3333333333' }] } };
+    await pool.query(`INSERT INTO experiment_set (name, readme, cv) VALUES ('old', '', $1::jsonb), ('no-keys', '', '{"common_params": {}}'::jsonb)`, [JSON.stringify(cv)]);
+    return pool;
+  }
+
+  it('seals every one of them, and they still open to the same keys', async () => {
+    const pool = await databaseWithClearKeys();
+    try {
+      expect(await migrate(pool, { secrets: box })).toEqual([5]);
+      const { rows } = await pool.query(`SELECT name, cv FROM experiment_set ORDER BY name`);
+      const sealed = rows.find((r) => r.name === 'old').cv;
+      expect(JSON.stringify(sealed)).not.toMatch(/sk-clear/);
+      expect(await openApiKeys(sealed, box)).toEqual({ common_params: { model: { name: 'm', base_url: 'http://x/v1', api_key: 'sk-clear-1111111111' }, judge_model: { name: 'j', api_key: 'sk-clear-2222222222' } }, grid_params: { model: [{ api_key: 'sk-clear-3333333333' }] } });
+      expect(rows.find((r) => r.name === 'no-keys').cv).toEqual({ common_params: {} });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('refuses to run without the key box, naming what is missing, and changes nothing', async () => {
+    const pool = await databaseWithClearKeys();
+    try {
+      await expect(migrate(pool)).rejects.toThrow(/1 experiment sets hold provider keys in clear.*EVALAP_SECRET_KEY or EVALAP_KMS_KEY_ID/);
+      const { rows } = await pool.query(`SELECT max(version)::int AS v FROM schema_migration`);
+      expect(rows[0].v).toBe(4);
     } finally {
       await pool.end();
     }

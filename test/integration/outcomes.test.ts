@@ -23,7 +23,7 @@ async function experiment(rows: number): Promise<{ id: number; results: number[]
   expect((await api.call('POST', '/v1/dataset', { body: { name, readme: '', df: makeDf(rows) } })).status).toBe(200);
   const res = await api.call('POST', '/v1/experiment', { body: { name: `exp-${n}`, dataset: name, model: { name: 'm', base_url: 'http://127.0.0.1:9' }, metrics: ['exact_match', 'bleu'] } });
   expect(res.status).toBe(200);
-  const { rows: results } = await api.core.pool.query<{ id: number }>('SELECT id FROM result WHERE experiment_id = $1 ORDER BY id', [res.body.id]);
+  const { rows: results } = await api.pool.query<{ id: number }>('SELECT id FROM result WHERE experiment_id = $1 ORDER BY id', [res.body.id]);
   return { id: res.body.id, results: results.map((r) => r.id) };
 }
 
@@ -35,7 +35,7 @@ const observation = (experiment_id: number, result_id: number, num_line: number,
 });
 
 async function state(id: number) {
-  const db = api.core.pool;
+  const db = api.pool;
   const e = (await db.query('SELECT experiment_status, num_try, num_success FROM experiment WHERE id = $1', [id])).rows[0];
   const results = (await db.query('SELECT metric_status, num_try, num_success, score_count, score_sum, score_sumsq, score_min, score_max, corpus_stats FROM result WHERE experiment_id = $1 ORDER BY id', [id])).rows;
   const answers = (await db.query('SELECT num_line, answer, error_msg, num_try FROM answer WHERE experiment_id = $1 ORDER BY num_line', [id])).rows;
@@ -50,7 +50,7 @@ describe('commitOutcomes', () => {
       observation(id, em, 0, 1), observation(id, em, 1, 0),
       observation(id, bleu, 0, 0.5, { observation: { corpus_stats: [1, 2, 3] } }), observation(id, bleu, 1, 0.25, { observation: { corpus_stats: [10, 20, 30] } }),
     ];
-    for (let i = 0; i < 3; i++) expect(await commitOutcomes(api.core.pool, answers, observations)).toEqual({ skippedExperiments: [], finished: [] });
+    for (let i = 0; i < 3; i++) expect(await commitOutcomes(api.pool, answers, observations)).toEqual({ skippedExperiments: [], finished: [] });
     const s = await state(id);
     expect(s.e).toEqual({ experiment_status: 'running_answers', num_try: 2, num_success: 2 });
     expect(s.answers.map((a) => a.num_try)).toEqual([1, 1]);
@@ -60,38 +60,38 @@ describe('commitOutcomes', () => {
 
   it('lets a success replace a stored failure, never the reverse, and counts the row once', async () => {
     const { id, results: [em, bleu] } = await experiment(1);
-    await commitOutcomes(api.core.pool, [answer(id, 0, { answer: null, error_msg: 'HTTP 500', num_try: 5 })], [observation(id, em, 0, null, { error_msg: 'no answer: HTTP 500' })]);
+    await commitOutcomes(api.pool, [answer(id, 0, { answer: null, error_msg: 'HTTP 500', num_try: 5 })], [observation(id, em, 0, null, { error_msg: 'no answer: HTTP 500' })]);
     let s = await state(id);
     expect(s.e).toMatchObject({ num_try: 1, num_success: 0 });
     expect(s.results[0]).toMatchObject({ num_try: 1, num_success: 0, score_count: 0 });
 
     // A retry succeeds: the failure is replaced, attempts add up, the row still counts once.
-    await commitOutcomes(api.core.pool, [answer(id, 0, { num_try: 1 })], [observation(id, em, 0, 1), observation(id, bleu, 0, 0.5)]);
+    await commitOutcomes(api.pool, [answer(id, 0, { num_try: 1 })], [observation(id, em, 0, 1), observation(id, bleu, 0, 0.5)]);
     s = await state(id);
     expect(s.answers).toEqual([{ num_line: 0, answer: 'a0', error_msg: null, num_try: 6 }]);
     expect(s.e).toEqual({ experiment_status: 'finished', num_try: 1, num_success: 1 });
     expect(s.results.map((r) => [r.metric_status, r.num_try, r.num_success, r.score_sum])).toEqual([['finished', 1, 1, 1], ['finished', 1, 1, 0.5]]);
 
     // A late failure of the same row changes nothing.
-    await commitOutcomes(api.core.pool, [answer(id, 0, { answer: null, error_msg: 'late' })], [observation(id, em, 0, null, { error_msg: 'late' })]);
+    await commitOutcomes(api.pool, [answer(id, 0, { answer: null, error_msg: 'late' })], [observation(id, em, 0, null, { error_msg: 'late' })]);
     expect(await state(id)).toEqual(s);
   });
 
   it('reports the experiment the commit finished, and only in that commit', async () => {
     const { id, results: [em, bleu] } = await experiment(2);
     const row = (i: number) => [observation(id, em, i, 1), observation(id, bleu, i, 1)];
-    expect((await commitOutcomes(api.core.pool, [answer(id, 0)], row(0))).finished).toEqual([]);
-    expect((await commitOutcomes(api.core.pool, [answer(id, 1)], row(1))).finished).toEqual([id]);
-    expect((await commitOutcomes(api.core.pool, [answer(id, 1)], row(1))).finished).toEqual([]);
+    expect((await commitOutcomes(api.pool, [answer(id, 0)], row(0))).finished).toEqual([]);
+    expect((await commitOutcomes(api.pool, [answer(id, 1)], row(1))).finished).toEqual([id]);
+    expect((await commitOutcomes(api.pool, [answer(id, 1)], row(1))).finished).toEqual([]);
     expect((await state(id)).e.experiment_status).toBe('finished');
   });
 
   it('skips the outcomes of stopped and missing experiments and stores the others of the batch', async () => {
     const live = await experiment(1);
     const stopped = await experiment(1);
-    await api.core.pool.query(`UPDATE experiment SET experiment_status = 'stopped' WHERE id = $1`, [stopped.id]);
+    await api.pool.query(`UPDATE experiment SET experiment_status = 'stopped' WHERE id = $1`, [stopped.id]);
     const out = await commitOutcomes(
-      api.core.pool,
+      api.pool,
       [answer(live.id, 0), answer(stopped.id, 0), answer(999_999, 0)],
       [observation(live.id, live.results[0], 0, 1), observation(stopped.id, stopped.results[0], 0, 1)],
     );
@@ -104,7 +104,7 @@ describe('commitOutcomes', () => {
 
   it('keeps one outcome per row from a batch that names a row twice, preferring the success', async () => {
     const { id, results: [em] } = await experiment(1);
-    await commitOutcomes(api.core.pool, [answer(id, 0, { answer: null, error_msg: 'x' }), answer(id, 0)], [observation(id, em, 0, null, { error_msg: 'x' }), observation(id, em, 0, 1)]);
+    await commitOutcomes(api.pool, [answer(id, 0, { answer: null, error_msg: 'x' }), answer(id, 0)], [observation(id, em, 0, null, { error_msg: 'x' }), observation(id, em, 0, 1)]);
     const s = await state(id);
     expect(s.answers).toEqual([{ num_line: 0, answer: 'a0', error_msg: null, num_try: 1 }]);
     expect(s.results[0]).toMatchObject({ num_try: 1, num_success: 1, score_sum: 1 });
@@ -118,7 +118,7 @@ describe('commitOutcomes', () => {
       return [lines.map((l) => answer(id, l)), lines.flatMap((l) => [observation(id, em, l, 1), observation(id, bleu, l, 0.5)])] as const;
     };
     // Overlapping ranges, committed at once from separate connections.
-    await Promise.all([batch(0, 30), batch(20, 50), batch(40, 60), batch(0, 60)].map(([a, o]) => commitOutcomes(api.core.pool, a, o)));
+    await Promise.all([batch(0, 30), batch(20, 50), batch(40, 60), batch(0, 60)].map(([a, o]) => commitOutcomes(api.pool, a, o)));
     const s = await state(id);
     expect(s.e).toEqual({ experiment_status: 'finished', num_try: rows, num_success: rows });
     expect(s.results.map((r) => [r.num_try, r.score_count, r.score_sum])).toEqual([[rows, rows, rows], [rows, rows, rows / 2]]);

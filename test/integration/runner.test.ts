@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
-import { startRunner, waitUntil, type RunningRunner } from '../support/runner.js';
+import { startRunner, stopRunners, waitUntil, type RunningRunner } from '../support/runner.js';
 
 jest.setTimeout(90_000);
 
@@ -18,17 +18,8 @@ afterAll(async () => {
   await api.close();
 });
 afterEach(async () => {
-  // A failed test must not leave its runner working on the next test's queue. SIGTERM first: a
-  // runner killed during a long poll leaves that receive open in the queue server, which then
-  // hands it the next test's first messages (invisible until their visibility timeout).
-  for (const r of runners.splice(0)) {
-    if (r.proc.exitCode === null && r.proc.signalCode === null) {
-      r.kill('SIGTERM');
-      const timer = setTimeout(() => r.kill('SIGKILL'), 10_000);
-      await r.exited;
-      clearTimeout(timer);
-    }
-  }
+  // A failed test must not leave its runner working on the next test's queue.
+  await stopRunners(runners);
   model.setBehaviour({});
   model.reset();
 });
@@ -58,7 +49,7 @@ async function finished(id: number, timeoutMs = 30_000) {
 }
 
 async function counts(id: number) {
-  const q = (sql: string) => api.core.pool.query(sql, [id]).then((r) => r.rows[0].n as number);
+  const q = (sql: string) => api.pool.query(sql, [id]).then((r) => r.rows[0].n as number);
   return {
     answers: await q('SELECT count(*)::int AS n FROM answer WHERE experiment_id = $1'),
     observations: await q('SELECT count(*)::int AS n FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1'),
@@ -155,7 +146,7 @@ describe('the runner', () => {
     const exp = await finished(id);
     expect(exp).toMatchObject({ experiment_status: 'finished', num_try: 10, num_success: 10 });
     expect(r.logs.some((l) => l.event === 'worker_exited')).toBe(true);
-    const { rows } = await api.core.pool.query('SELECT answer, error_msg, num_try FROM answer WHERE experiment_id = $1 AND num_line = 3', [id]);
+    const { rows } = await api.pool.query('SELECT answer, error_msg, num_try FROM answer WHERE experiment_id = $1 AND num_line = 3', [id]);
     expect(rows[0]).toMatchObject({ error_msg: null, num_try: 2 });
     expect(await counts(id)).toEqual({ answers: 10, observations: 20 });
     r.kill();
@@ -231,7 +222,7 @@ describe('the runner', () => {
     const r = runner();
     const first = await finished(id);
     expect(first).toMatchObject({ experiment_status: 'finished', num_try: 20, num_success: 18, num_observation_try: 20, num_observation_success: 18 });
-    const { rows } = await api.core.pool.query('SELECT error_msg FROM answer WHERE experiment_id = $1 AND num_line = 7', [id]);
+    const { rows } = await api.pool.query('SELECT error_msg FROM answer WHERE experiment_id = $1 AND num_line = 7', [id]);
     expect(rows[0].error_msg).toMatch(/400/);
     model.setBehaviour({});
     model.reset();

@@ -57,7 +57,7 @@ describe('provider keys in templates', () => {
     expect(created.status).toBe(200);
     expect(created.text).not.toContain(key);
     expect(created.body.template.experiments[0].model).toMatchObject({ name: 'm', has_api_key: true });
-    const { rows } = await api.core.pool.query('SELECT template::text AS t FROM schedule WHERE id = $1', [created.body.id]);
+    const { rows } = await api.pool.query('SELECT template::text AS t FROM schedule WHERE id = $1', [created.body.id]);
     expect(rows[0].t).not.toContain(key);
     expect((await api.call('GET', `/v1/schedule/${created.body.id}`)).text).not.toContain(key);
     expect((await api.call('GET', '/v1/schedules')).text).not.toContain(key);
@@ -65,7 +65,7 @@ describe('provider keys in templates', () => {
     expect(run.status).toBe('launched');
     const exp = (await api.call('GET', `/v1/experiment_set/${run.experiment_set_id}`)).body.experiments[0];
     expect(exp.model.has_api_key).toBe(true);
-    const { rows: sealed } = await api.core.pool.query('SELECT model_api_key FROM experiment WHERE id = $1', [exp.id]);
+    const { rows: sealed } = await api.pool.query('SELECT model_api_key FROM experiment WHERE id = $1', [exp.id]);
     expect(await api.core.secrets.open(sealed[0].model_api_key)).toBe(key);
   });
 });

@@ -10,10 +10,11 @@ import { loadConfig } from '../../core/config.js';
 import { closeCore, createCore, type Core } from '../../core/context.js';
 import { createLogger } from '../../core/logger.js';
 import { migrate } from '../../core/store/migrate.js';
-import { createPool } from '../../core/store/pool.js';
+import { createPool, pgDatabase } from '../../core/store/pool.js';
 import { createApiHandler } from '../../functions/api/handler.js';
 import { createApiServer, listen } from '../../local/http-server.js';
 import { ensureQueues } from '../../local/sqs.js';
+import { localDataApiDatabase } from '../../local/stack.js';
 
 export const sqsClient = () => new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
 
@@ -42,9 +43,20 @@ export async function freshQueue(sqs: SQSClient): Promise<{ queueUrl: string; dl
   return ensureQueues(sqs, `t-${randomUUID()}`, 10);
 }
 
+/**
+ * The API's database in tests: the local Data API (the Lambdas' path in AWS),
+ * or a pg pool with EVALAP_TEST_DB=pg (the path of the runner and of a
+ * self-hosted API).
+ */
+export function apiDatabase(databaseUrl: string) {
+  return process.env.EVALAP_TEST_DB === 'pg' ? pgDatabase(createPool(databaseUrl, 4)) : localDataApiDatabase(process.env.RDS_DATA_ENDPOINT!, databaseUrl);
+}
+
 export interface TestApi {
   url: string;
   core: Core;
+  /** A pg pool on the test's database, to look at what was stored (and for runner-side store functions). */
+  pool: pg.Pool;
   queueUrl: string;
   dlqUrl: string;
   databaseUrl: string;
@@ -64,7 +76,8 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
   const sqs = sqsClient();
   const { queueUrl, dlqUrl } = await freshQueue(sqs);
   const databaseUrl = await freshDatabase();
-  const core = createCore(config, { pool: createPool(databaseUrl, 4), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
+  const pool = createPool(databaseUrl, 2);
+  const core = createCore(config, { db: apiDatabase(databaseUrl), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
   const server: http.Server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
   const port = await listen(server, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
@@ -72,6 +85,7 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
   return {
     url,
     core,
+    pool,
     queueUrl,
     dlqUrl,
     databaseUrl,
@@ -94,7 +108,7 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
     },
     async footprint() {
       const counts: Record<string, number> = {};
-      for (const t of tables) counts[t] = (await core.pool.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
+      for (const t of tables) counts[t] = (await pool.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
       const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
       counts.queued = Number(attrs.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
       return counts;
@@ -112,6 +126,7 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
         server.closeAllConnections();
       });
       await closeCore(core);
+      await pool.end();
     },
   };
 }

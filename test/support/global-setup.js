@@ -18,6 +18,7 @@ export default async function globalSetup() {
   });
   Object.assign(process.env, {
     DATABASE_URL: stack.databaseUrl,
+    RDS_DATA_ENDPOINT: stack.dataApi.endpoint,
     SQS_ENDPOINT: stack.sqsEndpoint,
     QUEUE_URL: stack.queueUrl,
     EVALAP_TEST_DLQ_URL: stack.dlqUrl,

@@ -8,7 +8,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type StubOutcome = 'ok' | '429' | '500' | '503' | 'timeout' | 'garbage' | 'reset' | '400';
+/** '401' answers with the caller's Authorization header quoted in the message, as some gateways echo a wrong key. */
+export type StubOutcome = 'ok' | '429' | '500' | '503' | 'timeout' | 'garbage' | 'reset' | '400' | '401';
 
 export interface StubBehaviour {
   /** Fixed delay before answering (default 0); applies to every outcome but 'timeout'. */
@@ -137,6 +138,8 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
         return void req.socket.destroy();
       case 'timeout':
         return; // Never answered; close() drops the socket.
+      case '401':
+        return sendJson(res, 401, JSON.stringify({ error: { message: `Incorrect API key provided: ${req.headers.authorization ?? '(none)'}. You can find your API key at https://example.invalid/keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
       default:
         return sendError(res, outcome);
     }

@@ -72,6 +72,22 @@ export function startRunner(api: TestApi, env: Record<string, string> = {}): Run
   };
 }
 
+/**
+ * Stops the runners a test left running (and empties the list): SIGTERM
+ * first, SIGKILL after 10 s. A runner killed outright during a long poll
+ * leaves that receive open in the queue server, which then hands it the next
+ * test's first messages (invisible until their visibility timeout).
+ */
+export async function stopRunners(runners: RunningRunner[]): Promise<void> {
+  for (const r of runners.splice(0)) {
+    if (r.proc.exitCode !== null || r.proc.signalCode !== null) continue;
+    r.kill('SIGTERM');
+    const timer = setTimeout(() => r.kill('SIGKILL'), 10_000);
+    await r.exited;
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `fn` until it returns a truthy value, or fails after `timeoutMs`. */
 export async function waitUntil<T>(fn: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -53,3 +53,14 @@ describe('secret boxes', () => {
     expect(await openApiKeys(sealed, box)).toEqual(doc);
   });
 });
+
+describe('sealApiKeys on values that are not strings', () => {
+  it('seals whatever sits under api_key, so nothing under that name is stored in clear', async () => {
+    const box = createSecretBox(Buffer.alloc(32, 3));
+    const doc = { model: { api_key: ['sk-in-an-array-123456'] }, judge: { api_key: { nested: 'sk-in-an-object-654321' } }, empty: { api_key: '' }, none: { api_key: null } };
+    const sealed = await sealApiKeys(doc, box);
+    expect(JSON.stringify(sealed)).not.toMatch(/sk-in-an/);
+    expect(sealed).toMatchObject({ empty: { api_key: '' }, none: { api_key: null } });
+    expect(await openApiKeys(sealed, box)).toEqual({ model: { api_key: '["sk-in-an-array-123456"]' }, judge: { api_key: '{"nested":"sk-in-an-object-654321"}' }, empty: { api_key: '' }, none: { api_key: null } });
+  });
+});

@@ -6,11 +6,23 @@ import init from './001_init.js';
 import corpusStats from './002_corpus_stats.js';
 import schedules from './003_schedules.js';
 import commitFunction from './004_commit_function.js';
+import { sealSetKeys } from './005_sealed_set_keys.js';
+import type { SecretBox } from '../../secrets.js';
+import type { Db } from '../db.js';
+
+/** What a migration written in code may need besides the database. */
+export interface MigrationContext {
+  /** Seals provider keys found in clear. */
+  secrets?: SecretBox;
+}
 
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  /** Schema changes: statements separated by `;`. */
+  sql?: string;
+  /** A data change that needs code, run after `sql` in the same transaction. */
+  run?: (db: Db, context: MigrationContext) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -18,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'corpus_stats', sql: corpusStats },
   { version: 3, name: 'schedules', sql: schedules },
   { version: 4, name: 'commit_function', sql: commitFunction },
+  { version: 5, name: 'sealed_set_keys', run: sealSetKeys },
 ];
