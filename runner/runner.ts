@@ -21,6 +21,7 @@ import { VisibilityHeartbeat } from './heartbeat.js';
 import { Limiters } from './limiter.js';
 import { Poller } from './poller.js';
 import { WorkerPool } from './pool.js';
+import { TaskProtection } from './task-protection.js';
 import type { MetricUse, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
 
 export interface RunnerDeps {
@@ -92,6 +93,8 @@ export class Runner {
   private readonly pool: WorkerPool;
   private readonly poller: Poller;
   private readonly heartbeat: VisibilityHeartbeat;
+  /** ECS scale-in protection while anything is held: told of the transitions of `held` between empty and not. */
+  private readonly protection: TaskProtection;
   private readonly acks: Acks;
   private readonly committer: Committer;
   private readonly maxHeld: number;
@@ -127,6 +130,7 @@ export class Runner {
     this.pool = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
     this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
     this.acks = new Acks(sqs, queueUrl, logger);
+    this.protection = new TaskProtection({ agentUri: config.ECS_AGENT_URI, minutes: config.RUNNER_TASK_PROTECTION_MIN, logger });
     this.committer = new Committer({
       pool: deps.pool,
       sqs,
@@ -200,6 +204,8 @@ export class Runner {
   // ------------------------------------------------------------ receiving
 
   private onMessages(messages: Message[]): void {
+    // Messages received after SIGTERM are handed straight back: nothing to protect.
+    if (this.held.size === 0 && messages.length && !this.stopping) this.protection.busy();
     const work: Held[] = [];
     for (const m of messages) {
       const held: Held = { id: m.MessageId!, receiptHandle: m.ReceiptHandle!, attempt: Math.max(0, Number(m.Attributes?.ApproximateReceiveCount ?? 1) - 1), settled: false };
@@ -233,6 +239,7 @@ export class Runner {
     held.settled = true;
     if (held.committing) this.committingHeld--;
     this.held.delete(held.id);
+    if (this.held.size === 0) this.protection.idle();
     this.heartbeat.untrack(held.id);
     if (how === 'delete') this.acks.delete(held);
     else void this.acks.release([held], delaySec);
@@ -574,6 +581,8 @@ export class Runner {
     });
     await step('heartbeat', () => this.heartbeat.close());
     await step('acks', () => this.acks.drain());
+    // Last: until the messages are handed back, the task still holds work that protection is for.
+    await step('task_protection', () => this.protection.close());
     await step('bus', () => this.broker.close());
     clearInterval(this.statsTimer);
     logger.info('runner_stopped', {});
