@@ -1,11 +1,12 @@
 /**
  * The project's Lambda functions: Node.js 22 on Graviton, bundled at synth
  * by the local esbuild (never Docker) into one self-contained ESM file, with
- * X-Ray tracing and a log group of their own.
+ * X-Ray tracing and a log group of their own. None runs in the VPC: they
+ * reach PostgreSQL through the RDS Data API (HTTPS), so they need no network
+ * interface, no NAT and no endpoint, and start without an ENI.
  */
 import path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -18,9 +19,6 @@ export interface AppFunctionProps {
   /** The handler's source, relative to the root; it exports `handler`. */
   entry: string;
   description: string;
-  vpc: ec2.IVpc;
-  subnets: ec2.SubnetSelection;
-  securityGroup: ec2.ISecurityGroup;
   environment: Record<string, string>;
   memoryMiB: number;
   timeout: Duration;
@@ -54,27 +52,12 @@ export function bundlingOptions(): nodejs.BundlingOptions {
 
 /**
  * A function's role, instead of the AWS managed AWSLambdaBasicExecutionRole
- * (logs on every log group) and AWSLambdaVPCAccessExecutionRole: its own log
- * group only, and the network interface actions Lambda needs in a VPC (those
- * take no resource narrower than "*"). X-Ray's are added by `tracing`.
+ * (logs on every log group): its own log group only. X-Ray's actions are
+ * added by `tracing`.
  */
 export function functionRole(scope: Construct, id: string, logGroup: logs.ILogGroup): iam.Role {
   const role = new iam.Role(scope, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'VpcNetworkInterfaces',
-      actions: [
-        'ec2:CreateNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSubnets',
-        'ec2:DeleteNetworkInterface',
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
-      resources: ['*'],
-    }),
-  );
   return role;
 }
 
@@ -93,9 +76,6 @@ export function appFunction(scope: Construct, id: string, props: AppFunctionProp
     timeout: props.timeout,
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
-    vpc: props.vpc,
-    vpcSubnets: props.subnets,
-    securityGroups: [props.securityGroup],
     reservedConcurrentExecutions: props.reservedConcurrency,
     environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     bundling: bundlingOptions(),

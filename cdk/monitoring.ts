@@ -1,17 +1,33 @@
 /**
- * Alarms (to an SNS topic, optionally e-mailed) and one dashboard:
- * - DLQ not empty, oldest task too old, runner errors (log lines at level
- *   "error"), API 5xx;
- * - queue depth, tasks done per minute, runners running, model 429s, the
- *   API's traffic and the database's capacity.
+ * Alarms, all to one SNS topic (always created; e-mailed with `alarmEmail`,
+ * other subscribers are added to the topic, README.md "Operations"), and one
+ * dashboard:
+ * - work: tasks DLQ not empty, oldest task too old, runner errors (log
+ *   lines at level "error"), runner tasks that fail to start, scheduled runs
+ *   that failed every attempt (their DLQ) or logged an error;
+ * - each Lambda (API, schedule, migrations): errors, throttles, p99
+ *   duration near its timeout; the API's 5xx;
+ * - Aurora: capacity pinned at its maximum, connections near max_connections.
  * The runner writes one JSON object per log line (core/logger.ts), so the
  * metric filters match JSON fields.
+ *
+ * Runner tasks that fail to start (image pull, secrets, no capacity, ENI…)
+ * are caught by an EventBridge rule on ECS "Task State Change" events with
+ * stopCode TaskFailedToStart, sent straight to the topic with ECS's
+ * stoppedReason. No CloudWatch metric counts them (the service's
+ * RunningTaskCount stays 0 just as when there is no work, and the deployment
+ * circuit breaker covers deployments only), while ECS emits one event per
+ * failed task, delivered at least once:
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
@@ -23,21 +39,36 @@ import { Construct } from 'constructs';
 /** Namespace of the metrics made from log lines: one per stack, so two stacks in an account keep theirs apart. */
 export const metricNamespace = (stackName: string) => `Evalap/${stackName}`;
 
+/** A Lambda whose errors, throttles and duration are watched. */
+export interface WatchedFunction {
+  /** Alarm id prefix and label: "Api", "Schedule", "Migrate". */
+  name: string;
+  function: lambda.IFunction;
+  timeout: Duration;
+}
+
 export interface MonitoringProps {
   queue: sqs.IQueue;
   deadLetterQueue: sqs.IQueue;
+  scheduleDeadLetterQueue: sqs.IQueue;
   runnerLogs: logs.ILogGroup;
   runnerService: ecs.FargateService;
   runnerCluster: ecs.ICluster;
   runnerBacklog: cloudwatch.IMetric;
   httpApi: apigwv2.HttpApi;
-  apiFunction: lambda.IFunction;
-  scheduleFunction: lambda.IFunction;
+  functions: WatchedFunction[];
   scheduleLogs: logs.ILogGroup;
   database: rds.DatabaseCluster;
+  databaseMaxCapacity: number;
+  databaseMaxConnections: number;
   oldestMessageAlarmSec: number;
   alarmEmail?: string;
 }
+
+/** Fraction of a function's timeout at which its p99 duration alarms. */
+export const DURATION_ALARM_FRACTION = 0.8;
+/** Fraction of max_connections at which the connections alarm fires. */
+export const CONNECTIONS_ALARM_FRACTION = 0.8;
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -45,6 +76,7 @@ export class Monitoring extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly runnerErrors: cloudwatch.Metric;
   readonly modelThrottles: cloudwatch.Metric;
+  readonly runnerFailedToStart: events.Rule;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -71,7 +103,7 @@ export class Monitoring extends Construct {
       metricValue: '1',
     });
     this.modelThrottles = throttlesFilter.metric({ statistic: 'Sum', period: minute });
-    // The schedule Lambda reports a run it could not launch (not implemented yet, bad event) without failing.
+    // The schedule Lambda reports a run it could not launch (bad event, failed launch) without failing.
     const scheduleErrorsFilter = new logs.MetricFilter(this, 'ScheduleErrorsFilter', {
       logGroup: props.scheduleLogs,
       filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'error'),
@@ -115,19 +147,77 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
     });
     alarm('ScheduleErrors', {
-      alarmDescription: 'A scheduled run did not launch (the schedule Lambda failed or logged an error)',
-      metric: new cloudwatch.MathExpression({
-        label: 'Schedule errors',
-        expression: 'FILL(failed, 0) + FILL(logged, 0)',
-        usingMetrics: {
-          failed: props.scheduleFunction.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
-          logged: scheduleErrorsFilter.metric({ statistic: 'Sum', period: fiveMinutes }),
-        },
-        period: fiveMinutes,
-      }),
+      alarmDescription: 'A scheduled run did not launch: the schedule Lambda logged an error (bad event, failed launch)',
+      metric: scheduleErrorsFilter.metric({ statistic: 'Sum', period: fiveMinutes }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
+    });
+    alarm('ScheduleFailuresQueued', {
+      alarmDescription: 'A scheduled run failed every attempt: its record is in the schedule dead-letter queue',
+      metric: props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    for (const watched of props.functions) {
+      const fn = watched.function;
+      alarm(`${watched.name}FunctionErrors`, {
+        alarmDescription: `The ${watched.name} Lambda failed (unhandled error or timeout) in the last 5 minutes`,
+        metric: fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      alarm(`${watched.name}FunctionThrottles`, {
+        alarmDescription: `The ${watched.name} Lambda was throttled (concurrency limit) in the last 5 minutes`,
+        metric: fn.metricThrottles({ statistic: 'Sum', period: fiveMinutes }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      const limitMs = Math.round(watched.timeout.toMilliseconds() * DURATION_ALARM_FRACTION);
+      alarm(`${watched.name}FunctionDurationNearTimeout`, {
+        alarmDescription: `The ${watched.name} Lambda's p99 duration reached ${limitMs} ms, ${DURATION_ALARM_FRACTION * 100}% of its ${watched.timeout.toSeconds()} s timeout`,
+        metric: fn.metricDuration({ statistic: 'p99', period: fiveMinutes }),
+        threshold: limitMs,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    }
+
+    alarm('DatabaseAtMaxCapacity', {
+      alarmDescription: `Aurora has run at its maximum of ${props.databaseMaxCapacity} ACUs for 15 minutes: raise auroraMaxCapacity, or slow the runners`,
+      metric: props.database.metric('ServerlessDatabaseCapacity', { statistic: 'Maximum', period: fiveMinutes }),
+      threshold: props.databaseMaxCapacity,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+    });
+    const connectionsLimit = Math.floor(props.databaseMaxConnections * CONNECTIONS_ALARM_FRACTION);
+    alarm('DatabaseConnectionsNearLimit', {
+      alarmDescription: `PostgreSQL connections reached ${connectionsLimit}, ${CONNECTIONS_ALARM_FRACTION * 100}% of max_connections (${props.databaseMaxConnections} at ${props.databaseMaxCapacity} ACUs): fewer runners, a smaller pool, or a larger auroraMaxCapacity`,
+      metric: props.database.metricDatabaseConnections({ statistic: 'Maximum', period: fiveMinutes }),
+      threshold: connectionsLimit,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    this.runnerFailedToStart = new events.Rule(this, 'RunnerFailedToStart', {
+      description: 'Evalap: a runner task failed to start (ECS stopCode TaskFailedToStart) -> the alarms topic',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Task State Change'],
+        detail: { clusterArn: [props.runnerCluster.clusterArn], lastStatus: ['STOPPED'], stopCode: ['TaskFailedToStart'] },
+      },
+      targets: [
+        new targets.SnsTopic(this.topic, {
+          message: events.RuleTargetInput.fromText(
+            `Evalap runner task failed to start: ${events.EventField.fromPath('$.detail.stoppedReason')} (task ${events.EventField.fromPath('$.detail.taskArn')}, at ${events.EventField.time})`,
+          ),
+        }),
+      ],
     });
 
     const runningTasks = new cloudwatch.Metric({
@@ -182,23 +272,35 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Database',
         left: [props.database.metric('ServerlessDatabaseCapacity', { statistic: 'Maximum', period: minute, label: 'ACUs' })],
+        leftAnnotations: [{ value: props.databaseMaxCapacity, label: 'max ACUs' }],
         right: [props.database.metricDatabaseConnections({ statistic: 'Maximum', period: minute, label: 'Connections' })],
+        rightAnnotations: [{ value: props.databaseMaxConnections, label: 'max_connections' }],
         width: 8,
       }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Scaling backlog', left: [props.runnerBacklog], width: 8 }),
+      ...props.functions.map(
+        ({ name, function: fn }) =>
+          new cloudwatch.GraphWidget({
+            title: `${name} Lambda`,
+            left: [
+              fn.metricInvocations({ statistic: 'Sum', period: minute }),
+              fn.metricErrors({ statistic: 'Sum', period: minute }),
+              fn.metricThrottles({ statistic: 'Sum', period: minute }),
+            ],
+            right: [fn.metricDuration({ statistic: 'p99', period: minute })],
+            width: 8,
+          }),
+      ),
+    );
+    this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'API Lambda',
-        left: [
-          props.apiFunction.metricInvocations({ statistic: 'Sum', period: minute }),
-          props.apiFunction.metricErrors({ statistic: 'Sum', period: minute }),
-          props.apiFunction.metricThrottles({ statistic: 'Sum', period: minute }),
-        ],
-        right: [props.apiFunction.metricDuration({ statistic: 'p99', period: minute })],
+        title: 'Failed scheduled runs',
+        left: [props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute, label: 'In the schedule DLQ' })],
         width: 8,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 16 }),
     );
   }
 }

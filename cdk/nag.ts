@@ -12,7 +12,7 @@ const suppress = (construct: IConstruct, suppressions: NagPackSuppression[], app
   NagSuppressions.addResourceSuppressions(construct, suppressions, applyToChildren);
 
 export function applyNagSuppressions(stack: EvalapStack, settings: Settings): void {
-  for (const fn of [stack.api.function, stack.schedules.function]) {
+  for (const fn of [stack.api.function, stack.schedules.function, stack.migrations.function]) {
     suppress(fn, [
       {
         id: 'AwsSolutions-L1',
@@ -24,7 +24,7 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
         id: 'AwsSolutions-IAM5',
         appliesTo: ['Resource::*'],
         reason:
-          'Only two statements use "*", both required by AWS: the Lambda-in-VPC network interface actions (ec2:CreateNetworkInterface, DescribeNetworkInterfaces, ... take no narrower resource) and X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords take no resource). Data-plane grants (SQS, Secrets Manager, KMS) name their resources.',
+          'Only X-Ray tracing uses "*" (xray:PutTraceSegments and PutTelemetryRecords take no resource). Data-plane grants (rds-data, SQS, Secrets Manager, KMS) name their resources; the Lambdas run outside the VPC, so no network-interface actions are granted.',
       },
     ]);
   }
@@ -42,14 +42,22 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
     {
       id: 'AwsSolutions-IAM5',
       appliesTo: ['Resource::*'],
-      reason: 'ecr:GetAuthorizationToken takes no resource narrower than "*" (ECS pulls the runner image with it); the image pull itself is scoped to the asset repository, and secrets to their ARNs.',
+      reason: 'ecr:GetAuthorizationToken takes no resource narrower than "*" (ECS pulls the runner image with it); the image pull itself is scoped to the asset repository, and the provider keys secret to its ARN.',
+    },
+  ]);
+  suppress(stack.runner.taskDefinition.taskRole, [
+    {
+      id: 'AwsSolutions-IAM5',
+      appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task\\/<RunnerCluster[0-9A-F]+>\\/\\*$/' }],
+      reason:
+        'Scale-in protection (ecs:UpdateTaskProtection, ecs:GetTaskProtection) is asked for by the running task about itself, and a task ARN is only known at run time: the grant covers the tasks of the runner\'s own cluster (task/<cluster>/*), the narrowest form these actions take.',
     },
   ]);
   suppress(stack.runner.taskDefinition, [
     {
       id: 'AwsSolutions-ECS2',
       reason:
-        'The environment holds non-secret settings only (queue URLs, concurrency, timeouts, log level, KMS key ARN); the database credentials and provider keys are injected from Secrets Manager as ECS secrets.',
+        'The environment holds non-secret settings only (queue URLs, concurrency, timeouts, log level, the database host, port, name and user, and the ARNs of the KMS key and of the database secret); the runner reads the database password from Secrets Manager at run time, and the provider keys are injected by ECS as secrets.',
     },
   ]);
 
@@ -65,7 +73,7 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
     {
       id: 'AwsSolutions-RDS6',
       reason:
-        'Password authentication with credentials in Secrets Manager, rotated every 30 days, over enforced TLS (rds.force_ssl=1), from security groups of the API, runner and schedule functions only. IAM database tokens would need a token refresh in every connection pool and cap new connections per second.',
+        'Password authentication with the master password generated, stored and rotated by RDS in Secrets Manager (ManageMasterUserPassword), over enforced TLS (rds.force_ssl=1), from the runner\'s security group only; the Lambdas use the Data API (IAM-authorized). IAM database tokens would need a token refresh in the runner\'s pool and cap new connections per second.',
     },
   ]);
 
@@ -73,7 +81,7 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
     suppress(stack.database.cluster, [
       {
         id: 'AwsSolutions-RDS10',
-        reason: 'Deletion protection was turned off on purpose (context deletionProtection=false), for a throwaway stack; the default keeps it on.',
+        reason: 'Deletion protection is off outside the production profile (context production=true, or deletionProtection=true, turns it on): non-production stacks are meant to be torn down; backups are kept for backupRetentionDays either way.',
       },
     ]);
   }
@@ -81,13 +89,20 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
   suppress(stack.secrets.apiKeys, [
     {
       id: 'AwsSolutions-SMG4',
-      reason: 'API keys are handed to people and scripts: rotating them automatically would lock clients out. Operators rotate them by hand (README.md, "Deploy to AWS"); the API reads the current value.',
+      reason: 'API keys are handed to people and scripts: rotating them automatically would lock clients out. Operators rotate them by hand (README.md, "Deploy to AWS"); the API rereads the secret through a short-lived cache.',
     },
   ]);
   suppress(stack.secrets.providerKeys, [
     {
       id: 'AwsSolutions-SMG4',
       reason: 'Model provider keys are issued by third parties (OpenAI-compatible providers); Secrets Manager cannot rotate them. Operators replace them when the provider rotates them.',
+    },
+  ]);
+
+  suppress(stack.schedules.deadLetterQueue, [
+    {
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue: the on-failure destination of the schedule Lambda\'s asynchronous invocations (Lambda, not an SQS redrive policy, sends to it), watched by an alarm.',
     },
   ]);
 }

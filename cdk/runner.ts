@@ -8,10 +8,22 @@
  *
  * ECS stops a task with SIGTERM: the runner lets running tasks finish for
  * RUNNER_SHUTDOWN_GRACE_MS, hands the rest back to SQS and exits; the stop
- * timeout leaves it that long plus a margin before SIGKILL.
+ * timeout leaves it that long plus a margin before SIGKILL. While it holds
+ * messages, the runner asks the ECS agent for scale-in protection
+ * ($ECS_AGENT_URI/task-protection/v1/state), so scaling in stops idle
+ * runners first:
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection-endpoint.html
+ *
+ * PostgreSQL: the runner's `pg` pool connects to the writer endpoint (PG*
+ * variables, TLS verified against the Amazon RDS CAs the image carries) and
+ * reads the password from DATABASE_SECRET_ARN through the SDK at run time,
+ * so an RDS rotation of the password needs no restart.
+ *
+ * Network: in the public layout a task gets a public IPv4 address (its only
+ * way out, no NAT gateway) and a security group that admits nothing inbound.
  */
 import path from 'node:path';
-import { Aws, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, IgnoreMode, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -25,16 +37,36 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** Kept out of the image's build context (and out of the asset synth copies): see also .dockerignore. */
-export const IMAGE_EXCLUDES = ['.git', '**/node_modules', 'dist', 'cdk.out', '.evalap', 'coverage', 'test', 'cdk', 'cdk.json', '**/*.log', '**/.DS_Store'];
+/**
+ * The image's build context is the allow-list in .dockerignore, written there
+ * only: `docker build` applies it, and DockerImageAsset reads the same file
+ * when it stages the asset into cdk.out and hashes it ("the patterns found in
+ * exclude are appended to the patterns found in .dockerignore", with Docker's
+ * semantics by default in CDK v2: the `@aws-cdk/aws-ecr-assets:dockerIgnoreSupport`
+ * flag; https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_ecr_assets-readme.html).
+ * Patterns here would apply to the asset alone, after the allow-list's `!`
+ * lines: the asset would then differ from what `docker build` sends. None.
+ */
+export const IMAGE_EXCLUDES: readonly string[] = [];
+
+/** Where and as whom the runner connects to PostgreSQL; the password is read from `secret` at run time. */
+export interface RunnerDatabase {
+  host: string;
+  port: number;
+  name: string;
+  user: string;
+  secret: secretsmanager.ISecret;
+}
 
 export interface RunnerProps {
   repoRoot: string;
   vpc: ec2.IVpc;
   subnets: ec2.SubnetSelection;
+  /** A public IPv4 address per task (the public network layout: no NAT gateway). */
+  assignPublicIp: boolean;
   queue: sqs.IQueue;
   deadLetterQueue: sqs.IQueue;
-  databaseSecret: secretsmanager.ISecret;
+  database: RunnerDatabase;
   providerKeys: secretsmanager.ISecret;
   providerKeyFields: readonly string[];
   providerKeyEncryption: kms.IKey;
@@ -100,18 +132,16 @@ export class Runner extends Construct {
       // The runner's ZeroMQ ipc socket lives under /tmp; the root file system is read-only.
       volumes: [{ name: 'tmp' }],
     });
+    // The context is the repository's root narrowed by .dockerignore (see IMAGE_EXCLUDES).
     const image = ecs.ContainerImage.fromAsset(props.repoRoot, {
       file: path.join('runner', 'Dockerfile'),
       platform: Platform.LINUX_ARM64,
-      exclude: IMAGE_EXCLUDES,
+      exclude: [...IMAGE_EXCLUDES],
+      // .dockerignore's rules as docker reads them, not a CDK default that could change.
+      ignoreMode: IgnoreMode.DOCKER,
     });
-    const secrets: Record<string, ecs.Secret> = {
-      PGHOST: ecs.Secret.fromSecretsManager(props.databaseSecret, 'host'),
-      PGPORT: ecs.Secret.fromSecretsManager(props.databaseSecret, 'port'),
-      PGDATABASE: ecs.Secret.fromSecretsManager(props.databaseSecret, 'dbname'),
-      PGUSER: ecs.Secret.fromSecretsManager(props.databaseSecret, 'username'),
-      PGPASSWORD: ecs.Secret.fromSecretsManager(props.databaseSecret, 'password'),
-    };
+    // Provider keys only: the database password is read at run time (rotation without restart).
+    const secrets: Record<string, ecs.Secret> = {};
     for (const field of props.providerKeyFields) secrets[field] = ecs.Secret.fromSecretsManager(props.providerKeys, field);
     this.container = this.taskDefinition.addContainer('runner', {
       image,
@@ -134,8 +164,13 @@ export class Runner extends Construct {
         RUNNER_WORKER_THREADS: String(props.workerThreads),
         RUNNER_VISIBILITY_TIMEOUT_SEC: String(props.visibilityTimeoutSec),
         RUNNER_SHUTDOWN_GRACE_MS: String(props.shutdownGraceMs),
+        PGHOST: props.database.host,
+        PGPORT: String(props.database.port),
+        PGDATABASE: props.database.name,
+        PGUSER: props.database.user,
         // PostgreSQL over TLS, checked against the Amazon RDS CAs the image carries (runner/Dockerfile).
         PGSSLMODE: 'verify-full',
+        DATABASE_SECRET_ARN: props.database.secret.secretArn,
         EVALAP_KMS_KEY_ID: props.providerKeyEncryption.keyArn,
       },
       secrets,
@@ -152,10 +187,23 @@ export class Runner extends Construct {
     props.deadLetterQueue.grantSendMessages(role);
     // Opens the provider keys sealed by the API.
     props.providerKeyEncryption.grant(role, 'kms:Decrypt');
+    // The database password, read (and reread after a rotation) by the runner; its key is AWS managed.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DatabaseSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.database.secret.secretArn] }));
+    // Scale-in protection through the ECS agent, for this cluster's tasks only. Both actions
+    // take the task resource, arn:…:task/<cluster name>/<task id> (Service Authorization Reference, Amazon ECS:
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TaskScaleInProtection',
+        actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
+        resources: [this.cluster.arnForTasks('*')],
+      }),
+    );
 
+    // No ingress rule: nothing reaches a runner, even at its public address.
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'Evalap runner: out to PostgreSQL, the VPC endpoints and model APIs',
+      description: 'Evalap runner: nothing inbound; out to PostgreSQL, AWS APIs and model APIs',
       allowAllOutbound: true,
     });
     this.service = new ecs.FargateService(this, 'Service', {
@@ -167,7 +215,7 @@ export class Runner extends Construct {
       maxHealthyPercent: 200,
       vpcSubnets: props.subnets,
       securityGroups: [this.securityGroup],
-      assignPublicIp: false,
+      assignPublicIp: props.assignPublicIp,
       platformVersion: ecs.FargatePlatformVersion.LATEST,
       circuitBreaker: { enable: true, rollback: true },
       propagateTags: ecs.PropagatedTagSource.SERVICE,

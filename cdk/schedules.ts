@@ -7,29 +7,47 @@
  * schedule, created by the API (core/scheduler.ts: target = the function,
  * role = the role, input = {"schedule_id": id}), not part of the stack;
  * `grantManagement` gives the API what it needs.
+ *
+ * EventBridge Scheduler invokes a Lambda target asynchronously
+ * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html),
+ * so a tick whose function fails is retried by Lambda's async invocation
+ * (twice, over up to 6 hours), then its record goes to an SQS dead-letter
+ * queue through the on-failure destination (payload + error), which an alarm
+ * watches (cdk/monitoring.ts): a scheduled run is never dropped silently.
+ * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
  */
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LAMBDA_PG_TLS } from './api.js';
+import type { Database } from './database.js';
 import { appFunction } from './lambda.js';
 
 export interface SchedulesProps {
   repoRoot: string;
-  vpc: ec2.IVpc;
-  subnets: ec2.SubnetSelection;
   queue: sqs.IQueue;
-  databaseSecret: secretsmanager.ISecret;
+  database: Database;
   providerKeyEncryption: kms.IKey;
   sharedEnvironment: Record<string, string>;
+  dlqRetentionDays: number;
   logRetention: logs.RetentionDays;
+}
+
+export const SCHEDULE_TIMEOUT = Duration.seconds(60);
+
+/** The schedule Lambda's environment (the migrations Lambda gets the same, cdk/migrations.ts). */
+export function scheduleEnvironment(props: Pick<SchedulesProps, 'queue' | 'database' | 'providerKeyEncryption' | 'sharedEnvironment'>): Record<string, string> {
+  return {
+    ...props.sharedEnvironment,
+    QUEUE_URL: props.queue.queueUrl,
+    ...props.database.dataApiEnvironment,
+    EVALAP_KMS_KEY_ID: props.providerKeyEncryption.keyArn,
+  };
 }
 
 export class Schedules extends Construct {
@@ -38,40 +56,39 @@ export class Schedules extends Construct {
   readonly schedulerRole: iam.Role;
   readonly group: scheduler.CfnScheduleGroup;
   readonly groupName: string;
-  readonly securityGroup: ec2.SecurityGroup;
+  /** Where the records of ticks that failed every attempt go. */
+  readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: SchedulesProps) {
     super(scope, id);
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'Evalap schedule Lambda: out to PostgreSQL and the VPC endpoints',
-      allowAllOutbound: true,
-    });
     const made = appFunction(this, 'Function', {
       repoRoot: props.repoRoot,
       entry: 'functions/schedule/handler.ts',
       description: 'Evalap: launches a scheduled experiment set (invoked by EventBridge Scheduler)',
-      vpc: props.vpc,
-      subnets: props.subnets,
-      securityGroup: this.securityGroup,
       memoryMiB: 512,
-      timeout: Duration.seconds(60),
+      timeout: SCHEDULE_TIMEOUT,
       logRetention: props.logRetention,
-      environment: {
-        ...props.sharedEnvironment,
-        QUEUE_URL: props.queue.queueUrl,
-        DATABASE_SECRET_ARN: props.databaseSecret.secretArn,
-        ...LAMBDA_PG_TLS,
-        EVALAP_KMS_KEY_ID: props.providerKeyEncryption.keyArn,
-      },
+      environment: scheduleEnvironment(props),
     });
     this.function = made.function;
     this.logGroup = made.logGroup;
     // A tick launches the API's way: read and write the database, seal the
     // template's provider keys, enqueue fan-out tasks.
     props.queue.grantSendMessages(this.function);
-    props.databaseSecret.grantRead(this.function);
+    props.database.grantDataApi(this.function);
     props.providerKeyEncryption.grant(this.function, 'kms:GenerateDataKey');
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(props.dlqRetentionDays),
+    });
+    this.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      retryAttempts: 2,
+      // A tick is keyed by its scheduled_time (functions/schedule/): a late retry is still the same, idempotent tick.
+      maxEventAge: Duration.hours(6),
+    });
 
     const groupName = `${Stack.of(this).stackName}-schedules`;
     this.groupName = groupName;

@@ -3,7 +3,12 @@
  * validated in one place (as core/config.ts does for the environment).
  * Values come from cdk.json's "context", or `-c name=value` on the command
  * line (strings there, so every parser accepts both forms). README.md, "Deploy to AWS"
- * lists the same table.
+ * lists the same table (test/cdk/readme-settings.test.ts keeps them equal).
+ *
+ * Profiles: `production=true` changes the defaults of the settings that have
+ * a `production` value (a reader in the second AZ, a database that never
+ * pauses, deletion protection). A setting given explicitly always wins over
+ * the profile.
  */
 import type { Node } from 'constructs';
 
@@ -17,8 +22,13 @@ export class SettingError extends Error {
 interface Setting<T> {
   doc: string;
   default: T;
+  /** The default under the production profile, when it differs. */
+  production?: T;
   parse: (raw: unknown, name: string) => T;
 }
+
+/** The same setting with another default under the production profile. */
+const inProduction = <T>(setting: Setting<T>, value: T): Setting<T> => ({ ...setting, production: value });
 
 const int = (doc: string, def: number, min: number, max: number): Setting<number> => ({
   doc,
@@ -89,34 +99,38 @@ const FARGATE_MEMORY: Record<number, [number, number]> = {
 };
 
 export const SETTINGS = {
-  natGateways: int('NAT gateways (0, 1, or 2 = one per AZ). 1: the runner reaches model APIs on the internet. 0: no internet egress at all; only models inside the VPC (or reached through VPC endpoints) work.', 1, 0, 2),
-  interfaceEndpoints: bool('VPC interface endpoints for SQS, Secrets Manager, KMS, CloudWatch Logs, ECR (api, dkr). Required when natGateways is 0; with a NAT gateway they keep AWS traffic off it but cost ~$7.30/month each per AZ.', true),
+  production: bool('The production profile: changes the defaults marked "production" in this table (an Aurora reader in the second AZ, a minimum of 0.5 ACU so the database never pauses, deletion protection). Settings given explicitly override the profile.', false),
+  terminationProtection: bool('CloudFormation termination protection of the stack. false for throwaway stacks (then `cdk destroy` works without first turning it off).', true),
+  networkLayout: oneOf<'public' | 'private'>('public: runners in public subnets with a public IPv4 address while they run, behind security groups that admit nothing inbound; no NAT gateway, no interface endpoint. private: runners in private subnets behind NAT gateways, for policies that forbid public addresses. The database is in isolated subnets either way.', 'public', ['public', 'private']),
+  natGateways: int('NAT gateways with networkLayout=private: 1, or 2 (one per AZ, so one AZ failing does not cut the runners off). An error with networkLayout=public.', 1, 1, 2),
+  interfaceEndpoints: bool('With networkLayout=private: VPC interface endpoints for SQS, Secrets Manager, KMS, CloudWatch Logs and ECR (api, dkr) in both AZs, keeping AWS traffic off the NAT gateway (~$87.60/month more). An error with networkLayout=public.', false),
   maxReceiveCount: int('Receives of one message before SQS moves it to the dead-letter queue.', 10, 1, 1000),
   visibilityTimeoutSec: int('The queue\'s visibility timeout, also RUNNER_VISIBILITY_TIMEOUT_SEC (the runner\'s heartbeat extends it every 20 s while a task runs).', 60, 30, 43200),
-  dlqRetentionDays: int('Days a message stays in the dead-letter queue.', 14, 1, 14),
+  dlqRetentionDays: int('Days a message stays in a dead-letter queue (tasks, and scheduled runs that failed).', 14, 1, 14),
   maxConcurrentTasks: int('MAX_CONCURRENT_TASKS: tasks one runner keeps in flight.', 8, 1, 4096),
   runnerWorkerThreads: optInt('RUNNER_WORKER_THREADS. Unset: the runner task\'s vCPU count less one, at least 1, at most maxConcurrentTasks.', 1, 256),
   runnerCpu: oneOf<string>('Fargate CPU units of one runner task (1024 = 1 vCPU).', '1024', ['256', '512', '1024', '2048', '4096']),
   runnerMemoryMiB: optInt('Memory of one runner task in MiB. Unset: 2 GiB per vCPU.', 512, 30720),
-  runnerMinTasks: int('Fewest runner tasks. 0 lets the runner scale to zero when the queue is empty.', 0, 0, 100),
+  runnerMinTasks: int('Fewest runner tasks. 0 lets the runner scale to zero when the queue is empty; each warm task costs its Fargate hours (and its public IPv4 address).', 0, 0, 100),
   runnerMaxTasks: int('Most runner tasks (scale-out bound).', 4, 1, 100),
   backlogPerTask: int('Queue backlog (visible + in flight) one runner task is expected to work through: tasks = ceil(backlog / backlogPerTask).', 500, 1, 1_000_000),
-  scaleInAfterMin: int('Minutes the queue must stay empty before runners scale to zero.', 5, 1, 60),
+  scaleInAfterMin: int('Minutes the queue must stay empty before runners scale to runnerMinTasks.', 5, 1, 60),
   shutdownGraceMs: int('RUNNER_SHUTDOWN_GRACE_MS: on SIGTERM, how long running tasks may finish. ECS waits this + 15 s before SIGKILL (at most 120 s).', 25000, 0, 100_000),
-  auroraMinCapacity: num('Aurora Serverless v2 minimum ACUs. 0 pauses the database when idle (auto-pause).', 0, 0, 256),
-  auroraMaxCapacity: num('Aurora Serverless v2 maximum ACUs.', 4, 1, 256),
+  auroraMinCapacity: inProduction(num('Aurora Serverless v2 minimum ACUs of each instance. 0 pauses the database after auroraAutoPauseMin idle minutes; 0.5 or more never pauses (and is billed every hour).', 0, 0, 256), 0.5),
+  auroraMaxCapacity: num('Aurora Serverless v2 maximum ACUs of each instance (also sets PostgreSQL\'s max_connections, which the connections alarm follows).', 4, 1, 256),
   auroraAutoPauseMin: int('Idle minutes before a 0-ACU database pauses.', 10, 5, 1440),
+  auroraReader: inProduction(bool('A serverless v2 reader in the second AZ, promoted if the writer\'s AZ fails (it scales with the writer and is billed like it).', false), true),
   backupRetentionDays: int('Aurora automated backup retention in days.', 7, 1, 35),
-  deletionProtection: bool('Aurora deletion protection (and RETAIN/SNAPSHOT on stack deletion). Set false for throwaway stacks.', true),
+  deletionProtection: inProduction(bool('Aurora deletion protection, and a final snapshot when the stack is deleted.', false), true),
   logRetentionDays: oneOf<string>('Retention of every log group, in days.', '30', ['1', '3', '5', '7', '14', '30', '60', '90', '120', '150', '180', '365', '400', '545', '731', '1096', '1827', '2192', '2557', '2922', '3288', '3653']),
-  logLevel: oneOf<string>('LOG_LEVEL of the API and the runner.', 'info', ['debug', 'info', 'warn', 'error']),
+  logLevel: oneOf<string>('LOG_LEVEL of the Lambdas and the runner.', 'info', ['debug', 'info', 'warn', 'error']),
   apiMemoryMiB: int('Memory of the API Lambda in MiB.', 1024, 128, 10240),
-  apiReservedConcurrency: optInt('Reserved concurrency of the API Lambda (caps database connections). Unset: none (new accounts may not have enough concurrency to reserve).', 1, 10000),
+  apiReservedConcurrency: optInt('Reserved concurrency of the API Lambda (bounds its concurrent Data API calls). Unset: none (new accounts may not have enough concurrency to reserve).', 1, 10000),
   apiThrottleRate: int('HTTP API stage throttling: steady requests per second.', 50, 1, 10000),
   apiThrottleBurst: int('HTTP API stage throttling: burst.', 100, 1, 5000),
   judgeModel: optStr('EVALAP_JUDGE_MODEL: judge model of experiments that name none.'),
   judgeBaseUrl: optStr('EVALAP_JUDGE_BASE_URL: OpenAI-compatible base URL of judge models given by name. Its key goes in the provider keys secret.', /^https?:\/\/\S+$/),
-  alarmEmail: optStr('E-mail address subscribed to the alarms topic (confirm the subscription mail).', /^[^@\s]+@[^@\s]+$/),
+  alarmEmail: optStr('E-mail address subscribed to the alarms topic (confirm the subscription mail). The topic exists either way.', /^[^@\s]+@[^@\s]+$/),
   oldestMessageAlarmSec: int('Alarm when the oldest queued task is older than this.', 3600, 60, 1_209_600),
 } as const;
 
@@ -136,20 +150,25 @@ export function runnerSize(s: Settings): { cpu: number; memoryMiB: number; vcpus
 
 /** Reads every setting from the construct tree's context; throws `SettingError` on the first wrong one. */
 export function readSettings(node: Node | { tryGetContext(key: string): unknown }): Settings {
+  const given = (name: string) => node.tryGetContext(name) !== undefined;
+  const production = given('production') ? SETTINGS.production.parse(node.tryGetContext('production'), 'production') : SETTINGS.production.default;
   const out: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const raw = node.tryGetContext(name);
-    out[name] = raw === undefined ? setting.default : setting.parse(raw, name);
+    out[name] = raw !== undefined ? setting.parse(raw, name) : production && 'production' in setting ? setting.production : setting.default;
   }
   const s = out as Settings;
+  if (s.networkLayout === 'public') {
+    // A NAT gateway or an endpoint asked for but never built would be a silent surprise.
+    for (const name of ['natGateways', 'interfaceEndpoints'] as const) {
+      if (given(name)) throw new SettingError(name, 'applies to networkLayout=private only (the public layout has no NAT gateway and no interface endpoint)');
+    }
+  }
   if (s.runnerMinTasks > s.runnerMaxTasks) throw new SettingError('runnerMinTasks', `must be at most runnerMaxTasks (${s.runnerMaxTasks}), got ${s.runnerMinTasks}`);
   if (s.auroraMinCapacity > s.auroraMaxCapacity) throw new SettingError('auroraMinCapacity', `must be at most auroraMaxCapacity (${s.auroraMaxCapacity}), got ${s.auroraMinCapacity}`);
   if (s.auroraMinCapacity !== 0 && s.auroraMinCapacity < 0.5) throw new SettingError('auroraMinCapacity', 'must be 0 (auto-pause) or at least 0.5');
   if (s.auroraMaxCapacity * 2 !== Math.round(s.auroraMaxCapacity * 2) || s.auroraMinCapacity * 2 !== Math.round(s.auroraMinCapacity * 2)) {
     throw new SettingError('auroraMaxCapacity', 'Aurora capacities go in steps of 0.5 ACU');
-  }
-  if (s.natGateways === 0 && !s.interfaceEndpoints) {
-    throw new SettingError('interfaceEndpoints', 'must be true when natGateways is 0: without NAT and endpoints nothing in the VPC reaches SQS, Secrets Manager, ECR or CloudWatch Logs');
   }
   if (s.runnerWorkerThreads !== undefined && s.runnerWorkerThreads > s.maxConcurrentTasks) {
     throw new SettingError('runnerWorkerThreads', `must be at most maxConcurrentTasks (${s.maxConcurrentTasks}), got ${s.runnerWorkerThreads}`);

@@ -1,19 +1,22 @@
 /**
  * The whole platform in one stack: network, queue, database, secrets, the
- * API, the runner, scheduled runs and their monitoring. Environment-agnostic
- * (no account or region at synth, no look-ups): `cdk synth` runs offline.
+ * migrations, the API, the runner, scheduled runs and their monitoring.
+ * Environment-agnostic (no account or region at synth, no look-ups): `cdk
+ * synth` runs offline. Termination protection is on unless the
+ * `terminationProtection` setting turns it off.
  */
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { Api } from './api.js';
-import { Database } from './database.js';
+import { Api, API_TIMEOUT } from './api.js';
+import { Database, DATABASE_NAME, DATABASE_PORT, DATABASE_USER } from './database.js';
+import { Migrations, MIGRATE_TIMEOUT } from './migrations.js';
 import { Monitoring } from './monitoring.js';
 import { Network } from './network.js';
 import { applyNagSuppressions } from './nag.js';
 import { TasksQueue } from './queue.js';
 import { Runner } from './runner.js';
-import { Schedules } from './schedules.js';
+import { SCHEDULE_TIMEOUT, Schedules } from './schedules.js';
 import { AppSecrets, PROVIDER_KEY_FIELDS } from './secrets.js';
 import { runnerSize, stopTimeoutSec, type Settings } from './settings.js';
 
@@ -24,23 +27,35 @@ export interface EvalapStackProps extends StackProps {
 }
 
 export class EvalapStack extends Stack {
+  readonly settings: Settings;
   readonly network: Network;
   readonly tasks: TasksQueue;
   readonly secrets: AppSecrets;
   readonly database: Database;
+  readonly migrations: Migrations;
   readonly api: Api;
   readonly runner: Runner;
   readonly schedules: Schedules;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: EvalapStackProps) {
-    super(scope, id, { description: 'Evalap: LLM evaluation platform (API, queue, runner, database)', ...props });
     const s = props.settings;
+    super(scope, id, {
+      description: 'Evalap: LLM evaluation platform (API, queue, runner, database)',
+      terminationProtection: s.terminationProtection,
+      ...props,
+    });
+    this.settings = s;
     const logRetention = Number(s.logRetentionDays) as logs.RetentionDays;
     Tags.of(this).add('project', 'evalap');
 
-    this.network = new Network(this, 'Network', { natGateways: s.natGateways, interfaceEndpoints: s.interfaceEndpoints, logRetention });
-    const { vpc, appSubnets } = this.network;
+    this.network = new Network(this, 'Network', {
+      layout: s.networkLayout,
+      natGateways: s.natGateways,
+      interfaceEndpoints: s.interfaceEndpoints,
+      logRetention,
+    });
+    const { vpc } = this.network;
     this.tasks = new TasksQueue(this, 'Tasks', {
       maxReceiveCount: s.maxReceiveCount,
       visibilityTimeoutSec: s.visibilityTimeoutSec,
@@ -50,10 +65,10 @@ export class EvalapStack extends Stack {
     this.database = new Database(this, 'Database', {
       vpc,
       subnets: this.network.dataSubnets,
-      rotationSubnets: appSubnets,
       minCapacity: s.auroraMinCapacity,
       maxCapacity: s.auroraMaxCapacity,
       autoPauseMin: s.auroraAutoPauseMin,
+      reader: s.auroraReader,
       backupRetentionDays: s.backupRetentionDays,
       deletionProtection: s.deletionProtection,
       logRetention,
@@ -64,30 +79,23 @@ export class EvalapStack extends Stack {
       ...(s.judgeModel ? { EVALAP_JUDGE_MODEL: s.judgeModel } : {}),
       ...(s.judgeBaseUrl ? { EVALAP_JUDGE_BASE_URL: s.judgeBaseUrl } : {}),
     };
-    this.schedules = new Schedules(this, 'Schedules', {
+    const common = {
       repoRoot: props.repoRoot,
-      vpc,
-      subnets: appSubnets,
       queue: this.tasks.queue,
-      databaseSecret: this.database.secret,
+      database: this.database,
       providerKeyEncryption: this.secrets.providerKeyEncryption,
       sharedEnvironment,
       logRetention,
-    });
+    };
+    this.migrations = new Migrations(this, 'Migrations', common);
+    this.schedules = new Schedules(this, 'Schedules', { ...common, dlqRetentionDays: s.dlqRetentionDays });
 
     this.api = new Api(this, 'Api', {
-      repoRoot: props.repoRoot,
-      vpc,
-      subnets: appSubnets,
-      queue: this.tasks.queue,
-      databaseSecret: this.database.secret,
+      ...common,
       apiKeys: this.secrets.apiKeys,
-      providerKeyEncryption: this.secrets.providerKeyEncryption,
-      sharedEnvironment,
       memoryMiB: s.apiMemoryMiB,
       reservedConcurrency: s.apiReservedConcurrency,
       throttle: { rateLimit: s.apiThrottleRate, burstLimit: s.apiThrottleBurst },
-      logRetention,
     });
     // The API creates, updates and deletes the EventBridge schedule of each Evalap schedule.
     for (const [name, value] of Object.entries(this.schedules.grantManagement(this.api.function))) this.api.function.addEnvironment(name, value);
@@ -96,10 +104,17 @@ export class EvalapStack extends Stack {
     this.runner = new Runner(this, 'Runner', {
       repoRoot: props.repoRoot,
       vpc,
-      subnets: appSubnets,
+      subnets: this.network.runnerSubnets,
+      assignPublicIp: this.network.runnerPublicIp,
       queue: this.tasks.queue,
       deadLetterQueue: this.tasks.deadLetterQueue,
-      databaseSecret: this.database.secret,
+      database: {
+        host: this.database.cluster.clusterEndpoint.hostname,
+        port: DATABASE_PORT,
+        name: DATABASE_NAME,
+        user: DATABASE_USER,
+        secret: this.database.secret,
+      },
       providerKeys: this.secrets.providerKeys,
       providerKeyFields: PROVIDER_KEY_FIELDS,
       providerKeyEncryption: this.secrets.providerKeyEncryption,
@@ -117,23 +132,29 @@ export class EvalapStack extends Stack {
       scaleInAfterMin: s.scaleInAfterMin,
       logRetention,
     });
-
-    this.database.allowFrom(this.api.securityGroup, 'API Lambda');
+    // The only network path into the database.
     this.database.allowFrom(this.runner.securityGroup, 'Runner');
-    this.database.allowFrom(this.schedules.securityGroup, 'Schedule Lambda');
+    // New code never meets an old schema; a failed migration fails the deploy.
+    this.migrations.runBefore(this.api.function, this.schedules.function, this.runner.service);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queue: this.tasks.queue,
       deadLetterQueue: this.tasks.deadLetterQueue,
+      scheduleDeadLetterQueue: this.schedules.deadLetterQueue,
       runnerLogs: this.runner.logGroup,
       runnerService: this.runner.service,
       runnerCluster: this.runner.cluster,
       runnerBacklog: this.runner.backlog,
       httpApi: this.api.httpApi,
-      apiFunction: this.api.function,
-      scheduleFunction: this.schedules.function,
+      functions: [
+        { name: 'Api', function: this.api.function, timeout: API_TIMEOUT },
+        { name: 'Schedule', function: this.schedules.function, timeout: SCHEDULE_TIMEOUT },
+        { name: 'Migrate', function: this.migrations.function, timeout: MIGRATE_TIMEOUT },
+      ],
       scheduleLogs: this.schedules.logGroup,
       database: this.database.cluster,
+      databaseMaxCapacity: s.auroraMaxCapacity,
+      databaseMaxConnections: this.database.maxConnections,
       oldestMessageAlarmSec: s.oldestMessageAlarmSec,
       alarmEmail: s.alarmEmail,
     });
@@ -142,18 +163,21 @@ export class EvalapStack extends Stack {
     out('ApiUrl', this.api.stage.url, 'Base URL of the Evalap API');
     out('QueueUrl', this.tasks.queue.queueUrl, 'URL of the tasks queue');
     out('DeadLetterQueueUrl', this.tasks.deadLetterQueue.queueUrl, 'URL of the dead-letter queue');
-    out('DatabaseEndpoint', this.database.cluster.clusterEndpoint.socketAddress, 'Aurora PostgreSQL writer endpoint (host:port), reachable inside the VPC only');
-    out('DatabaseSecretArn', this.database.secret.secretArn, 'Secret with the database credentials (rotated every 30 days)');
+    out('ScheduleDeadLetterQueueUrl', this.schedules.deadLetterQueue.queueUrl, 'URL of the queue of scheduled runs that failed every attempt');
+    out('DatabaseEndpoint', this.database.cluster.clusterEndpoint.socketAddress, 'Aurora PostgreSQL writer endpoint (host:port), reachable from the runner only');
+    out('DatabaseClusterArn', this.database.clusterArn, 'Aurora cluster ARN (the Data API resource ARN)');
+    out('DatabaseSecretArn', this.database.secret.secretArn, 'RDS-managed secret of the database master user (rotated by RDS)');
     out('ApiKeysSecretName', this.secrets.apiKeys.secretName, 'Secret with EVALAP_API_KEYS and EVALAP_ADMIN_KEY');
     out('ProviderKeysSecretName', this.secrets.providerKeys.secretName, 'Secret with the provider keys the runner uses (EVALAP_JUDGE_API_KEY)');
     out('ProviderKeyEncryptionKeyArn', this.secrets.providerKeyEncryption.keyArn, 'KMS key sealing the provider keys stored with experiments');
+    out('MigrateFunctionName', this.migrations.function.functionName, 'Lambda that applies the database migrations (run at deploy time)');
     out('ScheduleFunctionArn', this.schedules.function.functionArn, 'Target of EventBridge Scheduler schedules');
     out('SchedulerRoleArn', this.schedules.schedulerRole.roleArn, 'Role EventBridge Scheduler assumes to invoke the schedule function');
     out('ScheduleGroupName', this.schedules.group.ref, 'Schedule group of the platform\'s schedules');
     out('RunnerClusterName', this.runner.cluster.clusterName, 'ECS cluster of the runner');
     out('RunnerServiceName', this.runner.service.serviceName, 'ECS service of the runner');
     out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
-    out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic of the alarms');
+    out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic of the alarms (add subscribers to it)');
 
     applyNagSuppressions(this, s);
   }
