@@ -35,6 +35,7 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { UnavailableError } from '../errors.js';
 import type { Database, Db, Rows } from './db.js';
+import { unavailable } from './availability.js';
 import { namedPlaceholders } from './sql-lexer.js';
 
 export interface DataApiTarget {
@@ -127,8 +128,13 @@ function fieldValue(field: Field, column: ColumnMetadata | undefined): unknown {
 
 // ---------------------------------------------------------------- errors
 
-/** The Data API's failures that mean "try again in a moment", with how long a client should wait. */
-const TRANSIENT: Record<string, number> = {
+/**
+ * The Data API's failures that are not the request's fault (the database
+ * resuming, unreachable or misconfigured, the secret unreadable), with how
+ * long a client should wait before trying again. Exception names: the SDK's
+ * model (@aws-sdk/client-rds-data, models/errors).
+ */
+const UNAVAILABLE: Record<string, number> = {
   // Aurora Serverless v2 resuming from 0 ACU: about 15 s.
   DatabaseResumingException: 15,
   DatabaseUnavailableException: 5,
@@ -136,17 +142,27 @@ const TRANSIENT: Record<string, number> = {
   InternalServerErrorException: 2,
   ThrottlingException: 2,
   StatementTimeoutException: 5,
+  SecretsErrorException: 5,
+  InvalidSecretException: 30,
+  AccessDeniedException: 30,
+  ForbiddenException: 30,
+  HttpEndpointNotEnabledException: 30,
+  DatabaseNotFoundException: 30,
+  InvalidResourceStateException: 30,
 };
 
 function translate(err: unknown): Error {
   const name = (err as Error)?.name ?? '';
-  if (name in TRANSIENT) return new UnavailableError(name === 'DatabaseResumingException' ? 'the database is resuming from pause' : 'the database is unavailable', TRANSIENT[name], err);
+  if (name in UNAVAILABLE) {
+    return new UnavailableError(name === 'DatabaseResumingException' ? 'the database is resuming from pause' : 'the database cannot be reached', UNAVAILABLE[name], err);
+  }
   if (name === 'BadRequestException' || name === 'DatabaseErrorException') {
     const message = (err as Error).message ?? '';
     // "ERROR: <message>; SQLState: 23505" (Data API v2 sends no Detail)
     const code = /SQLState:\s*([0-9A-Z]{5})/.exec(message)?.[1];
     const text = message.replace(/^ERROR:\s*/, '').replace(/;\s*SQLState:\s*[0-9A-Z]{5}\s*$/, '');
-    return new SqlError(text, code);
+    // A refused login or a database going down is the pool's "cannot be reached" too.
+    return unavailable(new SqlError(text, code)) as Error;
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -1,7 +1,7 @@
 /** The `pg` backend: a pool of connections, for the runner and the local stack. */
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
-import { UnavailableError } from '../errors.js';
+import { unavailable } from './availability.js';
 import type { Database, Db } from './db.js';
 
 // Counters and aggregates come back as numbers, not strings: bigint sums of
@@ -75,24 +75,6 @@ export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   } finally {
     client.release();
   }
-}
-
-/** SQLSTATE classes and codes of a database that cannot serve now: connection exceptions, shutdowns, too many connections. */
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|53300|53400|28P01|28000|3D000)$/;
-/** Node and TLS failures on the way to the server. */
-const UNAVAILABLE_NODE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_.*)$/;
-
-/**
- * A failure to reach or log in to the database as an UnavailableError (503
- * with Retry-After, the cause logged, never shown); anything else (a SQL
- * error, a unique violation) unchanged.
- */
-export function unavailable(err: unknown): unknown {
-  const e = err as { code?: string; message?: string };
-  const code = String(e?.code ?? '');
-  const noConnection = /timeout (exceeded|expired) when trying to connect|Connection terminated|does not support SSL connections/i.test(e?.message ?? '');
-  if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE.test(code) || noConnection) return new UnavailableError('the database cannot be reached', 5, err);
-  return err;
 }
 
 /** A pool as a `Database`; failures to reach the database are UnavailableErrors. */

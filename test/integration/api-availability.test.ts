@@ -108,6 +108,19 @@ describe('an unavailable dependency is a 503 with Retry-After', () => {
     }
   });
 
+  it('when the Data API cannot log in with the database secret (a wrong password in it)', async () => {
+    const url = await freshDatabase();
+    const server = await startDataApiServer({ databaseUrl: url, host: '127.0.0.1', port: 0, credentials: async () => ({ username: new URL(url).username, password: 'not-the-password' }) });
+    try {
+      const api = await apiWith(localDataApiDatabase(server.endpoint, url));
+      const res = parse(await api(event('GET', '/v1/datasets'), context));
+      expect(res).toMatchObject({ status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '5' }, body: { detail: expect.stringMatching(/database cannot be reached/) } });
+      expect(JSON.stringify(res.body)).not.toMatch(/password|28P01/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it.each([
     ['nothing listens on its port', 'postgresql://nobody:x@127.0.0.1:1/none'],
     ['the TLS handshake fails', `${process.env.DATABASE_URL}?sslmode=require`],
