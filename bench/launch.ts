@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     });
     const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     // The Data API, as the API Lambda reaches Aurora in AWS.
-    core = createCore(config, { db: localDataApiDatabase(stack.dataApi.endpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
+    core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
     server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
     const port = await listen(server, await freePort(), '127.0.0.1');
     const api = apiAt(`http://127.0.0.1:${port}`);

@@ -113,41 +113,44 @@ class LaunchFailed extends Error {
  * each other, and all but the first find the tick recorded and report it
  * `skipped` (no check-then-act window, so one run per tick).
  */
-export async function tick(core: Core, id: number, at: Date): Promise<{ status: 'launched' | 'skipped' | 'failed'; reason?: string; experiment_set_id?: number }> {
-  const duplicate = { status: 'skipped' as const, reason: 'this tick was already handled' };
-  const decided = await core.db.transaction(async (db) => {
-    const s = await store.getSchedule(db, id, true);
-    const runs = await store.listRuns(db, id);
-    if (runs.some((r) => r.tick_at === at.toISOString())) return { outcome: duplicate };
-    const skip = async (reason: string) => {
-      await store.insertRun(db, id, at, { status: 'skipped', reason });
-      core.logger.info('schedule_tick_skipped', { schedule_id: id, reason });
-      return { outcome: { status: 'skipped' as const, reason } };
-    };
-    if (s.paused) return skip('the schedule is paused');
-    const last = [...runs].reverse().find((r) => r.status === 'launched' && r.experiment_set_id !== null);
-    if (last && !['finished', 'stopped'].includes(setStatus(await store.setStatuses(db, last.experiment_set_id!)))) {
-      return skip(`the previous run (experiment set ${last.experiment_set_id}) is still going`);
-    }
-    const template = (await openApiKeys(s.template, core.secrets)) as Record<string, unknown>;
-    const body = ExperimentSetCreate.safeParse({ readme: '', ...template, name: `${s.name}-${stamp(at)}` });
-    // A template that no longer validates (or names a deleted dataset) fails this run, recorded below.
-    if (!body.success) return { failure: `the template is not a valid experiment set: ${body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
-    try {
-      const setId = await launchExperimentSet(core, body.data, db);
-      const runId = await store.insertRun(db, id, at, { status: 'launched', experiment_set_id: setId });
-      core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: setId, run_id: runId });
-      return { outcome: { status: 'launched' as const, experiment_set_id: setId } };
-    } catch (err) {
-      // Rolls the launch back; the failure is recorded after, in a statement of its own.
-      throw err instanceof CoreError ? new LaunchFailed(err.message) : err;
-    }
-  }).catch((err): { failure: string } => {
-    if (err instanceof LaunchFailed) return { failure: err.message };
-    throw err;
-  });
-  if ('outcome' in decided && decided.outcome) return decided.outcome;
-  const reason = (decided as { failure: string }).failure;
+type TickOutcome = { status: 'launched' | 'skipped' | 'failed'; reason?: string; experiment_set_id?: number };
+
+export async function tick(core: Core, id: number, at: Date): Promise<TickOutcome> {
+  const duplicate: TickOutcome = { status: 'skipped', reason: 'this tick was already handled' };
+  let reason: string;
+  try {
+    return await core.db.transaction(async (db): Promise<TickOutcome> => {
+      const s = await store.getSchedule(db, id, true);
+      const runs = await store.listRuns(db, id);
+      if (runs.some((r) => r.tick_at === at.toISOString())) return duplicate;
+      const skip = async (why: string): Promise<TickOutcome> => {
+        await store.insertRun(db, id, at, { status: 'skipped', reason: why });
+        core.logger.info('schedule_tick_skipped', { schedule_id: id, reason: why });
+        return { status: 'skipped', reason: why };
+      };
+      if (s.paused) return skip('the schedule is paused');
+      const last = [...runs].reverse().find((r) => r.status === 'launched' && r.experiment_set_id !== null);
+      if (last && !['finished', 'stopped'].includes(setStatus(await store.setStatuses(db, last.experiment_set_id!)))) {
+        return skip(`the previous run (experiment set ${last.experiment_set_id}) is still going`);
+      }
+      const template = (await openApiKeys(s.template, core.secrets)) as Record<string, unknown>;
+      const body = ExperimentSetCreate.safeParse({ readme: '', ...template, name: `${s.name}-${stamp(at)}` });
+      // A template that no longer validates (or names a deleted dataset) fails this run, recorded below.
+      if (!body.success) throw new LaunchFailed(`the template is not a valid experiment set: ${body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      try {
+        const setId = await launchExperimentSet(core, body.data, db);
+        const runId = await store.insertRun(db, id, at, { status: 'launched', experiment_set_id: setId });
+        core.logger.info('schedule_tick_launched', { schedule_id: id, experiment_set_id: setId, run_id: runId });
+        return { status: 'launched', experiment_set_id: setId };
+      } catch (err) {
+        // Rolls the launch back; the failure is recorded after, in a statement of its own.
+        throw err instanceof CoreError ? new LaunchFailed(err.message) : err;
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof LaunchFailed)) throw err;
+    reason = err.message;
+  }
   const runId = await store.insertRun(core.db, id, at, { status: 'failed', reason });
   if (runId === undefined) return duplicate;
   core.logger.error('schedule_tick_failed', { schedule_id: id, error: reason });

@@ -15,15 +15,16 @@ export type SecretSource = (arn: string, refresh?: boolean) => Promise<Record<st
 export function secretSource(options: { ttlSec: number; region: string; client?: SecretsManagerClient }): SecretSource {
   const provider = new SecretsProvider({ awsSdkV3Client: options.client ?? new SecretsManagerClient({ region: options.region }) });
   return async (arn, refresh = false) => {
+    const name = arn.split(':').slice(-1)[0];
     let value: unknown;
     try {
       value = await provider.get(arn, { maxAge: options.ttlSec, forceFetch: refresh, transform: 'json' });
     } catch (err) {
       // Never the secret's value in a message: only which secret and why (Powertools wraps the SDK's error).
       const cause = ((err as Error).cause ?? err) as Error;
-      throw new UnavailableError(`secret ${arn.split(':').slice(-1)[0]} cannot be read (${cause.name})`, 5, err);
+      throw new UnavailableError(`secret ${name} cannot be read (${cause.name})`, 5, err);
     }
-    if (!value || typeof value !== 'object') throw new UnavailableError(`secret ${arn.split(':').slice(-1)[0]} is not a JSON object`, 30);
+    if (!value || typeof value !== 'object') throw new UnavailableError(`secret ${name} is not a JSON object`, 30);
     return value as Record<string, unknown>;
   };
 }

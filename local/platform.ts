@@ -53,7 +53,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
     ...(localCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
   // The API reaches PostgreSQL through the local Data API, as the Lambda does in AWS; the runner through a pool.
-  const core = createCore(config, { db: localDataApiDatabase(stack.dataApi.endpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
+  const core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
   const runner = startRunnerProcess(
     {
       ...env,

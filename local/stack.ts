@@ -6,10 +6,10 @@
  * schema migrated.
  */
 import fs from 'node:fs';
-import type { SecretBox } from '../core/secrets.js';
 import path from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SecretBox } from '../core/secrets.js';
 import { dataApiDatabase } from '../core/store/data-api.js';
 import type { Database } from '../core/store/db.js';
 import { createPool } from '../core/store/pool.js';
@@ -35,15 +35,6 @@ export interface StackOptions {
   secrets?: SecretBox;
 }
 
-/** Where the local Data API answers, and the names a Data API call carries. */
-export interface LocalDataApi {
-  endpoint: string;
-  resourceArn: string;
-  secretArn: string;
-  /** Makes every call fail with DatabaseResumingException for `ms`, as Aurora does while it resumes (tests). */
-  resumeDelay(ms: number): void;
-}
-
 /** Fake ARNs: the local server accepts any; these say what they stand for. */
 export const LOCAL_CLUSTER_ARN = 'arn:aws:rds:us-east-1:000000000000:cluster:evalap-local';
 export const LOCAL_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:evalap-local-db';
@@ -60,7 +51,8 @@ export function localDataApiDatabase(endpoint: string, databaseUrl: string): Dat
 
 export interface RunningStack {
   databaseUrl: string;
-  dataApi: LocalDataApi;
+  /** Where the local Data API answers (see localDataApiDatabase). */
+  dataApiEndpoint: string;
   sqsEndpoint: string | undefined;
   queueUrl: string;
   dlqUrl: string | undefined;
@@ -110,7 +102,6 @@ export async function startLocalServers(options: StackOptions): Promise<RunningS
     }
     const dataApiServer = await startDataApiServer({ databaseUrl, host: '127.0.0.1', port: 0 });
     stops.push(() => dataApiServer.close());
-    const dataApi: LocalDataApi = { endpoint: dataApiServer.endpoint, resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, resumeDelay: (ms) => dataApiServer.resumeDelay(ms) };
 
     let sqsEndpoint = options.sqsEndpoint;
     if (!sqsEndpoint && !options.queueUrl) {
@@ -125,7 +116,7 @@ export async function startLocalServers(options: StackOptions): Promise<RunningS
       ({ queueUrl, dlqUrl } = await ensureQueues(client, options.queueName));
       client.destroy();
     }
-    return { databaseUrl, dataApi, sqsEndpoint, queueUrl, dlqUrl, stop };
+    return { databaseUrl, dataApiEndpoint: dataApiServer.endpoint, sqsEndpoint, queueUrl, dlqUrl, stop };
   } catch (err) {
     await stop();
     throw err;

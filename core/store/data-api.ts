@@ -34,7 +34,7 @@ import {
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import { UnavailableError } from '../errors.js';
-import type { Database, Db, Rows } from './db.js';
+import type { Database, Rows } from './db.js';
 import { unavailable } from './availability.js';
 import { namedPlaceholders } from './sql-lexer.js';
 
@@ -172,9 +172,18 @@ function translate(err: unknown): Error {
 export function dataApiDatabase(target: DataApiTarget): Database {
   const base = { resourceArn: target.resourceArn, secretArn: target.secretArn, database: target.database };
 
-  async function run<R>(sql: string, params: unknown[] | undefined, transactionId?: string): Promise<Rows<R>> {
+  /** Runs one call of the client, its failure translated (SQLSTATE kept, unavailability a 503). */
+  const call = async <T>(send: () => Promise<T>): Promise<T> => {
     try {
-      const out = await target.client.send(
+      return await send();
+    } catch (err) {
+      throw translate(err);
+    }
+  };
+
+  async function run<R>(sql: string, params: unknown[] | undefined, transactionId?: string): Promise<Rows<R>> {
+    const out = await call(() =>
+      target.client.send(
         new ExecuteStatementCommand({
           ...base,
           sql: namedPlaceholders(sql),
@@ -182,41 +191,31 @@ export function dataApiDatabase(target: DataApiTarget): Database {
           includeResultMetadata: true,
           ...(transactionId ? { transactionId } : {}),
         }),
-      );
-      const columns = out.columnMetadata ?? [];
-      const rows = (out.records ?? []).map((record) => {
-        const row: Record<string, unknown> = {};
-        record.forEach((field, i) => (row[columns[i]?.label ?? columns[i]?.name ?? `column${i}`] = fieldValue(field, columns[i])));
-        return row as R;
-      });
-      return { rows, rowCount: out.records ? Math.max(rows.length, out.numberOfRecordsUpdated ?? 0) : (out.numberOfRecordsUpdated ?? 0) };
-    } catch (err) {
-      throw translate(err);
-    }
+      ),
+    );
+    const columns = out.columnMetadata ?? [];
+    const rows = (out.records ?? []).map((record) => {
+      const row: Record<string, unknown> = {};
+      record.forEach((field, i) => (row[columns[i]?.label ?? columns[i]?.name ?? `column${i}`] = fieldValue(field, columns[i])));
+      return row as R;
+    });
+    return { rows, rowCount: out.records ? Math.max(rows.length, out.numberOfRecordsUpdated ?? 0) : (out.numberOfRecordsUpdated ?? 0) };
   }
-
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw translate(err);
-    }
-  };
 
   return {
     kind: 'data-api',
     query: (sql, params) => run(sql, params),
     async transaction(fn) {
       const { transactionId } = await call(() => target.client.send(new BeginTransactionCommand(base)));
-      const tx: Db = { kind: 'data-api', query: (sql, params) => run(sql, params, transactionId) };
+      const ends = { resourceArn: base.resourceArn, secretArn: base.secretArn, transactionId };
       let value;
       try {
-        value = await fn(tx);
+        value = await fn({ kind: 'data-api', query: (sql, params) => run(sql, params, transactionId) });
       } catch (err) {
-        await target.client.send(new RollbackTransactionCommand({ resourceArn: base.resourceArn, secretArn: base.secretArn, transactionId })).catch(() => undefined);
+        await target.client.send(new RollbackTransactionCommand(ends)).catch(() => undefined);
         throw err;
       }
-      await call(() => target.client.send(new CommitTransactionCommand({ resourceArn: base.resourceArn, secretArn: base.secretArn, transactionId })));
+      await call(() => target.client.send(new CommitTransactionCommand(ends)));
       return value;
     },
     close: async () => target.client.destroy(),

@@ -78,14 +78,13 @@ export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 }
 
 /** A pool as a `Database`; failures to reach the database are UnavailableErrors. */
-export function pgDatabase(pool: pg.Pool): Database & { pool: pg.Pool } {
+export function pgDatabase(pool: pg.Pool): Database {
   const guard = <T>(p: Promise<T>) =>
     p.catch((err) => {
       throw unavailable(err);
     });
   return {
     kind: 'pg',
-    pool,
     query: (sql, params) => guard(pool.query(sql, params)),
     transaction: (fn) => guard(pgTransaction(pool, fn)),
     close: () => pool.end(),

@@ -51,21 +51,21 @@ function nonCode(sql: string, i: number): number {
 /** `sql` cut into code and non-code segments, in order; joined, they give `sql` back. */
 export function segments(sql: string): Segment[] {
   const out: Segment[] = [];
-  let code = '';
+  // Start of the code run being scanned: it is sliced out whole when a non-code run (or the end) is met.
+  let codeStart = 0;
   let i = 0;
   while (i < sql.length) {
     const skip = nonCode(sql, i);
-    if (skip > 0) {
-      if (code) out.push({ kind: 'code', text: code });
-      code = '';
-      out.push({ kind: 'other', text: sql.slice(i, i + skip) });
-      i += skip;
-    } else {
-      code += sql[i];
+    if (skip === 0) {
       i += 1;
+      continue;
     }
+    if (i > codeStart) out.push({ kind: 'code', text: sql.slice(codeStart, i) });
+    out.push({ kind: 'other', text: sql.slice(i, i + skip) });
+    i += skip;
+    codeStart = i;
   }
-  if (code) out.push({ kind: 'code', text: code });
+  if (sql.length > codeStart) out.push({ kind: 'code', text: sql.slice(codeStart) });
   return out;
 }
 

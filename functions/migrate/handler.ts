@@ -28,10 +28,11 @@ export async function runMigrations(options: MigrateOptions = {}): Promise<{ app
   const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   const now = options.now ?? Date.now;
   const deadline = now() + RESUME_BUDGET_MS;
+  const secrets = secretBox(config);
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        const applied = await migrate(db, { secrets: secretBox(config) });
+        const applied = await migrate(db, { secrets });
         logger.info('migrations_applied', { applied, attempt });
         return { applied };
       } catch (err) {

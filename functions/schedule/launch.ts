@@ -11,27 +11,19 @@ import { tick } from '../../core/schedules.js';
 
 export type TickResult = Awaited<ReturnType<typeof tick>>;
 
-let core: Promise<Core> | undefined;
+let core: Core | undefined;
 
-/** The core of this process (module scope: Lambda keeps it across invocations), built from the environment on first use. */
-export function launchCore(): Promise<Core> {
-  core ??= Promise.resolve()
-    .then(() => createCore(loadConfig()))
-    .catch((err) => {
-      core = undefined;
-      throw err;
-    });
-  return core;
-}
+/** The core of this process (module scope: Lambda keeps it across invocations), built from the environment on first use; it connects to nothing until used. */
+const launchCore = (): Core => (core ??= createCore(loadConfig()));
 
 /** Closes and forgets the process's core (tests; Lambda never needs it). */
 export async function closeLaunchCore(): Promise<void> {
   const current = core;
   core = undefined;
-  if (current) await closeCore(await current);
+  if (current) await closeCore(current);
 }
 
 /** Fires schedule `scheduleId`'s tick due at `at`. */
 export async function launchSchedule(scheduleId: number, at: Date, on?: Core): Promise<TickResult> {
-  return tick(on ?? (await launchCore()), scheduleId, at);
+  return tick(on ?? launchCore(), scheduleId, at);
 }

@@ -5,16 +5,15 @@
  * test/support/dockerfile.ts), then started with the image's CMD and ENV
  * against the test run's PostgreSQL and queue until it completes an experiment.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import tls from 'node:tls';
 import { startApi } from '../support/api.js';
 import { buildDockerfile, hostEnv, hostPath, parseDockerfile, type DockerfileBuild } from '../support/dockerfile.js';
 import { startModelServer } from '../support/model-server.js';
-import { waitUntil } from '../support/runner.js';
+import { startRunner, waitUntil } from '../support/runner.js';
 import { filesUnder, runnerImageAsset, type DockerImageAsset } from './runner-asset.js';
 import { removeOutdir, synth } from './synth.js';
 
@@ -99,36 +98,17 @@ describe("the runner's container image", () => {
     const api = await startApi();
     const model = await startModelServer({ reply: (body) => (/[02468]$/.test(String(body.messages.at(-1).content)) ? String(body.messages.at(-1).content).replace('question', 'answer') : 'no idea') });
     const argv = [...(image.entrypoint ?? []), ...image.cmd!];
-    const proc = spawn(argv[0] === 'node' ? process.execPath : argv[0], argv.slice(1), {
-      cwd: app,
-      env: {
-        PATH: process.env.PATH,
+    const runner = startRunner(
+      api,
+      {
         ...hostEnv(image),
-        DATABASE_URL: api.databaseUrl,
-        QUEUE_URL: api.queueUrl,
-        SQS_ENDPOINT: process.env.SQS_ENDPOINT,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         // Where the API's local key that sealed the provider key is.
         EVALAP_DATA_DIR: process.env.EVALAP_DATA_DIR,
-        LOG_LEVEL: 'info',
-        RUNNER_POLL_WAIT_SEC: '1',
         RUNNER_WORKER_THREADS: '2',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const logs: Record<string, any>[] = [];
-    const stderr: string[] = [];
-    readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
-      try {
-        logs.push(JSON.parse(line));
-      } catch {
-        stderr.push(line);
-      }
-    });
-    readline.createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      { argv: [argv[0] === 'node' ? process.execPath : argv[0], ...argv.slice(1)], cwd: app },
+    );
+    const { proc, logs, stderr } = runner;
     try {
       await waitUntil(async () => logs.some((l) => l.event === 'runner_started') || proc.exitCode !== null, 30_000, 'the runner to start');
       expect({ exitCode: proc.exitCode, stderr }).toEqual({ exitCode: null, stderr: [] });
@@ -147,13 +127,13 @@ describe("the runner's container image", () => {
       expect(model.requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
 
       proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect((await runner.exited).code).toBe(0);
       // Node warns on stderr when it cannot load NODE_EXTRA_CA_CERTS.
       expect(stderr).toEqual([]);
     } finally {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGKILL');
-        await exited;
+        await runner.exited;
       }
       await model.close();
       await api.close();

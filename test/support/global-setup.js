@@ -18,7 +18,7 @@ export default async function globalSetup() {
   });
   Object.assign(process.env, {
     DATABASE_URL: stack.databaseUrl,
-    RDS_DATA_ENDPOINT: stack.dataApi.endpoint,
+    RDS_DATA_ENDPOINT: stack.dataApiEndpoint,
     SQS_ENDPOINT: stack.sqsEndpoint,
     QUEUE_URL: stack.queueUrl,
     EVALAP_TEST_DLQ_URL: stack.dlqUrl,

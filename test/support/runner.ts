@@ -20,8 +20,15 @@ export interface RunningRunner {
   waitForLog(event: string, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
-export function startRunner(api: TestApi, env: Record<string, string> = {}): RunningRunner {
-  const proc = spawn(process.execPath, [MAIN], {
+/** How to start it: the built dist/runner/main.js by default, or another build of it (the image test's). */
+export interface RunnerCommand {
+  argv: string[];
+  cwd?: string;
+}
+
+export function startRunner(api: TestApi, env: Record<string, string | undefined> = {}, command: RunnerCommand = { argv: [process.execPath, MAIN] }): RunningRunner {
+  const proc = spawn(command.argv[0], command.argv.slice(1), {
+    cwd: command.cwd,
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: api.databaseUrl,
