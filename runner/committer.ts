@@ -7,7 +7,9 @@
  * wait costs no task slot, and the last outcome of a run does not wait.
  * Only after the commit are the follow-up tasks sent and the messages
  * deleted, so a crash at any point leaves the message to be redelivered and
- * redone, idempotently.
+ * redone, idempotently. A batch refused for its content (a value PostgreSQL
+ * cannot take) is split until the item at fault is alone: that item is
+ * rejected, and the others are stored, not redone.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
@@ -24,6 +26,8 @@ export interface CommitItem {
   done: () => void;
   /** Called when the item could not be stored; the message must come back. */
   failed: (err: Error) => void;
+  /** Called when the database refuses this item's content: it will never be stored as it is. */
+  rejected: (err: Error) => void;
 }
 
 /** Most outcomes in one transaction. */
@@ -70,15 +74,33 @@ export class Committer {
     while (this.queue.length) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        const { skippedExperiments } = await this.store(batch);
-        if (skippedExperiments.length) this.options.onSkipped(skippedExperiments);
-        const followUps = batch.flatMap((b) => b.followUps);
+        const { stored, skipped } = await this.storeIsolating(batch);
+        if (skipped.length) this.options.onSkipped(skipped);
+        const followUps = stored.flatMap((b) => b.followUps);
         if (followUps.length) await enqueue(this.options.sqs, this.options.queueUrl, followUps);
-        for (const item of batch) item.done();
+        for (const item of stored) item.done();
       } catch (err) {
         this.options.logger.error('commit_failed', { items: batch.length, error: (err as Error).message });
         for (const item of batch) item.failed(err as Error);
       }
+    }
+  }
+
+  /** Stores `batch`, halving it around content the database refuses; returns what was stored. */
+  private async storeIsolating(batch: CommitItem[]): Promise<{ stored: CommitItem[]; skipped: number[] }> {
+    try {
+      return { stored: batch, skipped: (await this.store(batch)).skippedExperiments };
+    } catch (err) {
+      if (!refusedContent(err)) throw err;
+      if (batch.length === 1) {
+        this.options.logger.error('outcome_refused', { error: (err as Error).message });
+        batch[0].rejected(err as Error);
+        return { stored: [], skipped: [] };
+      }
+      const half = Math.ceil(batch.length / 2);
+      const first = await this.storeIsolating(batch.slice(0, half));
+      const second = await this.storeIsolating(batch.slice(half));
+      return { stored: [...first.stored, ...second.stored], skipped: [...new Set([...first.skipped, ...second.skipped])] };
     }
   }
 
@@ -103,4 +125,9 @@ export class Committer {
     if (this.gathering) this.start();
     while (this.running) await this.running;
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the content is at fault, not the database. */
+function refusedContent(err: unknown): boolean {
+  return /^2[23]/.test(String((err as { code?: string }).code ?? ''));
 }

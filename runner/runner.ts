@@ -306,10 +306,10 @@ export class Runner {
 
   // ------------------------------------------------ answer and observation tasks
 
-  private config(id: number): Promise<Resolved | undefined> {
+  private config(id: number, fresh = false): Promise<Resolved | undefined> {
     const now = Date.now();
     const cached = this.configs.get(id);
-    if (cached && now - cached.at < CONFIG_TTL_MS) return cached.value;
+    if (cached && !fresh && now - cached.at < CONFIG_TTL_MS) return cached.value;
     const value = experimentConfig(this.deps.pool, id).then((c) => c && this.resolve(c));
     this.configs.set(id, { at: now, value });
     value.catch(() => this.configs.delete(id));
@@ -350,6 +350,12 @@ export class Runner {
       configs = new Map(await Promise.all(ids.map(async (id) => [id, await this.config(id)] as const)));
       const keys = batch.map((h) => ({ experiment_id: h.task!.experiment_id, num_line: (h.task as { num_line: number }).num_line }));
       states = await rowStates(this.deps.pool, keys);
+      // A metric added (PATCH) since the configuration was cached: its rows would be found complete and dropped.
+      const stale = ids.filter((id) => {
+        const known = new Set(configs.get(id)?.results.map((r) => r.id));
+        return states.some((s) => s.experiment_id === id && s.results.some((r) => !known.has(r)));
+      });
+      for (const id of stale) configs.set(id, await this.config(id, true));
     } catch (err) {
       this.deps.logger.error('prepare_failed', { error: (err as Error).message });
       for (const held of batch) this.settle(held, 'release', 5);
@@ -431,7 +437,7 @@ export class Runner {
     this.commit(held, { answers, observations, followUps: [] });
   }
 
-  private commit(held: Held, item: { answers: AnswerOutcome[]; observations: (ObservationOutcome & { experiment_id: number })[]; followUps: TaskInput[] }): void {
+  private commit(held: Held, item: Outcomes, isRecordOfRefusal = false): void {
     if (!held.committing) {
       held.committing = true;
       this.committingHeld++;
@@ -444,6 +450,12 @@ export class Runner {
         this.settle(held, 'delete');
       },
       failed: () => this.settle(held, 'release', 5),
+      rejected: (err) => {
+        // Not even the record of the refusal could be stored: leave it to redelivery and the dead-letter queue.
+        if (isRecordOfRefusal) return this.settle(held, 'release', 60);
+        this.counters.failed++;
+        this.commit(held, refused(item, `the outcome could not be stored: ${err.message}`), true);
+      },
     });
   }
 
@@ -624,6 +636,16 @@ const use = (r: ResultConfig): MetricUse => ({ resultId: r.id, name: r.name, par
 function storedAnswer(a: NonNullable<RowState['answer']>): StoredAnswer {
   const { error_msg, ...rest } = a;
   return { ...rest, answer: rest.answer ?? '' };
+}
+
+type Outcomes = { answers: AnswerOutcome[]; observations: (ObservationOutcome & { experiment_id: number })[]; followUps: TaskInput[] };
+
+/** The outcomes of `item` recorded as failed with `error`, its follow-up judge tasks included (they have no answer to score). */
+function refused(item: Outcomes, error: string): Outcomes {
+  const answers = item.answers.map((a) => ({ experiment_id: a.experiment_id, num_line: a.num_line, answer: null, error_msg: error, num_try: a.num_try }));
+  const judged = item.followUps.flatMap((t) => (t.type === 'observation' ? [failedObservation(t.experiment_id, t.result_id, t.num_line, `no answer: ${error}`)] : []));
+  const observations = [...item.observations.map((o) => failedObservation(o.experiment_id, o.result_id, o.num_line, error)), ...judged];
+  return { answers, observations, followUps: [] };
 }
 
 function failedObservation(experimentId: number, resultId: number, numLine: number, error: string): ObservationOutcome & { experiment_id: number } {

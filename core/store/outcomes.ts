@@ -7,6 +7,7 @@
  * only a success ever replaces a stored failure, never the reverse.
  */
 import type pg from 'pg';
+import { toStorable } from '../storable.js';
 import type { Db } from './db.js';
 
 export interface AnswerOutcome {
@@ -68,7 +69,9 @@ export async function advance(db: Db, ids: readonly number[]): Promise<number[]>
 
 /**
  * Stores a batch of outcomes in one statement, hence one transaction and one
- * round trip (the function is in migration 004).
+ * round trip (the function is in migration 004). What models and judges
+ * returned is made storable first (NUL characters and unpaired surrogates
+ * replaced): PostgreSQL would refuse the whole batch for one of them.
  */
 export async function commitOutcomes(
   pool: pg.Pool,
@@ -80,7 +83,7 @@ export async function commitOutcomes(
   const uniqueObservations = dedupe(observations, (o) => `${o.result_id}:${o.num_line}`);
   const { rows } = await pool.query<{ skipped: number[]; finished: number[] }>(
     'SELECT skipped, finished FROM evalap_commit_outcomes($1::jsonb, $2::jsonb)',
-    [JSON.stringify(uniqueAnswers), JSON.stringify(uniqueObservations)],
+    [JSON.stringify(toStorable(uniqueAnswers)), JSON.stringify(toStorable(uniqueObservations))],
   );
   return { skippedExperiments: rows[0].skipped, finished: rows[0].finished };
 }

@@ -64,6 +64,8 @@ export interface RowState {
   } | null;
   /** Results that already have an observation (success or failure) for this row. */
   observed: number[];
+  /** Every result the experiment has now: a cached configuration that lacks one is stale. */
+  results: number[];
 }
 
 /** Rows, answers and observed results of a batch of (experiment, row) pairs, in one query. */
@@ -79,7 +81,8 @@ export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: num
               'nb_tokens_prompt', a.nb_tokens_prompt, 'nb_tokens_completion', a.nb_tokens_completion,
               'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'error_msg', a.error_msg) END AS answer,
             coalesce((SELECT array_agg(o.result_id) FROM result r JOIN observation o ON o.result_id = r.id AND o.num_line = t.line
-                      WHERE r.experiment_id = t.eid), '{}') AS observed
+                      WHERE r.experiment_id = t.eid), '{}') AS observed,
+            coalesce((SELECT array_agg(r.id) FROM result r WHERE r.experiment_id = t.eid), '{}') AS results
      FROM unnest($1::int[], $2::int[]) AS t(eid, line)
      JOIN experiment e ON e.id = t.eid
      LEFT JOIN LATERAL (SELECT dr.data FROM dataset_row dr WHERE dr.dataset_id = e.dataset_id AND dr.num_line = t.line OFFSET 0) d ON true

@@ -5,8 +5,10 @@
  * stopped experiments skipped, statuses moved on by the commit that reaches
  * the total, and concurrent committers neither deadlocking nor double counting.
  */
+import { createLogger } from '../../core/logger.js';
 import { commitOutcomes, type AnswerOutcome, type ObservationOutcome } from '../../core/store/outcomes.js';
-import { makeDf, startApi, type TestApi } from '../support/api.js';
+import { Committer, type CommitItem } from '../../runner/committer.js';
+import { makeDf, sqsClient, startApi, type TestApi } from '../support/api.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -122,5 +124,36 @@ describe('commitOutcomes', () => {
     const s = await state(id);
     expect(s.e).toEqual({ experiment_status: 'finished', num_try: rows, num_success: rows });
     expect(s.results.map((r) => [r.num_try, r.score_count, r.score_sum])).toEqual([[rows, rows, rows], [rows, rows, rows / 2]]);
+  });
+});
+
+describe('the group committer', () => {
+  it('stores model output with NUL characters and unpaired surrogates, replaced by U+FFFD, in answers and observations', async () => {
+    const { id, results: [em] } = await experiment(1);
+    await commitOutcomes(api.pool, [answer(id, 0, { answer: 'a\u0000b', think: '\udc00x', context: { 'k\u0000': ['\ud83d'] } })], [observation(id, em, 0, 1, { observation: { why: 'x\u0000' }, error_msg: null })]);
+    const { rows } = await api.pool.query('SELECT answer, think, context FROM answer WHERE experiment_id = $1', [id]);
+    expect(rows[0]).toEqual({ answer: 'a\ufffdb', think: '\ufffdx', context: { 'k\ufffd': ['\ufffd'] } });
+    const obs = await api.pool.query('SELECT observation FROM observation WHERE result_id = $1', [em]);
+    expect(obs.rows[0].observation).toEqual({ why: 'x\ufffd' });
+  });
+
+  it('stores the rest of a batch when the database refuses one item, and rejects only that item', async () => {
+    const { id } = await experiment(5);
+    const outcome: Record<number, string> = {};
+    const item = (line: number, over: Partial<AnswerOutcome> = {}): CommitItem => ({
+      answers: [answer(id, line, over)],
+      observations: [],
+      followUps: [],
+      done: () => (outcome[line] = 'done'),
+      failed: () => (outcome[line] = 'failed'),
+      rejected: (err) => (outcome[line] = `rejected: ${err.message}`),
+    });
+    const committer = new Committer({ pool: api.pool, sqs: sqsClient(), queueUrl: api.queueUrl, logger: createLogger({ level: 'silent' }), onSkipped: () => undefined, moreComing: () => true });
+    // A token count past PostgreSQL's integer range: the whole statement fails for it.
+    for (const i of [0, 1, 2, 3, 4]) committer.add(item(i, i === 3 ? { nb_tokens_prompt: 2 ** 40 } : {}));
+    await committer.idle();
+    expect(outcome).toEqual({ 0: 'done', 1: 'done', 2: 'done', 3: expect.stringMatching(/^rejected: .*out of range/), 4: 'done' });
+    const { rows } = await api.pool.query('SELECT num_line FROM answer WHERE experiment_id = $1 ORDER BY num_line', [id]);
+    expect(rows.map((r) => r.num_line)).toEqual([0, 1, 2, 4]);
   });
 });
