@@ -163,6 +163,8 @@ export class Runner extends Construct {
         MAX_CONCURRENT_TASKS: String(props.maxConcurrentTasks),
         RUNNER_WORKER_THREADS: String(props.workerThreads),
         RUNNER_VISIBILITY_TIMEOUT_SEC: String(props.visibilityTimeoutSec),
+        // Three beats may be missed before a message of a live runner shows again.
+        RUNNER_HEARTBEAT_INTERVAL_MS: String(props.visibilityTimeoutSec * 250),
         RUNNER_SHUTDOWN_GRACE_MS: String(props.shutdownGraceMs),
         PGHOST: props.database.host,
         PGPORT: String(props.database.port),

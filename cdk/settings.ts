@@ -105,7 +105,7 @@ export const SETTINGS = {
   natGateways: int('NAT gateways with networkLayout=private: 1, or 2 (one per AZ, so one AZ failing does not cut the runners off). An error with networkLayout=public.', 1, 1, 2),
   interfaceEndpoints: bool('With networkLayout=private: VPC interface endpoints for SQS, Secrets Manager, KMS, CloudWatch Logs and ECR (api, dkr) in both AZs, keeping AWS traffic off the NAT gateway (~$87.60/month more). An error with networkLayout=public.', false),
   maxReceiveCount: int('Receives of one message before SQS moves it to the dead-letter queue.', 10, 1, 1000),
-  visibilityTimeoutSec: int('The queue\'s visibility timeout, also RUNNER_VISIBILITY_TIMEOUT_SEC (the runner\'s heartbeat extends it every 20 s while a task runs).', 60, 30, 43200),
+  visibilityTimeoutSec: int('The queue\'s visibility timeout, also RUNNER_VISIBILITY_TIMEOUT_SEC: how long a killed runner\'s messages wait before another runner gets them (the runner\'s heartbeat extends it every quarter of it while a task runs).', 20, 8, 43200),
   dlqRetentionDays: int('Days a message stays in a dead-letter queue (tasks, and scheduled runs that failed).', 14, 1, 14),
   maxConcurrentTasks: int('MAX_CONCURRENT_TASKS: tasks one runner keeps in flight.', 8, 1, 4096),
   runnerWorkerThreads: optInt('RUNNER_WORKER_THREADS. Unset: the runner task\'s vCPU count less one, at least 1, at most maxConcurrentTasks.', 1, 256),

@@ -25,8 +25,19 @@ export const RetryTask = z
   .object({ type: z.literal('retry'), experiment_id: z.number().int().positive() })
   .strict();
 
+/**
+ * What a task handed over to a later delivery carries of its earlier ones (a
+ * back-off longer than a runner holds a message): the attempts they made,
+ * which bound its retries, and the model calls, which its outcome's num_try
+ * counts. Absent on a first delivery.
+ */
+const Carried = {
+  attempts: z.number().int().min(0).optional(),
+  calls: z.number().int().min(0).optional(),
+};
+
 export const AnswerTask = z
-  .object({ type: z.literal('answer'), experiment_id: z.number().int().positive(), num_line: z.number().int().min(0) })
+  .object({ type: z.literal('answer'), experiment_id: z.number().int().positive(), num_line: z.number().int().min(0), ...Carried })
   .strict();
 
 export const ObservationTask = z
@@ -35,6 +46,7 @@ export const ObservationTask = z
     experiment_id: z.number().int().positive(),
     result_id: z.number().int().positive(),
     num_line: z.number().int().min(0),
+    ...Carried,
   })
   .strict();
 

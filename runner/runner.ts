@@ -44,6 +44,10 @@ interface Held {
   task?: Task;
   /** Attempts already made at this task (a redelivery counts as one). */
   attempt: number;
+  /** Model (or judge) calls started for this task, in this delivery and the ones it was handed over from. */
+  calls: number;
+  /** Calls it arrived with: those started here are carried on if it is handed back. */
+  carried: number;
   settled: boolean;
   /** Its outcome is being stored: it no longer occupies a task slot. */
   committing?: boolean;
@@ -208,7 +212,7 @@ export class Runner {
     if (this.held.size === 0 && messages.length && !this.stopping) this.protection.busy();
     const work: Held[] = [];
     for (const m of messages) {
-      const held: Held = { id: m.MessageId!, receiptHandle: m.ReceiptHandle!, attempt: Math.max(0, Number(m.Attributes?.ApproximateReceiveCount ?? 1) - 1), settled: false };
+      const held: Held = { id: m.MessageId!, receiptHandle: m.ReceiptHandle!, attempt: Math.max(0, Number(m.Attributes?.ApproximateReceiveCount ?? 1) - 1), calls: 0, carried: 0, settled: false };
       this.held.set(held.id, held);
       this.heartbeat.track(held.id, held.receiptHandle);
       if (this.stopping) {
@@ -221,6 +225,10 @@ export class Runner {
         continue;
       }
       held.task = parsed;
+      if (parsed.type === 'answer' || parsed.type === 'observation') {
+        held.attempt += parsed.attempts ?? 0;
+        held.calls = held.carried = parsed.calls ?? 0;
+      }
       if (parsed.type === 'fanout' || parsed.type === 'retry') this.track(this.control(held, parsed));
       else work.push(held);
     }
@@ -242,8 +250,27 @@ export class Runner {
     if (this.held.size === 0) this.protection.idle();
     this.heartbeat.untrack(held.id);
     if (how === 'delete') this.acks.delete(held);
+    else if (held.calls > held.carried) this.track(this.handOver(held, delaySec));
     else void this.acks.release([held], delaySec);
     this.poller.notify();
+  }
+
+  /**
+   * Hands a task back as a copy that carries its attempts and calls (SQS
+   * cannot change a message's body), then deletes the original; should the
+   * copy not go, the original is released as it is: its work is not lost,
+   * only the count of its calls.
+   */
+  private async handOver(held: Held, delaySec: number): Promise<void> {
+    const task = { ...(held.task as Extract<Task, { type: 'answer' | 'observation' }>), attempts: held.attempt, calls: held.calls };
+    try {
+      // SQS delays a message at most 15 minutes.
+      await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: this.deps.queueUrl, MessageBody: JSON.stringify(task), DelaySeconds: Math.min(900, delaySec) }));
+    } catch (err) {
+      this.deps.logger.warn('hand_over_failed', { message_id: held.id, error: (err as Error).message });
+      return this.acks.release([held], delaySec);
+    }
+    this.acks.delete(held);
   }
 
   private async deadLetter(held: Held, body: string | undefined, reason: string): Promise<void> {
@@ -430,9 +457,9 @@ export class Runner {
   }
 
   /** Records a row (or its observations) as failed for good. */
-  private fail(held: Held, config: ExperimentConfig, numLine: number, error: string, results: ResultConfig[], withAnswer: boolean, attempts = 1): void {
+  private fail(held: Held, config: ExperimentConfig, numLine: number, error: string, results: ResultConfig[], withAnswer: boolean): void {
     this.counters.failed++;
-    const answers: AnswerOutcome[] = withAnswer ? [{ experiment_id: config.id, num_line: numLine, answer: null, error_msg: error, num_try: attempts }] : [];
+    const answers: AnswerOutcome[] = withAnswer ? [{ experiment_id: config.id, num_line: numLine, answer: null, error_msg: error, num_try: held.calls }] : [];
     const observations = results.map((r) => failedObservation(config.id, r.id, numLine, withAnswer ? `no answer: ${error}` : error));
     this.commit(held, { answers, observations, followUps: [] });
   }
@@ -497,15 +524,18 @@ export class Runner {
     const { held, config, pending } = ctx;
     const wire = task.wire;
     const call = outcome.call;
+    if (call) held.calls++;
     if (call && !call.ok) {
       if (call.retryable && held.attempt + 1 < this.deps.config.RUNNER_MAX_ATTEMPTS) {
         return this.retryLater(ctx, call.retryAfterMs ?? backoffMs(held.attempt));
       }
       const error = call.retryable ? `${call.message} (failed ${held.attempt + 1} attempts)` : call.message;
-      return this.fail(held, config, wire.numLine, error, pending, wire.kind === 'answer', held.attempt + 1);
+      return this.fail(held, config, wire.numLine, error, pending, wire.kind === 'answer');
     }
-    const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, num_try: 1 }));
-    const answers: AnswerOutcome[] = outcome.answer ? [{ experiment_id: config.id, num_line: wire.numLine, ...outcome.answer, error_msg: null, num_try: held.attempt + 1 }] : [];
+    // A judged observation took the judge's calls; a metric computed here took one try.
+    const observationTries = wire.kind === 'observation' ? Math.max(1, held.calls) : 1;
+    const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, num_try: observationTries }));
+    const answers: AnswerOutcome[] = outcome.answer ? [{ experiment_id: config.id, num_line: wire.numLine, ...outcome.answer, error_msg: null, num_try: held.calls }] : [];
     const followUps = wire.kind === 'answer' ? this.judgeTasks(config.id, wire.numLine, pending) : [];
     this.commit(held, { answers, observations, followUps });
   }
@@ -525,8 +555,10 @@ export class Runner {
     const ctx = this.contexts.get(task.wire.id);
     this.contexts.delete(task.wire.id);
     if (!ctx || ctx.held.settled) return;
+    // The task had started: a call it makes was likely sent.
+    if (task.wire.model || task.wire.judge) ctx.held.calls++;
     if (ctx.held.attempt + 1 >= this.deps.config.RUNNER_MAX_ATTEMPTS) {
-      return this.fail(ctx.held, ctx.config, task.wire.numLine, `the worker running this task died ${ctx.held.attempt + 1} times`, ctx.pending, task.wire.kind === 'answer' && !task.wire.answer, ctx.held.attempt + 1);
+      return this.fail(ctx.held, ctx.config, task.wire.numLine, `the worker running this task died ${ctx.held.attempt + 1} times`, ctx.pending, task.wire.kind === 'answer' && !task.wire.answer);
     }
     this.retryLater(ctx, 0);
   }
@@ -586,6 +618,10 @@ export class Runner {
     await step('flush_commits', () => this.committer.idle());
     await step('release_rest', () => {
       for (const held of [...this.held.values()]) this.settle(held, 'release');
+    });
+    // Hand-overs of tasks that had made calls: a copy is sent before the original goes.
+    await step('hand_over', async () => {
+      while (this.background.size > 0) await Promise.all([...this.background]);
     });
     await step('stop_workers', async () => {
       this.broker.stopWorkers();

@@ -363,7 +363,8 @@ describe('the synthesized stack (default settings)', () => {
     expect(env).toMatchObject({
       MAX_CONCURRENT_TASKS: '8',
       RUNNER_WORKER_THREADS: '1',
-      RUNNER_VISIBILITY_TIMEOUT_SEC: '60',
+      RUNNER_VISIBILITY_TIMEOUT_SEC: '20',
+      RUNNER_HEARTBEAT_INTERVAL_MS: '5000',
       RUNNER_SHUTDOWN_GRACE_MS: '25000',
       QUEUE_URL: { Ref: idOf(stack.tasks.queue) },
       DLQ_URL: { Ref: idOf(stack.tasks.deadLetterQueue) },
@@ -787,6 +788,7 @@ describe('context variants', () => {
       // 2 vCPUs: one worker thread, the main thread keeps the other core.
       RUNNER_WORKER_THREADS: '1',
       RUNNER_VISIBILITY_TIMEOUT_SEC: '120',
+      RUNNER_HEARTBEAT_INTERVAL_MS: '30000',
       RUNNER_SHUTDOWN_GRACE_MS: '100000',
       EVALAP_JUDGE_MODEL: 'gpt-judge',
       EVALAP_JUDGE_BASE_URL: 'https://judge.example.com/v1',
@@ -822,7 +824,7 @@ describe('context validation', () => {
       terminationProtection: true,
       networkLayout: 'public',
       maxReceiveCount: 10,
-      visibilityTimeoutSec: 60,
+      visibilityTimeoutSec: 20,
       maxConcurrentTasks: 8,
       runnerMinTasks: 0,
       runnerMaxTasks: 4,

@@ -84,3 +84,37 @@ describe('a metric added right after the run finished', () => {
     expect(model.requests).toHaveLength(10);
   });
 });
+
+describe("an answer's num_try", () => {
+  const tries = async (id: number) =>
+    (await api.pool.query('SELECT num_try FROM answer WHERE experiment_id = $1 ORDER BY num_line', [id])).rows.map((r) => r.num_try as number);
+
+  it('counts model calls, not deliveries: tasks handed back unstarted by a stopping runner are not counted twice', async () => {
+    model.setBehaviour({ latencyMs: 1500 });
+    const first = runner({ MAX_CONCURRENT_TASKS: '2', RUNNER_SHUTDOWN_GRACE_MS: '10000' });
+    const id = await launch(6);
+    await waitUntil(async () => model.requests.length >= 2 || undefined, 20_000, 'the first calls');
+    // Two tasks run; the others are held, unstarted, and handed back on SIGTERM (each delivery counted by SQS).
+    first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    runner({ MAX_CONCURRENT_TASKS: '8' });
+    await terminal(id);
+    expect(model.requests).toHaveLength(6);
+    expect(await tries(id)).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it('carries the calls of a task waiting out a back-off over to the runner that finishes it', async () => {
+    // The first call is throttled for 20 s: the task waits in the runner that made it, which is then stopped.
+    model.setBehaviour({ retryAfterSeconds: 20, script: (i) => (i === 0 ? '429' : 'ok') });
+    const first = runner({ MAX_CONCURRENT_TASKS: '1', RUNNER_SHUTDOWN_GRACE_MS: '1000' });
+    const id = await launch(1);
+    await waitUntil(async () => model.requests.length >= 1 || undefined, 20_000, 'the throttled call');
+    first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    runner();
+    const exp = await terminal(id);
+    expect(exp).toMatchObject({ experiment_status: 'finished', num_success: 1 });
+    expect(model.requests).toHaveLength(2);
+    expect(await tries(id)).toEqual([2]);
+  });
+});
