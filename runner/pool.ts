@@ -6,6 +6,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger.js';
 
+/** Sent by the pool to a thread on its port (not the bus): close your socket and exit now. */
+export const ThreadCommand = { Exit: 'exit' } as const;
+
+/** How long threads told to exit at once may take before the pool gives up on them. */
+const EXIT_WAIT_MS = 2000;
+
 export interface PoolOptions {
   size: number;
   /** Total task slots, shared out between the threads. */
@@ -63,15 +69,36 @@ export class WorkerPool {
     });
   }
 
-  /** Waits for every thread to exit (the broker sent them Stop), at most `timeoutMs`. */
+  /**
+   * Waits up to `timeoutMs` for every thread to exit (the broker sent them
+   * Stop: they finish their tasks first), then tells those left to exit at
+   * once, abandoning their tasks: call it once every task's message is
+   * settled or handed back. Each thread closes its own socket on the way out;
+   * see worker.ts for why the process must not end while one is open.
+   */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
-    const exits = [...this.workers.values()].map(({ thread }) => new Promise<void>((resolve) => {
+    const threads = [...this.workers.values()];
+    if (await this.exited(threads, timeoutMs)) return;
+    const left = threads.filter(({ thread }) => thread.threadId !== -1);
+    for (const { thread } of left) thread.postMessage(ThreadCommand.Exit);
+    if (await this.exited(left, EXIT_WAIT_MS)) return;
+    // Stuck in synchronous code: nothing can close its socket, and the process may abort as it exits.
+    const stuck = left.filter(({ thread }) => thread.threadId !== -1).map(({ id }) => id);
+    this.options.logger.error('workers_not_exiting', { workers: stuck });
+  }
+
+  /** True once all of `threads` have exited, false if `timeoutMs` passes first. */
+  private async exited(threads: { thread: Worker }[], timeoutMs: number): Promise<boolean> {
+    const exits = threads.map(({ thread }) => new Promise<void>((resolve) => {
       if (thread.threadId === -1) resolve();
       thread.once('exit', () => resolve());
     }));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(exits), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    const all = Promise.all(exits).then(() => true);
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const done = await Promise.race([all, timeout]);
     clearTimeout(timer);
+    return done;
   }
 }

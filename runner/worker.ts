@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Dealer } from 'zeromq';
 import { executeTask } from './execute.js';
 import { warmUp } from './warm-up.js';
+import { ThreadCommand } from './pool.js';
 import { decode, encode, Frame, type WorkerTask } from './protocol.js';
 
 interface WorkerData {
@@ -29,16 +30,37 @@ const dealer = new Dealer({ routingId: id, linger: 2000 });
 let sending: Promise<unknown> = Promise.resolve();
 const send = (frames: (string | Buffer)[]) => (sending = sending.then(() => dealer.send(frames)).catch(() => undefined));
 
-// An exception escaping a task must not take the process down with it: a
-// thread that dies with an open socket aborts the whole runner. Close the
-// socket and end only this thread; the pool replaces it.
+/**
+ * Every way out of this thread goes through here. A thread must close its
+ * socket itself before it ends: when a thread is torn down (its own
+ * process.exit without close, worker.terminate(), or the process exiting)
+ * with a receive pending, zeromq's cleanup throws from a destructor and the
+ * whole process aborts ("terminate called after throwing an instance of
+ * 'Napi::Error'", zeromq/zeromq.js#411; reproduced with zeromq 6.8).
+ */
+function exitThread(code: number): never {
+  dealer.close();
+  process.exit(code);
+}
+
+// An exception escaping a task must not take the process down with it: end
+// only this thread; the pool replaces it.
 function die(err: unknown): void {
   parentPort?.postMessage({ event: 'worker_crashed', error: err instanceof Error ? err.message : String(err) });
-  dealer.close();
-  process.exit(1);
+  exitThread(1);
 }
 process.on('uncaughtException', die);
 process.on('unhandledRejection', die);
+
+// The pool's last word at shutdown, on the thread's own port (it arrives even
+// when the bus's Stop cannot: a thread not yet on the bus, a send that never
+// leaves). Its tasks' messages were already handed back, so nothing more is
+// worth sending: no linger.
+parentPort?.on('message', (m: unknown) => {
+  if (m !== ThreadCommand.Exit) return;
+  dealer.linger = 0;
+  exitThread(0);
+});
 
 let running = 0;
 let stopping = false;
@@ -48,8 +70,7 @@ let waiting: WorkerTask[] = [];
 async function finishIfStopping(): Promise<void> {
   if (!stopping || running > 0 || waiting.length > 0) return;
   await sending;
-  dealer.close();
-  process.exit(0);
+  exitThread(0);
 }
 
 function handBack(ids: Set<number> | 'all'): void {

@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { TestApi } from './api.js';
+import { startApi, type TestApi } from './api.js';
+import { startModelServer, type StubModelServer } from './model-server.js';
 
 const MAIN = path.resolve('dist/runner/main.js');
 
@@ -33,7 +34,7 @@ export function startRunner(api: TestApi, env: Record<string, string | undefined
       PATH: process.env.PATH,
       DATABASE_URL: api.databaseUrl,
       QUEUE_URL: api.queueUrl,
-      SQS_ENDPOINT: process.env.SQS_ENDPOINT,
+      SQS_ENDPOINT: api.sqsEndpoint,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -104,4 +105,44 @@ export async function waitUntil<T>(fn: () => Promise<T>, timeoutMs: number, what
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What runnerFixtures() gives a test file; `api` and `model` are set once its beforeAll has run. */
+export interface RunnerFixtures {
+  api: TestApi;
+  model: StubModelServer;
+  /** Starts a runner against `api`; it is stopped after the test, passed or failed. */
+  runner(env?: Record<string, string>): RunningRunner;
+}
+
+/**
+ * Registers the jest hooks a runner test file needs: an API on a fresh
+ * database and queue and a stub model server for the whole file; after each
+ * test, its runners stopped (a failed test must not leave one working on the
+ * next test's queue) and the model's behaviour and requests reset. Call it at
+ * the top level of the file.
+ */
+export function runnerFixtures(): RunnerFixtures {
+  const runners: RunningRunner[] = [];
+  const fixtures = {
+    runner(env: Record<string, string> = {}) {
+      const r = startRunner(fixtures.api, env);
+      runners.push(r);
+      return r;
+    },
+  } as RunnerFixtures;
+  beforeAll(async () => {
+    fixtures.api = await startApi();
+    fixtures.model = await startModelServer();
+  });
+  afterAll(async () => {
+    await fixtures.model?.close();
+    await fixtures.api?.close();
+  });
+  afterEach(async () => {
+    await stopRunners(runners);
+    fixtures.model.setBehaviour({});
+    fixtures.model.reset();
+  });
+  return fixtures;
 }
