@@ -2,7 +2,7 @@
 import type { Db } from './store/db.js';
 import type { Core } from './context.js';
 import { ValidationError, type FieldIssue } from './errors.js';
-import { prepareExperiment, withLaunch, cursor, type InlineDatasets } from './experiments.js';
+import { prepareExperiment, retryExperiments, stopExperiments, withLaunch, cursor, type ExperimentScope, type InlineDatasets } from './experiments.js';
 import { expandGrid, gridSize, MAX_GRID } from './grid.js';
 import type { TaskInput } from './queue.js';
 import { SetExperiment, type ExperimentSetCreate, type ExperimentSetPatch, type GridCV } from './schemas.js';
@@ -81,10 +81,15 @@ export async function patchExperimentSet(core: Core, id: number, patch: Experime
 
 type Status = 'pending' | 'running' | 'finished' | 'stopped';
 
-/** A set's status, derived from its experiments' (so it can never disagree with them). */
+/**
+ * A set's status, derived from its experiments' (so it can never disagree
+ * with them). A set with no experiments is `finished`: it has nothing to
+ * run. Evalap creates such sets (clients add experiments later), so they
+ * are kept, but must not look as if something were still to come.
+ */
 export function setStatus(statuses: readonly string[]): Status {
-  if (statuses.length === 0 || statuses.every((s) => s === 'pending')) return 'pending';
   if (statuses.every((s) => s === 'finished')) return 'finished';
+  if (statuses.every((s) => s === 'pending')) return 'pending';
   if (statuses.every((s) => s === 'finished' || s === 'stopped')) return 'stopped';
   return 'running';
 }
@@ -104,24 +109,22 @@ export async function listExperimentSets(core: Core, q: { limit: number; cursor?
 
 export const deleteExperimentSet = (core: Core, id: number) => store.deleteSet(core.db, id);
 
+/** A set's experiments, as a scope of stop and retry. */
+const ofSet = (id: number): ExperimentScope => async (client) => {
+  await store.getSet(client, id, true);
+  return store.setExperimentIds(client, id);
+};
+
 /** Cancels a set: unfinished experiments become `stopped`; the runner drops their queued tasks. */
 export async function stopExperimentSet(core: Core, id: number) {
-  await withLaunch(core, async (client) => {
-    await store.getSet(client, id, true);
-    const ids = await experiments.stopExperiments(client, id);
-    core.logger.info('experiment_set_stopped', { experiment_set_id: id, experiments: ids.length });
-    return { value: undefined, tasks: [] };
-  });
+  const ids = await stopExperiments(core, ofSet(id));
+  core.logger.info('experiment_set_stopped', { experiment_set_id: id, experiments: ids.length });
   return getExperimentSet(core, id);
 }
 
 /** Re-enqueues what failed or is missing, experiment by experiment; the runner works out which rows and metrics. */
 export async function retryExperimentSet(core: Core, id: number) {
-  const ids = await withLaunch(core, async (client) => {
-    await store.getSet(client, id, true);
-    const ids = await experiments.reopenForRetry(client, id);
-    return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
-  });
+  const ids = await retryExperiments(core, ofSet(id));
   core.logger.info('experiment_set_retried', { experiment_set_id: id, experiments: ids.length });
   return { experiment_set_id: id, experiment_ids: ids };
 }

@@ -10,7 +10,7 @@ import { parseUpload } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
 import { checkMetrics } from './metrics/registry.js';
 import { enqueue, type TaskInput } from './queue.js';
-import { isRawModel, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
+import { isRawModel, PG_INT_MAX, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
 import * as datasets from './store/datasets.js';
 import * as store from './store/experiments.js';
 
@@ -186,7 +186,7 @@ export const cursor = {
   decode(value: string | undefined): number | undefined {
     if (value === undefined) return undefined;
     const m = /^id:(\d{1,10})$/.exec(Buffer.from(value, 'base64url').toString());
-    if (!m || Number(m[1]) > 2_147_483_647) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
+    if (!m || Number(m[1]) > PG_INT_MAX) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
     return Number(m[1]);
   },
 };
@@ -227,3 +227,47 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
 }
 
 export const deleteExperiment = (core: Core, id: number) => store.deleteExperiment(core.db, id);
+
+/**
+ * The experiments a stop or a retry acts on, read in its transaction with
+ * what they belong to locked (the experiment itself, or its set: then no
+ * experiment joins the set meanwhile); throws NotFoundError for an unknown
+ * id. With it, one stop and one retry serve an experiment and a set alike.
+ */
+export type ExperimentScope = (client: Db) => Promise<number[]>;
+
+/** One experiment, as a scope. */
+const single = (id: number): ExperimentScope => async (client) => {
+  await store.lockExperiment(client, id);
+  return [id];
+};
+
+/** Cancels: the scope's unfinished experiments become `stopped` and the runner drops their queued tasks; finished ones stay finished. Returns the ids stopped. */
+export async function stopExperiments(core: Core, scope: ExperimentScope): Promise<number[]> {
+  return withLaunch(core, async (client) => ({ value: await store.stopExperiments(client, await scope(client)), tasks: [] }));
+}
+
+/**
+ * Re-enqueues what failed or is missing: each experiment of the scope with
+ * anything left to do is reopened (a stopped one resumes) and gets one retry
+ * task, from which the runner works out which rows and metrics to redo.
+ * Returns the ids reopened.
+ */
+export async function retryExperiments(core: Core, scope: ExperimentScope): Promise<number[]> {
+  return withLaunch(core, async (client) => {
+    const ids = await store.reopenForRetry(client, await scope(client));
+    return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
+  });
+}
+
+export async function stopExperiment(core: Core, id: number) {
+  const stopped = await stopExperiments(core, single(id));
+  core.logger.info('experiment_stopped', { experiment_id: id, stopped: stopped.length > 0 });
+  return getExperiment(core, id, {});
+}
+
+export async function retryExperiment(core: Core, id: number) {
+  const reopened = await retryExperiments(core, single(id));
+  core.logger.info('experiment_retried', { experiment_id: id, reopened: reopened.length > 0 });
+  return getExperiment(core, id, {});
+}

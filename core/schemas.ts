@@ -6,7 +6,17 @@
 import { z } from 'zod';
 
 const name = z.string().trim().min(1).max(200);
-const nonNegInt = z.number().int().min(0);
+/** PostgreSQL's `integer`, the type of every id (a `serial`) and stored count: a larger number would fail in the database, as a 500. */
+export const PG_INT_MAX = 2_147_483_647;
+/** An integer in [min, max], with one message for whatever is wrong (the first check that fails stops the others). */
+const boundedInt = (min: number, max: number, message = `expected an integer from ${min} to ${max}`) => {
+  const check = { error: message, abort: true };
+  return z.number().int(check).min(min, check).max(max, check);
+};
+const nonNegInt = boundedInt(0, PG_INT_MAX);
+const ID_RANGE = `an id is an integer from 1 to ${PG_INT_MAX}`;
+/** An entity's id in a body. */
+const dbId = boundedInt(1, PG_INT_MAX, ID_RANGE);
 const jsonObject = z.record(z.string(), z.unknown());
 
 export const ExperimentStatus = z.enum(['pending', 'running_answers', 'running_metrics', 'finished', 'stopped']);
@@ -165,7 +175,7 @@ const experimentFields = {
 };
 
 export const ExperimentCreate = z
-  .object({ ...experimentFields, experiment_set_id: z.number().int().positive().nullish() })
+  .object({ ...experimentFields, experiment_set_id: dbId.nullish() })
   .strict()
   .meta({ id: 'ExperimentCreate' });
 export type ExperimentCreate = z.infer<typeof ExperimentCreate>;
@@ -293,11 +303,14 @@ export type GridCV = z.infer<typeof GridCV>;
 
 const SetExperiment = z.object(experimentFields).strict();
 
+/** Empty, or absent, as Evalap allows: a set may be filled later (its status is then `finished` until it is). */
+const setExperiments = z.array(SetExperiment).max(1000).optional();
+
 export const ExperimentSetCreate = z
   .object({
     name: name,
     readme: z.string().max(100_000).default(''),
-    experiments: z.array(SetExperiment).min(1).max(1000).optional(),
+    experiments: setExperiments,
     cv: GridCV.optional(),
   })
   .strict()
@@ -311,7 +324,7 @@ export const ExperimentSetPatch = z
   .object({
     name: name.optional(),
     readme: z.string().max(100_000).optional(),
-    experiments: z.array(SetExperiment).min(1).max(1000).optional(),
+    experiments: setExperiments,
     cv: GridCV.optional(),
   })
   .strict()
@@ -334,10 +347,12 @@ export const ExperimentSet = z
 // ----------------------------------------------------------------- queries
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const intParam = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, 'expected a non-negative integer').transform(Number).pipe(z.number().int().min(min).max(max));
+const intParam = (min: number, max: number, message = `expected an integer from ${min} to ${max}`) =>
+  z.string().regex(/^\d+$/, message).transform(Number).pipe(boundedInt(min, max, message));
+/** An entity's id in a path or query string. */
+export const idParam = intParam(1, PG_INT_MAX, ID_RANGE);
 
-export const IdParam = z.object({ id: intParam(1, 2_147_483_647) }).strict();
+export const IdParam = z.object({ id: idParam }).strict();
 export const DatasetGetQuery = z.object({ with_df: bool.default(false) }).strict();
 export const DatasetByNameQuery = z.object({ name: z.string().min(1).max(200), with_df: bool.default(false) }).strict();
 export const PageQuery = z
@@ -350,7 +365,7 @@ export const ExperimentGetQuery = z
   .object({ with_results: bool.default(false), with_answers: bool.default(false), with_dataset: bool.default(false) })
   .strict();
 export const ExperimentListQuery = PageQuery.extend({
-  set_id: intParam(1, 2_147_483_647).optional(),
+  set_id: idParam.optional(),
   orphan: bool.optional().describe('Only experiments in no set'),
 }).strict();
 export const LeaderboardQuery = z

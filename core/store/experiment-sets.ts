@@ -46,6 +46,12 @@ export async function countSetExperiments(db: Db, id: number): Promise<number> {
   return rows[0].n;
 }
 
+/** The ids of a set's experiments, in id order. */
+export async function setExperimentIds(db: Db, id: number): Promise<number[]> {
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM experiment WHERE experiment_set_id = $1 ORDER BY id', [id]);
+  return rows.map((r) => r.id);
+}
+
 export async function deleteSet(db: Db, id: number): Promise<void> {
   const { rowCount } = await db.query('DELETE FROM experiment_set WHERE id = $1', [id]);
   if (!rowCount) throw new NotFoundError('experiment set', id);

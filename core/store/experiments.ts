@@ -276,37 +276,37 @@ export async function deleteExperiment(db: Db, id: number): Promise<void> {
   if (!rowCount) throw new NotFoundError('experiment', id);
 }
 
-/** Marks the experiments (and their results) that have not finished as `stopped`; returns their ids. */
-export async function stopExperiments(db: Db, setId: number): Promise<number[]> {
+/** Marks those of the experiments `ids` (and their results) that have not finished as `stopped`; returns their ids. */
+export async function stopExperiments(db: Db, ids: readonly number[]): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `UPDATE experiment SET experiment_status = 'stopped', updated_at = now()
-     WHERE experiment_set_id = $1 AND experiment_status NOT IN ('finished', 'stopped') RETURNING id`,
-    [setId],
+     WHERE id = ANY($1::int[]) AND experiment_status NOT IN ('finished', 'stopped') RETURNING id`,
+    [ids],
   );
-  const ids = rows.map((r) => r.id);
-  if (ids.length) {
-    await db.query(`UPDATE result SET metric_status = 'stopped' WHERE experiment_id = ANY($1::int[]) AND metric_status <> 'finished'`, [ids]);
+  const stopped = rows.map((r) => r.id);
+  if (stopped.length) {
+    await db.query(`UPDATE result SET metric_status = 'stopped' WHERE experiment_id = ANY($1::int[]) AND metric_status <> 'finished'`, [stopped]);
   }
-  return ids;
+  return stopped;
 }
 
 /**
- * Experiments of a set with anything left to do: failed or missing answers,
- * failed or missing observations, or not finished. They are put back to
- * `pending` (stopped ones resume) and their ids returned.
+ * Those of the experiments `ids` with anything left to do: failed or
+ * missing answers, failed or missing observations, or not finished. They
+ * are put back to `pending` (stopped ones resume) and their ids returned.
  */
-export async function reopenForRetry(db: Db, setId: number): Promise<number[]> {
+export async function reopenForRetry(db: Db, ids: readonly number[]): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `UPDATE experiment e SET experiment_status = 'pending', updated_at = now()
-     WHERE e.experiment_set_id = $1 AND (
+     WHERE e.id = ANY($1::int[]) AND (
        e.experiment_status <> 'finished' OR e.num_success < e.num_total
        OR EXISTS (SELECT 1 FROM result r WHERE r.experiment_id = e.id AND r.num_success < e.num_total))
      RETURNING e.id`,
-    [setId],
+    [ids],
   );
-  const ids = rows.map((r) => r.id);
-  if (ids.length) {
-    await db.query(`UPDATE result SET metric_status = 'pending' WHERE experiment_id = ANY($1::int[]) AND (metric_status <> 'finished' OR num_success < num_try)`, [ids]);
+  const reopened = rows.map((r) => r.id);
+  if (reopened.length) {
+    await db.query(`UPDATE result SET metric_status = 'pending' WHERE experiment_id = ANY($1::int[]) AND (metric_status <> 'finished' OR num_success < num_try)`, [reopened]);
   }
-  return ids;
+  return reopened;
 }

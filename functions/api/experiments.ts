@@ -49,6 +49,22 @@ export const experimentRoutes: Route[] = [
     run: async ({ core, params, body }) => ({ body: await experiments.patchExperiment(core, params.id, body) }),
   },
   {
+    method: 'POST',
+    path: '/v1/stop/experiment/{id}',
+    summary: 'Cancel an experiment (in a set or not): unfinished, it becomes stopped and its queued tasks are dropped; finished, it stays finished',
+    params: IdParam,
+    response: Experiment,
+    run: async ({ core, params }) => ({ body: await experiments.stopExperiment(core, params.id) }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/retry/experiment/{id}',
+    summary: 'Re-enqueue the failed and missing answers and observations of an experiment (in a set or not); a stopped one resumes',
+    params: IdParam,
+    response: Experiment,
+    run: async ({ core, params }) => ({ body: await experiments.retryExperiment(core, params.id) }),
+  },
+  {
     method: 'DELETE',
     path: '/v1/experiment/{id}',
     summary: 'Delete an experiment with its answers and results (admin)',

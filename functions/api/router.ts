@@ -66,6 +66,9 @@ function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGate
 }
 
 export function createRouter(routes: readonly Route[], getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean = () => true) {
+  // A path parameter without a schema would reach the database unchecked (an id past its range is a 500 there).
+  const unchecked = routes.find((r) => /\{[^/]+\}/.test(r.path) && !r.params);
+  if (unchecked) throw new Error(`route ${unchecked.method} ${unchecked.path} has path parameters but no params schema`);
   const patterns = routes.map((r) => ({
     method: r.method,
     regex: new RegExp('^' + r.path.replace(/\{[^/]+\}/g, '[^/]+') + '/?$'),

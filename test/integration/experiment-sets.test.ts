@@ -57,6 +57,23 @@ describe('POST /v1/experiment_set', () => {
     expect(await api.footprint()).toEqual(before);
   });
 
+  it('creates a set with no experiments as finished, since it has nothing to run, and follows the experiments added later', async () => {
+    const created = await api.call('POST', '/v1/experiment_set', { body: { name: 'empty-at-first' } });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ name: 'empty-at-first', readme: '', status: 'finished', experiments: [] });
+    expect(await api.messages()).toEqual([]);
+    expect((await api.call('GET', `/v1/experiment_set/${created.body.id}`)).body.status).toBe('finished');
+    expect((await api.call('GET', '/v1/experiment_sets')).body.find((s: { id: number }) => s.id === created.body.id).status).toBe('finished');
+    // An empty list is the same set (Evalap's own clients send one).
+    expect((await api.call('POST', '/v1/experiment_set', { body: { name: 'empty-list', experiments: [] } })).body).toMatchObject({ status: 'finished', experiments: [] });
+    // Evalap clients fill a set later: with PATCH, or with POST /v1/experiment and its experiment_set_id.
+    const patched = await api.call('PATCH', `/v1/experiment_set/${created.body.id}`, { body: { experiments: [experiment('added')] } });
+    expect(patched.body).toMatchObject({ status: 'pending', experiments: [{ name: 'added', experiment_status: 'pending' }] });
+    const other = await api.call('POST', '/v1/experiment_set', { body: { name: 'filled-by-post', readme: '' } });
+    expect((await api.call('POST', '/v1/experiment', { body: { ...experiment('posted'), experiment_set_id: other.body.id } })).status).toBe(200);
+    expect((await api.call('GET', `/v1/experiment_set/${other.body.id}`)).body).toMatchObject({ status: 'pending', experiments: [{ name: 'posted' }] });
+  });
+
   it('refuses a duplicate set name with 409', async () => {
     await api.call('POST', '/v1/experiment_set', { body: { name: 'twice', readme: '' } });
     const before = await api.footprint();

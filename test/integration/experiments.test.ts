@@ -175,3 +175,97 @@ describe('PATCH and DELETE /v1/experiment/{id}', () => {
     expect((await api.call('DELETE', `/v1/dataset/${dataset}`)).status).toBe(200);
   });
 });
+
+describe('POST /v1/stop/experiment/{id} and /v1/retry/experiment/{id}', () => {
+  const statusOf = async (id: number) => (await api.pool.query('SELECT experiment_status FROM experiment WHERE id = $1', [id])).rows[0].experiment_status as string;
+  const resultStatuses = async (id: number) => (await api.pool.query('SELECT metric_status FROM result WHERE experiment_id = $1 ORDER BY id', [id])).rows.map((r) => r.metric_status as string);
+  /** Marks every answer and observation of an experiment as done and successful. */
+  const complete = async (id: number) => {
+    await api.pool.query(`UPDATE experiment SET experiment_status = 'finished', num_try = num_total, num_success = num_total WHERE id = $1`, [id]);
+    await api.pool.query(`UPDATE result r SET metric_status = 'finished', num_try = e.num_total, num_success = e.num_total FROM experiment e WHERE e.id = r.experiment_id AND e.id = $1`, [id]);
+  };
+
+  it('stops an unfinished experiment with its unfinished results, answering with the experiment', async () => {
+    const created = await api.call('POST', '/v1/experiment', { body: experiment({ name: 'to-stop', metrics: ['exact_match', 'contains'] }) });
+    const [first] = created.body.results;
+    await api.pool.query(`UPDATE experiment SET experiment_status = 'running_metrics' WHERE id = $1`, [created.body.id]);
+    await api.pool.query(`UPDATE result SET metric_status = 'finished' WHERE id = $1`, [first.id]);
+    await api.purge();
+    const res = await api.call('POST', `/v1/stop/experiment/${created.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: created.body.id, name: 'to-stop', experiment_status: 'stopped', dataset: { name: 'qa' } });
+    expect(res.body.results.map((r: { metric_status: string }) => r.metric_status)).toEqual(['finished', 'stopped']);
+    expect(await resultStatuses(created.body.id)).toEqual(['finished', 'stopped']);
+    expect(await api.messages()).toEqual([]);
+  });
+
+  it('leaves a finished experiment finished when asked to stop it', async () => {
+    const created = await api.call('POST', '/v1/experiment', { body: experiment({ name: 'already-done' }) });
+    await complete(created.body.id);
+    const res = await api.call('POST', `/v1/stop/experiment/${created.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.experiment_status).toBe('finished');
+    expect(await resultStatuses(created.body.id)).toEqual(['finished']);
+  });
+
+  it('retries an experiment with failed work: it is reopened and gets one retry task, which the runner narrows to what failed', async () => {
+    const created = await api.call('POST', '/v1/experiment', { body: experiment({ name: 'to-retry' }) });
+    await complete(created.body.id);
+    await api.pool.query('UPDATE experiment SET num_success = num_total - 1 WHERE id = $1', [created.body.id]);
+    await api.purge();
+    const res = await api.call('POST', `/v1/retry/experiment/${created.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: created.body.id, experiment_status: 'pending', dataset: { name: 'qa' } });
+    expect(await api.messages()).toEqual([{ type: 'retry', experiment_id: created.body.id }]);
+  });
+
+  it('resumes a stopped experiment on retry', async () => {
+    const created = await api.call('POST', '/v1/experiment', { body: experiment({ name: 'stop-then-retry' }) });
+    await api.call('POST', `/v1/stop/experiment/${created.body.id}`);
+    expect(await statusOf(created.body.id)).toBe('stopped');
+    await api.purge();
+    const res = await api.call('POST', `/v1/retry/experiment/${created.body.id}`);
+    expect(res.body.experiment_status).toBe('pending');
+    expect(await resultStatuses(created.body.id)).toEqual(['pending']);
+    expect(await api.messages()).toEqual([{ type: 'retry', experiment_id: created.body.id }]);
+  });
+
+  it('leaves an experiment with nothing failed or missing as it is, enqueuing nothing', async () => {
+    const created = await api.call('POST', '/v1/experiment', { body: experiment({ name: 'nothing-to-retry' }) });
+    await complete(created.body.id);
+    await api.purge();
+    const res = await api.call('POST', `/v1/retry/experiment/${created.body.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.experiment_status).toBe('finished');
+    expect(await api.messages()).toEqual([]);
+  });
+
+  it('stops and retries one experiment of a set without touching its siblings', async () => {
+    const set = await api.call('POST', '/v1/experiment_set', { body: { name: 'siblings', readme: '', experiments: [experiment({ name: 'one' }), experiment({ name: 'two' })] } });
+    const [one, two] = set.body.experiments.map((e: { id: number }) => e.id);
+    await api.purge();
+    expect((await api.call('POST', `/v1/stop/experiment/${one}`)).body.experiment_status).toBe('stopped');
+    expect([await statusOf(one), await statusOf(two)]).toEqual(['stopped', 'pending']);
+    expect((await api.call('GET', `/v1/experiment_set/${set.body.id}`)).body.status).toBe('running');
+    expect((await api.call('POST', `/v1/retry/experiment/${one}`)).body.experiment_status).toBe('pending');
+    expect(await api.messages()).toEqual([{ type: 'retry', experiment_id: one }]);
+  });
+
+  it('answers 404 for an unknown experiment, writing nothing', async () => {
+    const before = await api.footprint();
+    for (const path of ['/v1/stop/experiment/987654', '/v1/retry/experiment/987654']) {
+      const res = await api.call('POST', path);
+      expect(res.status).toBe(404);
+      expect(res.body.detail).toMatch(/experiment 987654 not found/);
+    }
+    expect(await api.footprint()).toEqual(before);
+  });
+
+  it('lists both routes in the OpenAPI document, answering an experiment', async () => {
+    const { paths } = (await api.call('GET', '/v1/openapi.json')).body;
+    for (const path of ['/v1/stop/experiment/{id}', '/v1/retry/experiment/{id}']) {
+      expect(paths[path].post.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Experiment' });
+      expect(paths[path].post.responses['404']).toBeDefined();
+    }
+  });
+});

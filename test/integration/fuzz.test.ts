@@ -610,7 +610,7 @@ function semanticBody(rng: Rng, target: string, id: string | undefined, fx: Fixt
         name: rng.chance(0.5) ? `fuzz-schedule-${rng.hex(4)}` : text(),
         cron: rng.pick(['0 3 * * *', '61 * * * *', '* * *', '*/0 * * * *', text()]),
         timezone: rng.pick([undefined, 'UTC', 'Nowhere/City', text()]),
-        template: rng.pick<unknown>([{ experiments: [{ name: 'x' }] }, { cv: { common_params: {}, grid_params: {} } }, { experiments: [] }]),
+        template: rng.pick<unknown>([{ experiments: [{ name: 'x' }] }, { cv: { common_params: {}, grid_params: {} } }, { experiments: [{}] }]),
       }) as Obj;
       edits(o, ['template']);
       return o;
@@ -769,6 +769,9 @@ function corpus(fx: Fixtures): Omit<FuzzRequest, 'n'>[] {
     json('POST', '/v1/dataset', 'POST /v1/dataset', { name: fx.used.name, df: JSON.stringify([{ 'q\u0000': 'a' }]) }),
     { method: 'POST', path: `/v1/dataset?name=${fx.used.name}`, target: 'POST /v1/dataset', contentType: 'text/csv', body: Buffer.from('q\u0000,a\n1,2\n'), mutating: true },
     json('POST', `/v1/dataset/${fx.used.id}/rows`, 'POST /v1/dataset/{id}/rows', { df: JSON.stringify([{ query: '\u0000', output_true: '\ud800' }]) }),
+    // Valid but for a number past PostgreSQL's integer: the schemas must refuse it, or the database fails (a 500).
+    json('POST', '/v1/experiment', 'POST /v1/experiment', { ...missingExperiment, dataset: fx.used.name, experiment_set_id: 2147483648 }),
+    json('POST', '/v1/experiment', 'POST /v1/experiment', { ...missingExperiment, dataset: fx.used.name, model: { ...raw, execution_time: [1, 2147483648, 3] } }),
     // A set experiment whose inline df does not parse must fail the whole set, not vanish from it.
     json('POST', '/v1/experiment_set', 'POST /v1/experiment_set', { name: 'fuzz-corpus-4', experiments: [{ ...missingExperiment, dataset: { name: 'fuzz-corpus-inline', df: '[]' } }] }),
   ];
