@@ -1,6 +1,11 @@
-/** Whether the parts the API depends on answer: PostgreSQL and the queue. */
+/**
+ * Whether the parts the API depends on answer (PostgreSQL and the queue), and
+ * which experiments have stalled: those are reported, not counted against the
+ * API's health (the sweeper acts on them).
+ */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Core } from './context.js';
+import { stalledExperiments } from './store/sweep.js';
 
 export interface Check {
   ok: boolean;
@@ -11,6 +16,8 @@ export interface Check {
 export interface Health {
   status: 'ok' | 'degraded';
   checks: Record<string, Check>;
+  /** Unfinished experiments with no progress for EVALAP_STALL_AFTER_SEC (at most 100), when the database answers. */
+  stalled_experiments?: { id: number; status: string; since: string }[];
 }
 
 async function check(fn: () => Promise<unknown>): Promise<Check> {
@@ -34,5 +41,7 @@ export async function health(core: Core, extra: Record<string, () => Promise<unk
       ...extra,
     }).map(async ([name, fn]) => [name, await check(fn)] as const),
   );
-  return { status: entries.every(([, c]) => c.ok) ? 'ok' : 'degraded', checks: Object.fromEntries(entries) };
+  const checks = Object.fromEntries(entries);
+  const stalled = checks.database.ok ? await stalledExperiments(core.db, core.config.EVALAP_STALL_AFTER_SEC).catch(() => undefined) : undefined;
+  return { status: entries.every(([, c]) => c.ok) ? 'ok' : 'degraded', checks, ...(stalled ? { stalled_experiments: stalled } : {}) };
 }

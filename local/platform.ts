@@ -8,6 +8,8 @@ import { apiKeys, type Config } from '../core/config.js';
 import { closeCore, createCore, secretBox } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { createPool } from '../core/store/pool.js';
+import { sweep } from '../core/sweeper.js';
 import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from './http-server.js';
 import { assertPortFree, PortInUseError } from './ports.js';
@@ -54,6 +56,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
   });
   // The API reaches PostgreSQL through the local Data API, as the Lambda does in AWS; the runner through a pool.
   const core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
+  if (localCredentials) await sweepLostWork(config, logger, sqs, stack);
   const runner = startRunnerProcess(
     {
       ...env,
@@ -95,4 +98,22 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   logger.info('stack_started', { api: url, queue: stack.queueUrl, database: stack.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), open });
   return { url, open, stop };
+}
+
+/**
+ * The embedded SQS server keeps its messages in memory: on a fresh start
+ * the work of every unfinished experiment is gone from the queue, so it is
+ * enqueued again now rather than after the stall bound.
+ */
+async function sweepLostWork(config: Config, logger: Logger, sqs: SQSClient, stack: { databaseUrl: string; queueUrl: string; dlqUrl?: string }): Promise<void> {
+  const pool = createPool(stack.databaseUrl, 1);
+  try {
+    const report = await sweep({ pool, sqs, queueUrl: stack.queueUrl, dlqUrl: stack.dlqUrl, logger, stallAfterSec: 0, maxRequeues: config.EVALAP_STALL_REQUEUES });
+    if (report.requeued.length || report.gaveUp.length) logger.info('unfinished_work_requeued', { experiments: report.requeued, given_up: report.gaveUp });
+  } catch (err) {
+    // The runners' periodic sweep will do it: starting matters more.
+    logger.warn('sweep_failed', { error: (err as Error).message });
+  } finally {
+    await pool.end();
+  }
 }

@@ -12,6 +12,7 @@ import { isInline } from '../core/metrics/score.js';
 import type { ChatModel } from '../core/providers/openai.js';
 import { enqueue, Task, type TaskInput } from '../core/queue.js';
 import type { SecretBox } from '../core/secrets.js';
+import { sweep } from '../core/sweeper.js';
 import type { AnswerOutcome, ObservationOutcome } from '../core/store/outcomes.js';
 import { experimentConfig, fanoutChunk, resetFailures, rowStates, type ExperimentConfig, type ResultConfig, type RowState } from '../core/store/work.js';
 import { Acks } from './acks.js';
@@ -108,6 +109,8 @@ export class Runner {
   private stopping = false;
   private closing: Promise<void> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
   private readonly counters = { done: 0, retries: 0, failed: 0, dropped: 0, deadLettered: 0 };
   /** Tests only: the query whose first attempt crashes its worker thread (EVALAP_FAULT_INJECTION). */
   private readonly crashOn: string | undefined;
@@ -174,6 +177,8 @@ export class Runner {
     this.poller.start();
     this.statsTimer = setInterval(() => this.logStats(), this.deps.config.RUNNER_STATS_INTERVAL_MS);
     this.statsTimer.unref();
+    this.sweepTimer = setInterval(() => this.sweep(), this.deps.config.RUNNER_SWEEP_INTERVAL_SEC * 1000);
+    this.sweepTimer.unref();
     this.deps.logger.info('runner_started', {
       max_concurrent_tasks: this.deps.config.MAX_CONCURRENT_TASKS,
       worker_threads: this.deps.threads,
@@ -382,6 +387,8 @@ export class Runner {
         const known = new Set(configs.get(id)?.results.map((r) => r.id));
         return states.some((s) => s.experiment_id === id && s.results.some((r) => !known.has(r)));
       });
+      // So is one cached as stopped: a retry may have resumed it since.
+      for (const id of ids) if (configs.get(id)?.status === 'stopped' && !stale.includes(id)) stale.push(id);
       for (const id of stale) configs.set(id, await this.config(id, true));
     } catch (err) {
       this.deps.logger.error('prepare_failed', { error: (err as Error).message });
@@ -563,6 +570,17 @@ export class Runner {
     this.retryLater(ctx, 0);
   }
 
+  /** One sweep at a time here (and across runners, by the database's lock); a failed sweep waits for the next tick. */
+  private sweep(): void {
+    if (this.sweeping || this.stopping) return;
+    this.sweeping = true;
+    const { pool, sqs, queueUrl, dlqUrl, logger, config } = this.deps;
+    const run = sweep({ pool, sqs, queueUrl, dlqUrl, logger, stallAfterSec: config.EVALAP_STALL_AFTER_SEC, maxRequeues: config.EVALAP_STALL_REQUEUES })
+      .catch((err: Error) => logger.warn('sweep_failed', { error: err.message }))
+      .finally(() => (this.sweeping = false));
+    this.track(run);
+  }
+
   private logStats(): void {
     const interval = this.deps.config.RUNNER_STATS_INTERVAL_MS / 1000;
     this.deps.logger.info('runner_stats', {
@@ -625,7 +643,8 @@ export class Runner {
     });
     await step('stop_workers', async () => {
       this.broker.stopWorkers();
-      await this.pool.close(2000);
+      // Tasks still running were handed back already: their outcomes would be dropped, so no wait for them.
+      await this.pool.close(this.broker.runningCount > 0 ? 0 : 2000);
     });
     await step('heartbeat', () => this.heartbeat.close());
     await step('acks', () => this.acks.drain());
@@ -633,6 +652,7 @@ export class Runner {
     await step('task_protection', () => this.protection.close());
     await step('bus', () => this.broker.close());
     clearInterval(this.statsTimer);
+    clearInterval(this.sweepTimer);
     logger.info('runner_stopped', {});
   }
 

@@ -7,6 +7,7 @@ import corpusStats from './002_corpus_stats.js';
 import schedules from './003_schedules.js';
 import commitFunction from './004_commit_function.js';
 import { sealSetKeys } from './005_sealed_set_keys.js';
+import sweep from './006_sweep.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'schedules', sql: schedules },
   { version: 4, name: 'commit_function', sql: commitFunction },
   { version: 5, name: 'sealed_set_keys', run: sealSetKeys },
+  { version: 6, name: 'sweep', sql: sweep },
 ];
