@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../local/ports.js';
+import { startModelServer } from '../support/model-server.js';
 import { waitUntil } from '../support/runner.js';
 
 jest.setTimeout(120_000);
@@ -76,6 +77,38 @@ describe('npm start', () => {
     expect(kept).toMatchObject({ name: 'kept', size: 2 });
     second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('finishes a run stopped half-way: the work its in-memory queue lost is enqueued again at the next start', async () => {
+    const model = await startModelServer({ latencyMs: 50 });
+    try {
+      const first = start({ MAX_CONCURRENT_TASKS: '2' });
+      await waitUntil(healthy, 60_000, 'the stack to be healthy');
+      const post = (p: string, body: unknown) => fetch(url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const df = JSON.stringify(Array.from({ length: 300 }, (_, i) => ({ query: `q${i}`, output_true: `answer to: q${i}` })));
+      expect((await post('/v1/dataset', { name: 'halfway', readme: '', df })).status).toBe(200);
+      const res = await post('/v1/experiment', { name: 'halfway', dataset: 'halfway', model: { name: 'stub', base_url: model.url }, metrics: ['exact_match'] });
+      const id = ((await res.json()) as any).id;
+      const get = async () => (await (await fetch(`${url}/v1/experiment/${id}`)).json()) as any;
+      await waitUntil(async () => (await get()).num_try >= 20 || undefined, 60_000, 'the run to be under way');
+      first.proc.kill('SIGINT');
+      expect(await first.exited).toBe(0);
+      expect(model.requests.length).toBeLessThan(300);
+
+      const second = start();
+      const done = await waitUntil(async () => {
+        const e = await get().catch(() => undefined);
+        return e?.experiment_status === 'finished' ? e : undefined;
+      }, 60_000, 'the experiment to finish after the restart');
+      expect(done).toMatchObject({ num_try: 300, num_success: 300 });
+      // Only what was missing was asked again: at most the tasks running when it stopped are repeated.
+      expect(model.requests.length).toBeLessThan(300 + 10);
+      expect(second.output()).toContain('"event":"unfinished_work_requeued"');
+      second.proc.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await model.close();
+    }
   });
 
   it('says in one line that a port is taken, and exits', async () => {
