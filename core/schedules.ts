@@ -42,6 +42,10 @@ function checkTemplate(template: Record<string, unknown>): void {
   if (!parsed.success) {
     throw new ValidationError('invalid template', parsed.error.issues.map((i) => ({ path: ['template', ...i.path.map(String)].join('.'), message: i.message })));
   }
+  // A set may start empty and be filled later; a scheduled one would only ever launch nothing.
+  if (!parsed.data.experiments?.length && !parsed.data.cv) {
+    throw new ValidationError('invalid template', [{ path: 'template.experiments', message: 'a schedule\'s template must have experiments or a cv grid: each run would launch nothing' }]);
+  }
 }
 
 // Registration with the scheduler happens inside the transaction: if it

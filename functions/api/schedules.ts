@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { compareSets } from '../../core/compare.js';
 import * as schedules from '../../core/schedules.js';
-import { IdParam } from '../../core/schemas.js';
+import { IdParam, idParam } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 const CompareQuery = z
   .object({
-    set_a: z.string().regex(/^\d+$/, 'expected an experiment set id').transform(Number),
-    set_b: z.string().regex(/^\d+$/, 'expected an experiment set id').transform(Number),
+    set_a: idParam,
+    set_b: idParam,
   })
   .strict();
 

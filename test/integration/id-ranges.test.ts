@@ -70,6 +70,8 @@ describe('ids and integers out of PostgreSQL\'s range', () => {
     ['/v1/experiments?limit=1001', 'query.limit'],
     ['/v1/experiment_sets?limit=0', 'query.limit'],
     ['/v1/leaderboard?limit=99999999999', 'query.limit'],
+    ['/v1/compare?set_a=2147483648&set_b=1', 'query.set_a'],
+    ['/v1/compare?set_a=1&set_b=0', 'query.set_b'],
   ])('GET %s answers 400 naming %s', async (path, field) => {
     await refused('GET', path, undefined, field);
   });

@@ -40,6 +40,7 @@ describe('schedule routes', () => {
     ['a bad cron expression', { cron: '61 * * * *' }, /cron: minute: "61"/],
     ['an unknown time zone', { timezone: 'Nowhere/City' }, /timezone: "Nowhere\/City" is not an IANA time zone/],
     ['a template that is not a set body', { template: { experiments: [{ name: 'x' }] } }, /template.experiments.0.dataset/],
+    ['a template that would launch nothing', { template: { experiments: [] } }, /template.experiments: a schedule's template must have experiments or a cv grid/],
   ])('refuses %s with a 400, writing nothing', async (_name, over, detail) => {
     const before = await api.footprint();
     const res = await api.call('POST', '/v1/schedule', { body: { name: 'bad', cron: '0 3 * * *', template: template(['a', 'b', 'c', 'd']), ...over } });
