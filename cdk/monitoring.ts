@@ -120,7 +120,16 @@ export class Monitoring extends Construct {
     };
     alarm('DeadLetterQueueNotEmpty', {
       alarmDescription: 'Tasks failed maxReceiveCount times (or were unparseable) and sit in the dead-letter queue',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute }),
+      // The runners' sweeper records dead letters as failed and keeps them out of sight for 12 h: count those too.
+      metric: new cloudwatch.MathExpression({
+        expression: 'visible + hidden',
+        label: 'Dead letters',
+        period: minute,
+        usingMetrics: {
+          visible: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute }),
+          hidden: props.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: minute }),
+        },
+      }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
