@@ -51,6 +51,7 @@ import { freePort } from '../local/ports.js';
 import { startLocalServers, type RunningStack } from '../local/stack.js';
 import { startModelServer, type StubBehaviour, type StubModelServer } from '../test/support/model-server.js';
 import { apiAt, BenchError, createDataset, expectStatus, type Api } from './api.js';
+import { countingProxy, type CountingProxy } from './sqs-proxy.js';
 
 /** A row whose stub answer (`answer to: <query>`) the exact_match metric scores 1. */
 const row = (i: number) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` });
@@ -355,38 +356,8 @@ interface Env {
 /** --pgstats: PostgreSQL's log lines (auto_explain plans of statements over 5 ms). */
 const pgLog: string[] = [];
 
-/** --sqscount: SQS requests by action (X-Amz-Target), through the proxy. */
+/** --sqscount: SQS requests by action, through the proxy. */
 const sqsCalls = new Map<string, number>();
-
-/** A pass-through HTTP proxy in front of the SQS endpoint that counts requests by action. */
-async function countingProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
-  const to = new URL(target);
-  const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
-    const action = String(req.headers['x-amz-target'] ?? 'unknown').replace(/^AmazonSQS\./, '');
-    sqsCalls.set(action, (sqsCalls.get(action) ?? 0) + 1);
-    const up = http.request(
-      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers, agent },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  server.keepAliveTimeout = 10_000;
-  const port = await listen(server, 0, '127.0.0.1');
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        agent.destroy();
-      }),
-  };
-}
 
 let cleanupCurrent: (() => Promise<void>) | undefined;
 
@@ -396,7 +367,7 @@ async function withEnv<T>(fn: (env: Env) => Promise<T>): Promise<T> {
   let core: Core | undefined;
   let server: http.Server | undefined;
   let stub: StubModelServer | undefined;
-  let proxy: { url: string; close(): Promise<void> } | undefined;
+  let proxy: CountingProxy | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
@@ -444,7 +415,7 @@ async function withEnv<T>(fn: (env: Env) => Promise<T>): Promise<T> {
     server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
     const port = await listen(server, await freePort(), '127.0.0.1');
     stub = await startModelServer();
-    if (SQS_COUNT && stack.sqsEndpoint) proxy = await countingProxy(stack.sqsEndpoint);
+    if (SQS_COUNT && stack.sqsEndpoint) proxy = await countingProxy(stack.sqsEndpoint, sqsCalls);
     const sqsForRunner = proxy?.url ?? stack.sqsEndpoint;
     if (PGSTATS) await core.db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const s = stack;
