@@ -30,7 +30,8 @@ beforeEach(async () => {
     onLost: () => undefined,
   });
   await broker.bind();
-  worker = new Dealer({ routingId: 'w0', linger: 0, receiveTimeout: 300 });
+  // The quiet window that ends a drain: long enough for a loaded machine (2 cores, four jest workers) to deliver what is due.
+  worker = new Dealer({ routingId: 'w0', linger: 0, receiveTimeout: 800 });
   worker.connect(address);
   await worker.send([Frame.Ready, encode({ slots: 2 })]);
   expect(await broker.workersReady(1, 2000)).toBe(true);
