@@ -1,10 +1,13 @@
 /**
  * Task messages and their producer. A message carries ids, never a dataset:
  * workers read the one row they need. Sends go in batches of 10, SQS's
- * largest, and every entry that SQS reports failed is sent again.
+ * largest, and every entry that SQS reports failed is sent again. Also how
+ * the runner logs SQS being unreachable (SqsOutageLog).
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { UnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
 
 export const FanoutTask = z
   .object({
@@ -56,7 +59,9 @@ export type TaskInput = z.input<typeof Task>;
 
 /**
  * Sends tasks in batches of 10, `concurrency` batches at a time (one after
- * another by default); throws if some could not be sent after retries.
+ * another by default); throws if some could not be sent after retries: an
+ * UnavailableError (a 503 for the API) when SQS could not be reached or
+ * answered with an error.
  */
 export async function enqueue(sqs: SQSClient, queueUrl: string, tasks: readonly TaskInput[], concurrency = 1): Promise<void> {
   const batches: TaskInput[][] = [];
@@ -71,12 +76,53 @@ export async function enqueue(sqs: SQSClient, queueUrl: string, tasks: readonly 
 async function sendBatch(sqs: SQSClient, queueUrl: string, batch: readonly TaskInput[]): Promise<void> {
   let entries = batch.map((task, i) => ({ Id: String(i), MessageBody: JSON.stringify(task) }));
   for (let attempt = 0; entries.length > 0; attempt++) {
-    const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })).catch((err: Error & { code?: string }) => {
+      // The SDK has already retried what it deems transient (network errors, throttling, 5xx).
+      throw new UnavailableError(`the task queue cannot be reached (${err.code ?? err.name})`, 5, err);
+    });
     const failed = new Set((out.Failed ?? []).map((f) => f.Id));
     entries = entries.filter((e) => failed.has(e.Id));
     if (entries.length && attempt >= 4) {
       throw new Error(`SQS refused ${entries.length} task(s): ${(out.Failed ?? []).map((f) => f.Message).join('; ')}`);
     }
     if (entries.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+  }
+}
+
+/** While SQS stays unreachable, how often the failure is logged again. */
+const OUTAGE_REMINDER_MS = 60_000;
+
+/**
+ * Failures of one kind of SQS call (receive, extend, delete, release), logged
+ * once per outage instead of once per call: when SQS cannot be reached every
+ * receive loop, heartbeat batch and delete fails, and a line for each would
+ * bury the one that matters. The first failure is logged as `event` (again
+ * each minute while it lasts), the first success after it as
+ * `sqs_reachable_again` with how many calls failed and for how long.
+ */
+export class SqsOutageLog {
+  private since: number | undefined;
+  private loggedAt = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly event: string,
+  ) {}
+
+  failed(fields: Record<string, unknown>): void {
+    const now = Date.now();
+    this.failures++;
+    this.since ??= now;
+    if (this.failures > 1 && now - this.loggedAt < OUTAGE_REMINDER_MS) return;
+    this.loggedAt = now;
+    this.logger.warn(this.event, { ...fields, failed_calls: this.failures, outage_ms: now - this.since });
+  }
+
+  succeeded(): void {
+    if (this.since === undefined) return;
+    this.logger.info('sqs_reachable_again', { after: this.event, failed_calls: this.failures, outage_ms: Date.now() - this.since });
+    this.since = undefined;
+    this.failures = 0;
   }
 }

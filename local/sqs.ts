@@ -15,6 +15,14 @@ const BIND_ADDRESS = '127.0.0.1';
 export interface RunningSqs {
   endpoint: string;
   stop(): Promise<void>;
+  /**
+   * Freezes the server's process (SIGSTOP): connections are still accepted by
+   * the kernel but nothing is answered until `resume`, and no message held
+   * in memory is lost, as when SQS cannot be reached for a while. For tests.
+   */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
 }
 
 /** Starts fauxqs on `port` (0: any free port) and resolves once it listens. */
@@ -52,14 +60,25 @@ export async function startSqs(port: number): Promise<RunningSqs> {
   // Keep draining stdout so the child never blocks on a full pipe.
   child.stdout.resume();
   let stopping: Promise<void> | undefined;
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     endpoint: `http://${BIND_ADDRESS}:${actualPort}`,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        if (running()) {
+          // A frozen process would hold the SIGTERM until continued.
+          child.kill('SIGCONT');
+          child.kill('SIGTERM');
+        }
         await exited;
       })();
       return stopping;
+    },
+    pause() {
+      if (running()) child.kill('SIGSTOP');
+    },
+    resume() {
+      if (running()) child.kill('SIGCONT');
     },
   };
 }

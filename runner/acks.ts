@@ -7,7 +7,8 @@
  */
 import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
-import { releaseMessages } from './heartbeat.js';
+import { SqsOutageLog } from '../core/queue.js';
+import { tryRelease } from './heartbeat.js';
 
 export interface Receipt {
   id: string;
@@ -18,13 +19,23 @@ export class Acks {
   private deletes: Receipt[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<unknown>>();
+  /**
+   * Calls that fail as a whole (SQS unreachable) are logged once per outage.
+   * Nothing else is needed: a message not deleted or not released comes
+   * back after its visibility timeout, and its task is then a no-op or redone.
+   */
+  private readonly deleteOutage: SqsOutageLog;
+  private readonly releaseOutage: SqsOutageLog;
 
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
     private readonly logger: Logger,
     private readonly delayMs = 100,
-  ) {}
+  ) {
+    this.deleteOutage = new SqsOutageLog(logger, 'delete_failed');
+    this.releaseOutage = new SqsOutageLog(logger, 'release_failed');
+  }
 
   /** Deletes a message whose task is done for good. */
   delete(receipt: Receipt): void {
@@ -37,8 +48,10 @@ export class Acks {
   release(receipts: readonly Receipt[], delaySec = 0): Promise<void> {
     if (!receipts.length) return Promise.resolve();
     return this.track(
-      releaseMessages(this.sqs, this.queueUrl, receipts.map((r) => ({ ...r, delaySec }))).then((failed) => {
-        if (failed.length) this.logger.warn('release_failed', { ids: failed });
+      tryRelease(this.sqs, this.queueUrl, receipts.map((r) => ({ ...r, delaySec }))).then(({ refused, unsent, error }) => {
+        if (refused.length) this.logger.warn('release_failed', { ids: refused });
+        if (unsent.length) this.releaseOutage.failed({ ids: unsent, error: (error as Error)?.message });
+        else this.releaseOutage.succeeded();
       }),
     );
   }
@@ -52,11 +65,14 @@ export class Acks {
       this.track(
         this.sqs
           .send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })) }))
-          .then((out) => {
-            // A failed delete only means the message comes back: its task is then a no-op.
-            if (out.Failed?.length) this.logger.warn('delete_failed', { ids: out.Failed.map((f) => batch[Number(f.Id)].id), code: out.Failed[0].Code });
-          })
-          .catch((err: Error) => this.logger.warn('delete_failed', { ids: batch.map((r) => r.id), error: err.message })),
+          .then(
+            (out) => {
+              this.deleteOutage.succeeded();
+              // A failed delete only means the message comes back: its task is then a no-op.
+              if (out.Failed?.length) this.logger.warn('delete_failed', { ids: out.Failed.map((f) => batch[Number(f.Id)].id), code: out.Failed[0].Code });
+            },
+            (err: Error) => this.deleteOutage.failed({ ids: batch.map((r) => r.id), error: err.message }),
+          ),
       );
     }
   }

@@ -8,6 +8,7 @@
  */
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
+import { SqsOutageLog } from '../core/queue.js';
 
 /** SQS's largest batch. */
 const BATCH_SIZE = 10;
@@ -66,6 +67,8 @@ export class VisibilityHeartbeat {
    */
   private readonly dueAfterMs: number;
   private readonly tracked = new Map<string, Tracked>();
+  /** Failed calls (SQS unreachable) are logged once per outage; their messages stay due, extended once it is back. */
+  private readonly outage: SqsOutageLog;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
@@ -90,6 +93,7 @@ export class VisibilityHeartbeat {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.dueAfterMs = Math.min(intervalMs, visibilityTimeoutSec * 1000 - intervalMs);
+    this.outage = new SqsOutageLog(this.logger, 'visibility_batch_failed');
   }
 
   /** Number of messages being extended. */
@@ -122,7 +126,8 @@ export class VisibilityHeartbeat {
    * is older than `intervalMs`, in batches of 10 sent in parallel. A failed
    * entry is logged (`visibility_extension_failed`) and its message untracked
    * when the code says the receipt handle is gone; a failed call is logged
-   * (`visibility_batch_failed`) and its messages stay due for the next tick.
+   * (`visibility_batch_failed`, once per outage) and its messages stay due
+   * for the next tick.
    * Joins a tick already in progress. Never rejects.
    * @returns the number of messages extended.
    */
@@ -176,12 +181,9 @@ export class VisibilityHeartbeat {
     try {
       const out = await this.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.queueUrl, Entries }));
       failed = out.Failed ?? [];
+      this.outage.succeeded();
     } catch (error) {
-      this.logger.warn('visibility_batch_failed', {
-        ids: batch.map((p) => p.messageId),
-        code: errorCode(error),
-        error,
-      });
+      this.outage.failed({ ids: batch.map((p) => p.messageId), code: errorCode(error), error });
       return 0;
     }
     const failedAt = new Set<number>();
@@ -235,7 +237,23 @@ export async function releaseMessages(
   queueUrl: string,
   entries: readonly ReleaseEntry[],
 ): Promise<string[]> {
-  const failedIds = await Promise.all(
+  const { refused, unsent } = await tryRelease(sqs, queueUrl, entries);
+  return [...refused, ...unsent];
+}
+
+export interface ReleaseOutcome {
+  /** Ids SQS answered for with a failure (a receipt handle gone, ...). */
+  refused: string[];
+  /** Ids of calls that failed as a whole (SQS unreachable). */
+  unsent: string[];
+  /** The error of the first call that failed as a whole, if one did. */
+  error?: unknown;
+}
+
+/** releaseMessages, telling the entries SQS refused from the calls that failed. Never rejects. */
+export async function tryRelease(sqs: SQSClient, queueUrl: string, entries: readonly ReleaseEntry[]): Promise<ReleaseOutcome> {
+  const outcome: ReleaseOutcome = { refused: [], unsent: [] };
+  await Promise.all(
     chunk(entries, BATCH_SIZE).map(async (batch) => {
       const Entries = batch.map((e, i) => ({
         Id: String(i),
@@ -244,16 +262,17 @@ export async function releaseMessages(
       }));
       try {
         const out = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries }));
-        return (out.Failed ?? []).flatMap((f) => {
+        for (const f of out.Failed ?? []) {
           const entry = batch[Number(f.Id)];
-          return entry ? [entry.id] : [];
-        });
-      } catch {
-        return batch.map((e) => e.id);
+          if (entry) outcome.refused.push(entry.id);
+        }
+      } catch (error) {
+        outcome.error ??= error;
+        outcome.unsent.push(...batch.map((e) => e.id));
       }
     }),
   );
-  return failedIds.flat();
+  return outcome;
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -7,8 +7,18 @@
  * poll at once when there are many credits, since one receive returns at
  * most 10 messages.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
+import { SqsOutageLog } from '../core/queue.js';
+
+/**
+ * Longest wait between receives while SQS fails. Each loop backs off on its
+ * own (the SDK has already retried each call), so a runner sends at most
+ * `loops` receives per this period during an outage, and takes work again
+ * within this long after it ends.
+ */
+const MAX_BACKOFF_MS = 5000;
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -35,13 +45,38 @@ export class Poller {
   private idle = false;
   private loops: Promise<void>[] = [];
   private waiters: (() => void)[] = [];
+  /** Cuts the back-off sleeps and holds short on stop. */
+  private readonly stopped = new AbortController();
+  private readonly stopping: Promise<void>;
+  /** Settles when receiving may resume (see hold). */
+  private holding: Promise<void> | undefined;
+  private readonly outage: SqsOutageLog;
 
-  constructor(private readonly options: PollerOptions) {}
+  constructor(private readonly options: PollerOptions) {
+    this.outage = new SqsOutageLog(options.logger, 'receive_failed');
+    this.stopping = new Promise((resolve) => this.stopped.signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
 
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loops = Array.from({ length: this.options.loops }, () => this.loop());
+  }
+
+  /**
+   * Receives nothing until `until` settles: what would come now could not be
+   * used (the runner's database is down) and would only be handed back, each
+   * receive counting towards the queue's maxReceiveCount, so that an outage
+   * of a minute would send the backlog to the dead-letter queue. A hold
+   * during another extends it.
+   */
+  hold(until: Promise<unknown>): void {
+    const held: Promise<void> = Promise.allSettled([this.holding, until]).then(() => {
+      if (this.holding !== held) return;
+      this.holding = undefined;
+      this.notify();
+    });
+    this.holding = held;
   }
 
   /** Credits were freed: wake the loops waiting for some. */
@@ -56,6 +91,10 @@ export class Poller {
   private async loop(): Promise<void> {
     let failures = 0;
     while (this.running) {
+      if (this.holding) {
+        await Promise.race([this.holding, this.stopping]);
+        continue;
+      }
       const want = Math.min(10, this.available());
       // Park until woken: too few credits for a receive, or an empty queue another loop already polls.
       if (want <= 0 || want < Math.min(10, this.options.minBatch ?? 1) || (this.idle && this.polling > 0)) {
@@ -77,10 +116,13 @@ export class Poller {
         );
         messages = out.Messages ?? [];
         failures = 0;
+        this.outage.succeeded();
       } catch (err) {
         failures++;
-        this.options.logger.error('receive_failed', { error: (err as Error).message, failures });
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** failures)));
+        this.outage.failed({ error: (err as Error).message });
+        // Jittered: the loops of every runner must not come back in step when SQS does.
+        const delay = Math.min(MAX_BACKOFF_MS, 200 * 2 ** failures) * (0.5 + Math.random() / 2);
+        await sleep(delay, undefined, { signal: this.stopped.signal }).catch(() => undefined);
       } finally {
         this.reserved -= want;
         this.polling--;
@@ -96,6 +138,7 @@ export class Poller {
   /** Stops polling; resolves once every receive in flight has returned (at most the poll wait). */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped.abort();
     this.notify();
     await Promise.all(this.loops);
   }

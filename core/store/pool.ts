@@ -64,17 +64,51 @@ export function createPool(target: string | PoolTarget, max = 10): pg.Pool {
 /** Runs `fn` in one transaction on one client of `pool`. */
 export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A lost connection (a server restart) fails the statement in flight and is also emitted as
+  // 'error' on the client, which the pool stops listening to while the client is lent out:
+  // unheard, that event would end the process. The client is then dropped, not pooled.
+  let lost: Error | undefined;
+  const onError = (err: Error) => (lost ??= err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const value = await fn(client);
     await client.query('COMMIT');
     return value;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!lost) await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(lost);
   }
+}
+
+/** Probes in progress, one per pool however many callers wait. */
+const probes = new WeakMap<pg.Pool, Promise<void>>();
+
+/**
+ * Resolves once `pool` answers a query again (or is ended), trying about
+ * once a second: for a caller that must wait out an outage of its database
+ * rather than go on failing (the runner stops taking work meanwhile).
+ * Concurrent callers share one probe. Never rejects.
+ */
+export function untilReachable(pool: pg.Pool, intervalMs = 1000): Promise<void> {
+  let probe = probes.get(pool);
+  if (!probe) {
+    probe = (async () => {
+      while (!pool.ending) {
+        try {
+          await pool.query('SELECT 1');
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        }
+      }
+    })().finally(() => probes.delete(pool));
+    probes.set(pool, probe);
+  }
+  return probe;
 }
 
 /** A pool as a `Database`; failures to reach the database are UnavailableErrors. */

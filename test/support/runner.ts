@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { startApi, type TestApi } from './api.js';
+import { expect } from '@jest/globals';
+import { startApi, tally, type TestApi } from './api.js';
 import { startModelServer, type StubModelServer } from './model-server.js';
 
 const MAIN = path.resolve('dist/runner/main.js');
@@ -122,17 +123,17 @@ export interface RunnerFixtures {
  * next test's queue) and the model's behaviour and requests reset. Call it at
  * the top level of the file.
  */
-export function runnerFixtures(): RunnerFixtures {
+export function runnerFixtures(options: { apiEnv?: Record<string, string>; runnerEnv?: Record<string, string> } = {}): RunnerFixtures {
   const runners: RunningRunner[] = [];
   const fixtures = {
     runner(env: Record<string, string> = {}) {
-      const r = startRunner(fixtures.api, env);
+      const r = startRunner(fixtures.api, { ...options.runnerEnv, ...env });
       runners.push(r);
       return r;
     },
   } as RunnerFixtures;
   beforeAll(async () => {
-    fixtures.api = await startApi();
+    fixtures.api = await startApi(options.apiEnv);
     fixtures.model = await startModelServer();
   });
   afterAll(async () => {
@@ -145,4 +146,37 @@ export function runnerFixtures(): RunnerFixtures {
     fixtures.model.reset();
   });
   return fixtures;
+}
+
+/**
+ * Waits for experiment `id` to finish, then checks that it is exact: each of
+ * its `rows` answered once and successfully, every result finished and scored
+ * on every row, every counter and aggregate equal to what its rows give. What
+ * a run must end with, whatever crashed or went away on its way.
+ */
+export async function expectExactRun(api: TestApi, id: number, rows: number, timeoutMs: number): Promise<void> {
+  const exp = await terminal(api, id, timeoutMs);
+  expect(exp).toMatchObject({ experiment_status: 'finished', num_try: rows, num_success: rows });
+  const answers = await api.pool.query(
+    'SELECT count(*)::int AS n, count(DISTINCT num_line)::int AS lines, min(num_line) AS first, max(num_line) AS last FROM answer WHERE experiment_id = $1 AND error_msg IS NULL',
+    [id],
+  );
+  expect(answers.rows[0]).toEqual({ n: rows, lines: rows, first: 0, last: rows - 1 });
+  for (const result of exp.results) expect(result).toMatchObject({ metric_status: 'finished', num_try: rows, num_success: rows });
+  const { stored, fromRows } = await tally(api.pool, id);
+  expect(stored).toEqual(fromRows);
+  for (const result of stored.results) expect(result.score_count).toBe(rows);
+}
+
+/** A runner's last log lines and stderr, for the message of a wait that timed out. */
+export function lastLines(r: RunningRunner, n = 10): string {
+  return [...r.logs.slice(-n).map((l) => JSON.stringify(l)), ...r.stderr.slice(-n)].join('\n');
+}
+
+/** Experiment `id` (with its results) once it is finished or stopped. */
+export function terminal(api: TestApi, id: number, timeoutMs = 30_000): Promise<any> {
+  return waitUntil(async () => {
+    const res = await api.call('GET', `/v1/experiment/${id}?with_results=true`);
+    return res.status === 200 && ['finished', 'stopped'].includes(res.body.experiment_status) ? res.body : undefined;
+  }, timeoutMs, `experiment ${id} to finish or stop`);
 }
