@@ -44,6 +44,22 @@ const sources = new Map<string, SecretSource>();
  * and no PGPASSWORD (the runner in AWS) it logs in with the secret's current
  * password, so a rotation needs no restart.
  */
+/**
+ * The SQS client: at `endpoint` (default SQS_ENDPOINT, else AWS's), with
+ * `credentials` if given (else the default chain). The SDK's default socket
+ * timeout for SQS is 15 minutes: a server that stops answering (rather than
+ * refusing) would hang launches and polls that long. A long poll waits
+ * RUNNER_POLL_WAIT_SEC.
+ */
+export function sqsClient(config: Config, endpoint = config.SQS_ENDPOINT, credentials?: { accessKeyId: string; secretAccessKey: string }): SQSClient {
+  return new SQSClient({
+    region: config.AWS_REGION,
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+    requestHandler: { connectionTimeout: 3000, requestTimeout: (config.RUNNER_POLL_WAIT_SEC + 10) * 1000 },
+  });
+}
+
 export function openPool(config: Config, secrets: () => SecretSource = () => processSecrets(config), size = 10): pg.Pool {
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required (or PGHOST, or DATABASE_RESOURCE_ARN)');
   const arn = config.DATABASE_SECRET_ARN;
@@ -75,7 +91,7 @@ export function createCore(config: Config, overrides: Partial<Core> = {}): Core 
   return {
     config,
     db: overrides.db ?? openDatabase(config),
-    sqs: overrides.sqs ?? new SQSClient({ region: config.AWS_REGION, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) }),
+    sqs: overrides.sqs ?? sqsClient(config),
     queueUrl: overrides.queueUrl ?? config.QUEUE_URL!,
     secrets: overrides.secrets ?? secretBox(config),
     logger: overrides.logger ?? createLogger({ level: config.LOG_LEVEL }),

@@ -3,9 +3,9 @@
  * elsewhere), the runner as a child process, and the API served over HTTP.
  * `npm start` and the CLI's embedded mode both run this.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { apiKeys, type Config } from '../core/config.js';
-import { closeCore, createCore, secretBox } from '../core/context.js';
+import { closeCore, createCore, secretBox, sqsClient } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createPool } from '../core/store/pool.js';
@@ -49,11 +49,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
   });
   // The embedded SQS server takes any credentials; a real endpoint gets the default chain.
   const localCredentials = stack.sqsEndpoint !== undefined && !config.SQS_ENDPOINT;
-  const sqs = new SQSClient({
-    region: config.AWS_REGION,
-    endpoint: stack.sqsEndpoint,
-    ...(localCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  });
+  const sqs = sqsClient(config, stack.sqsEndpoint, localCredentials ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined);
   // The API reaches PostgreSQL through the local Data API, as the Lambda does in AWS; the runner through a pool.
   const core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
   if (localCredentials) await sweepLostWork(config, logger, sqs, stack);

@@ -10,8 +10,9 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { isInline } from '../core/metrics/score.js';
 import type { ChatModel } from '../core/providers/openai.js';
-import { enqueue, Task, type TaskInput } from '../core/queue.js';
+import { enqueue, SqsOutageLog, Task, type TaskInput } from '../core/queue.js';
 import type { SecretBox } from '../core/secrets.js';
+import { untilReachable } from '../core/store/pool.js';
 import { sweep } from '../core/sweeper.js';
 import type { AnswerOutcome, ObservationOutcome } from '../core/store/outcomes.js';
 import { experimentConfig, fanoutChunk, resetFailures, rowStates, type ExperimentConfig, type ResultConfig, type RowState } from '../core/store/work.js';
@@ -103,6 +104,7 @@ export class Runner {
   private readonly acks: Acks;
   private readonly committer: Committer;
   private readonly maxHeld: number;
+  private readonly handOverLog: SqsOutageLog;
   private nextTaskId = 1;
   /** Held messages whose outcome is being committed. */
   private committingHeld = 0;
@@ -121,6 +123,7 @@ export class Runner {
     this.crashOn = config.EVALAP_FAULT_INJECTION?.match(/^crash-worker-on-query:(.*)$/)?.[1];
     const prefetch = config.RUNNER_PREFETCH ?? defaultPrefetch(slots);
     this.maxHeld = slots + prefetch;
+    this.handOverLog = new SqsOutageLog(logger, 'hand_over_failed');
     this.limiters = new Limiters({
       maxConcurrency: slots,
       firstWaveMs: FIRST_WAVE_MS,
@@ -272,9 +275,10 @@ export class Runner {
       // SQS delays a message at most 15 minutes.
       await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: this.deps.queueUrl, MessageBody: JSON.stringify(task), DelaySeconds: Math.min(900, delaySec) }));
     } catch (err) {
-      this.deps.logger.warn('hand_over_failed', { message_id: held.id, error: (err as Error).message });
+      this.handOverLog.failed({ message_id: held.id, error: (err as Error).message });
       return this.acks.release([held], delaySec);
     }
+    this.handOverLog.succeeded();
     this.acks.delete(held);
   }
 
@@ -393,6 +397,8 @@ export class Runner {
     } catch (err) {
       this.deps.logger.error('prepare_failed', { error: (err as Error).message });
       for (const held of batch) this.settle(held, 'release', 5);
+      // The database is down: no more work until it answers, or every message received meanwhile is handed back, its receive count rising towards the DLQ.
+      this.poller.hold(untilReachable(this.deps.pool));
       return;
     }
     const byKey = new Map(states.map((s) => [`${s.experiment_id}:${s.num_line}`, s]));
