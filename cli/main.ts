@@ -24,6 +24,8 @@ Usage:
   evalap datasets push <file> [--name N]
   evalap stop <set-id>                 cancel an experiment set
   evalap retry <set-id>                re-run what failed or is missing
+  evalap stop --experiment <id>        the same for one experiment (in a set or not)
+  evalap retry --experiment <id>
   evalap compare <set-a> <set-b>       per model and metric: difference of means (b - a), 95% CI, regressions
   evalap serve                         the whole platform locally (npm start)
 
@@ -52,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       dataset: { type: 'string' },
       name: { type: 'string' },
       verbose: { type: 'boolean' },
+      experiment: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -130,7 +133,12 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'stop':
       case 'retry': {
-        need(1, 'an experiment set id');
+        if (values.experiment !== undefined) {
+          const e = await api.post(`/v1/${command}/experiment/${id(values.experiment)}`);
+          process.stdout.write(`experiment ${e.id}: ${e.experiment_status}, answers ${e.num_success}/${e.num_try} of ${e.num_total}\n`);
+          return ExitCode.ok;
+        }
+        need(1, 'an experiment set id (or --experiment <id>)');
         const out = await api.post(`/v1/${command}/experiment_set/${id(args[0])}`);
         process.stdout.write(command === 'stop' ? `experiment set ${out.id}: ${out.status}\n` : `experiment set ${out.experiment_set_id}: ${out.experiment_ids.length} experiment(s) re-run\n`);
         return ExitCode.ok;
