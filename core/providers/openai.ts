@@ -45,6 +45,20 @@ export function generateAnswer(model: ChatModel, query: string, row: Record<stri
   return chatComplete(model, buildMessages(model, query, row), options);
 }
 
+/** Anthropic's API version Evalap sends to Claude models (Anthropic requires the header). */
+const ANTHROPIC_VERSION = '2023-06-01';
+
+/**
+ * How the key is sent: as Evalap does, a model whose name starts with
+ * "claude" gets Anthropic's `x-api-key` and `anthropic-version` headers, any
+ * other a bearer token. No key, no header.
+ */
+export function authHeaders(model: Pick<ChatModel, 'name' | 'api_key'>): Record<string, string> {
+  if (!model.api_key) return {};
+  if (model.name.startsWith('claude')) return { 'x-api-key': model.api_key, 'anthropic-version': ANTHROPIC_VERSION };
+  return { authorization: `Bearer ${model.api_key}` };
+}
+
 /** One chat-completions call with the given messages; the model's sampling and extra params are passed through. */
 export async function chatComplete(model: ChatModel, messages: ChatMessage[], options: CallOptions = {}): Promise<ChatAnswer> {
   const url = `${model.base_url.replace(/\/+$/, '')}/chat/completions`;
@@ -52,7 +66,7 @@ export async function chatComplete(model: ChatModel, messages: ChatMessage[], op
   const ctx: CallContext = { model: model.name, url, apiKey: model.api_key, timeoutMs };
   const body = { model: model.name, messages, ...model.sampling_params, ...model.extra_params };
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (model.api_key) headers.authorization = `Bearer ${model.api_key}`;
+  Object.assign(headers, authHeaders(model));
 
   options.signal?.throwIfAborted();
   const deadline = deadlineSignal(timeoutMs, options.signal);

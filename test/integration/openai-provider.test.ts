@@ -106,6 +106,13 @@ describe('generateAnswer', () => {
     expect(server.requests.map((r) => r.authorization)).toEqual([`Bearer ${API_KEY}`, undefined]);
   });
 
+  it("sends a Claude model's key as Anthropic's x-api-key with its anthropic-version, as Evalap does, and no bearer token", async () => {
+    await generateAnswer(model({ name: 'claude-3-5-haiku-latest' }), 'q', {});
+    const [req] = server.requests;
+    expect(req.authorization).toBeUndefined();
+    expect(req.headers).toMatchObject({ 'x-api-key': API_KEY, 'anthropic-version': '2023-06-01' });
+  });
+
   it('splits a <think> block out of the answer into think', async () => {
     server.setBehaviour({ reply: () => '<think>\n 2 and 2 make 4 \n</think>\n\nFour.' });
 

@@ -44,6 +44,8 @@ export interface StubRequest {
   /** Status answered; 0 when none was ('timeout', 'reset'). */
   status: number;
   authorization?: string;
+  /** Every request header, by lower-case name. */
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface StubModelServer {
@@ -153,7 +155,7 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     } catch {
       body = undefined;
     }
-    const record: StubRequest = { at: now, model: typeof body?.model === 'string' ? body.model : '', body, status: 0, authorization: req.headers.authorization };
+    const record: StubRequest = { at: now, model: typeof body?.model === 'string' ? body.model : '', body, status: 0, authorization: req.headers.authorization, headers: req.headers };
     const index = requests.push(record) - 1;
     if (body === undefined || typeof body !== 'object' || !Array.isArray(body.messages)) {
       record.status = 400;
