@@ -20,7 +20,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 const matches = (given: Buffer, key: Buffer) => timingSafeEqual(given, key);
 
 /** Paths answered without a key. */
-const PUBLIC = new Set(['/health', '/v1/openapi.json']);
+const PUBLIC = new Set(['/health', '/v1/openapi.json', '/openapi.json']);
 
 const authenticated = new WeakSet<APIGatewayProxyEventV2>();
 

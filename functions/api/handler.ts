@@ -55,6 +55,12 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
     },
     {
       method: 'GET',
+      path: '/openapi.json',
+      summary: 'The same, at the path Evalap serves it',
+      run: async () => ({ body: (openapi ??= openApiDocument(routes)) }),
+    },
+    {
+      method: 'GET',
       path: '/health',
       summary: 'Without a key: whether the API process answers (touching nothing else). With a key (or on an open API): whether every part answers, 200 when all are up, 503 otherwise',
       async run({ authenticated, core }) {

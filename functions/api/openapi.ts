@@ -22,9 +22,8 @@ export function openApiDocument(routes: readonly Route[]): JsonSchema {
     const parameters: JsonSchema[] = [];
     for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
       if (!schema) continue;
-      const s = convert(schema, 'input');
-      for (const [name, prop] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
-        parameters.push({ name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: prop, ...(prop.description ? { description: prop.description } : {}) });
+      for (const [name, prop, required] of parametersOf(convert(schema, 'input'))) {
+        parameters.push({ name, in: where, required: where === 'path' || required, schema: prop, ...(prop.description ? { description: prop.description } : {}) });
       }
     }
     const content: Record<string, JsonSchema> = {};
@@ -63,4 +62,19 @@ export function openApiDocument(routes: readonly Route[]): JsonSchema {
     paths,
     components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   };
+}
+
+/**
+ * The parameters an object schema names, with whether each is required. A
+ * union of objects (a CSV upload's metadata, or none with a JSON body) names
+ * each of its members' parameters, required only if every member requires it.
+ */
+function parametersOf(s: JsonSchema): [string, JsonSchema, boolean][] {
+  const members: JsonSchema[] = s.anyOf ?? s.oneOf ?? [s];
+  const out = new Map<string, [JsonSchema, boolean]>();
+  for (const m of members) {
+    for (const [name, prop] of Object.entries((m.properties ?? {}) as Record<string, JsonSchema>)) if (!out.has(name)) out.set(name, [prop, true]);
+  }
+  for (const [name, entry] of out) entry[1] = members.every((m) => (m.required ?? []).includes(name));
+  return [...out].map(([name, [prop, required]]) => [name, prop, required]);
 }

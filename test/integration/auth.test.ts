@@ -44,6 +44,7 @@ describe('bearer-key authentication', () => {
   it('keeps /health and /v1/openapi.json public', async () => {
     expect((await api.call('GET', '/health')).status).toBe(200);
     expect((await api.call('GET', '/v1/openapi.json')).status).toBe(200);
+    expect((await api.call('GET', '/openapi.json')).status).toBe(200);
   });
 
   it('never writes API keys or provider keys to the logs or responses', async () => {

@@ -67,9 +67,20 @@ describe('GET /v1/openapi.json', () => {
     expect(resolved.required).toEqual(expect.arrayContaining(['name', 'dataset', 'model']));
     expect(resolved.additionalProperties).toBe(false);
     expect(paths['/v1/dataset'].post.requestBody.content['text/csv']).toBeDefined();
+    // A CSV upload's metadata goes in the query string: its parameters are listed, none required (a JSON body takes none).
+    const uploadParams = paths['/v1/dataset'].post.parameters.map((p: { name: string; in: string; required: boolean }) => [p.name, p.in, p.required]);
+    expect(uploadParams).toEqual(expect.arrayContaining([['name', 'query', false], ['readme', 'query', false]]));
     // Every $ref points at a component that exists.
     const refs = [...JSON.stringify(res.body).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]);
     for (const ref of refs) expect(res.body.components.schemas[ref]).toBeDefined();
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('serves the same document at the path Evalap serves it', async () => {
+    const [ours, evalaps] = await Promise.all([api.call('GET', '/v1/openapi.json'), api.call('GET', '/openapi.json')]);
+    expect(evalaps.status).toBe(200);
+    expect(evalaps.body).toEqual(ours.body);
   });
 });
 
