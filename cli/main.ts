@@ -20,10 +20,10 @@ Usage:
   evalap run <file> [--output results.json|.jsonl|.csv|.xml|.html]... [--fail-under metric=value]... [--max-failures N]
   evalap status <experiment-id>        an experiment's status and counters
   evalap results <experiment-id>       its results table
-  evalap leaderboard [--metric M] [--dataset D]
+  evalap leaderboard [--metric M] [--dataset D]   ranked by M (judge_notator by default, as in Evalap)
   evalap datasets push <file> [--name N]
   evalap stop <set-id>                 cancel an experiment set
-  evalap retry <set-id>                re-run what failed or is missing
+  evalap retry <set-id> [--force]      re-run what failed or is missing (--force: also in running experiments)
   evalap stop --experiment <id>        the same for one experiment (in a set or not)
   evalap retry --experiment <id>
   evalap compare <set-a> <set-b>       per model and metric: difference of means (b - a), 95% CI, regressions
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       verbose: { type: 'boolean' },
       experiment: { type: 'string' },
+      force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -133,14 +134,15 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'stop':
       case 'retry': {
+        const force = command === 'retry' && values.force ? '?force=true' : '';
         if (values.experiment !== undefined) {
-          const e = await api.post(`/v1/${command}/experiment/${id(values.experiment)}`);
+          const e = await api.post(`/v1/${command}/experiment/${id(values.experiment)}${force}`);
           process.stdout.write(`experiment ${e.id}: ${e.experiment_status}, answers ${e.num_success}/${e.num_try} of ${e.num_total}\n`);
           return ExitCode.ok;
         }
         need(1, 'an experiment set id (or --experiment <id>)');
-        const out = await api.post(`/v1/${command}/experiment_set/${id(args[0])}`);
-        process.stdout.write(command === 'stop' ? `experiment set ${out.id}: ${out.status}\n` : `experiment set ${out.experiment_set_id}: ${out.experiment_ids.length} experiment(s) re-run\n`);
+        const out = await api.post(`/v1/${command}/experiment_set/${id(args[0])}${force}`);
+        process.stdout.write(command === 'stop' ? `experiment set ${out.id}: ${out.status}\n` : `experiment set ${out.experiment_set_id}: ${out.reopened_experiment_ids.length} experiment(s) re-run\n`);
         return ExitCode.ok;
       }
     }

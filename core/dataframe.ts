@@ -129,7 +129,6 @@ function fromSplit(split: JsonObject): ParsedFrame {
 /** Orient columns `{col: {index: value}}` or index `{index: {col: value}}`. */
 function fromNested(outer: JsonObject): ParsedFrame {
   const outerKeys = Object.keys(outer);
-  if (outerKeys.length === 0) fail('df has no rows');
   for (const key of outerKeys) {
     const inner = outer[key];
     if (!isObject(inner)) {
@@ -177,6 +176,8 @@ export function parseDataFrameJson(df: string): ParsedFrame {
   if (!isObject(value)) {
     fail(`df: expected a JSON object or array as written by pandas DataFrame.to_json, got ${describe(value)}`);
   }
+  // What pandas writes for a DataFrame with no columns and no rows; Evalap stores it as an empty dataset.
+  if (Object.keys(value).length === 0) return { columns: [], rows: [] };
   // In orient columns/index every top-level value is an object, so an array under
   // "data" or "columns" can only mean orient split or table.
   if (Array.isArray(value.data) && Object.hasOwn(value, 'schema')) return fromTable(value, value.data);

@@ -2,7 +2,7 @@
 import type { Db } from './store/db.js';
 import type { Core } from './context.js';
 import { ValidationError, type FieldIssue } from './errors.js';
-import { prepareExperiment, retryExperiments, stopExperiments, withLaunch, cursor, type ExperimentScope, type InlineDatasets } from './experiments.js';
+import { prepareExperiment, retryExperiments, stopExperiments, withLaunch, nextCursor, paging, type ExperimentScope, type InlineDatasets, type ListQuery } from './experiments.js';
 import { expandGrid, gridSize, MAX_GRID } from './grid.js';
 import type { TaskInput } from './queue.js';
 import { SetExperiment, type ExperimentSetCreate, type ExperimentSetPatch, type GridCV } from './schemas.js';
@@ -101,10 +101,18 @@ export async function getExperimentSet(core: Core, id: number) {
   return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
 }
 
-export async function listExperimentSets(core: Core, q: { limit: number; cursor?: string }) {
-  const { rows, more } = await store.listSets(core.db, q.limit, cursor.decode(q.cursor));
-  const items = await Promise.all(rows.map((s) => getExperimentSet(core, s.id)));
-  return { items, next_cursor: more ? cursor.encode(rows[rows.length - 1].id) : null };
+export async function listExperimentSets(core: Core, q: ListQuery) {
+  const p = paging(q);
+  const { rows, more } = await store.listSets(core.db, p);
+  // The page's experiments in one query, not one per set.
+  const { rows: members } = await experiments.listExperimentRows(core.db, { limit: 10_000_000, setIds: rows.map((s) => s.id) });
+  const bySet = new Map<number, ReturnType<typeof experiments.experimentView>[]>(rows.map((s) => [s.id, []]));
+  for (const e of members) bySet.get(e.experiment_set_id!)!.push(experiments.experimentView(e));
+  const items = rows.map((set) => {
+    const exps = bySet.get(set.id)!;
+    return { ...set, cv: hideApiKeys(set.cv), status: setStatus(exps.map((e) => e.experiment_status)), experiments: exps };
+  });
+  return { items, next_cursor: nextCursor(p, rows, more) };
 }
 
 export const deleteExperimentSet = (core: Core, id: number) => store.deleteSet(core.db, id);
@@ -123,8 +131,35 @@ export async function stopExperimentSet(core: Core, id: number) {
 }
 
 /** Re-enqueues what failed or is missing, experiment by experiment; the runner works out which rows and metrics. */
-export async function retryExperimentSet(core: Core, id: number) {
-  const ids = await retryExperiments(core, ofSet(id));
+export async function retryExperimentSet(core: Core, id: number, force = false) {
+  // The counters are read in the retry's transaction, before it reopens anything: the lists say what it redoes.
+  let before: experiments.RetryCounters[] = [];
+  const scope: ExperimentScope = async (client) => {
+    const ids = await ofSet(id)(client);
+    before = await experiments.retryCounters(client, ids);
+    return ids;
+  };
+  const ids = await retryExperiments(core, scope, force);
   core.logger.info('experiment_set_retried', { experiment_set_id: id, experiments: ids.length });
-  return { experiment_set_id: id, experiment_ids: ids };
+  return { experiment_set_id: id, reopened_experiment_ids: ids, ...retryRuns(before, ids) };
+}
+
+/**
+ * Evalap's account of a retry (its RetryRuns), for the experiments reopened:
+ * those with failed answers (else their results with failed observations),
+ * and those with rows never tried (else their results with rows never tried).
+ * Each reopened experiment gets one retry task that redoes all of it.
+ */
+function retryRuns(before: readonly experiments.RetryCounters[], reopened: readonly number[]) {
+  const open = new Set(reopened);
+  const runs = { experiment_ids: [] as number[], result_ids: [] as number[], unfinished_experiment_ids: [] as number[], unfinished_result_ids: [] as number[] };
+  for (const e of before) {
+    if (!open.has(e.id)) continue;
+    // Bring-your-own answers cannot be generated again, as in Evalap: only their observations are retried.
+    if (!e.has_raw_output && e.num_try !== e.num_success) runs.experiment_ids.push(e.id);
+    else runs.result_ids.push(...e.results.filter((r) => r.num_try !== r.num_success).map((r) => r.id));
+    if (e.num_try !== e.num_total) runs.unfinished_experiment_ids.push(e.id);
+    else runs.unfinished_result_ids.push(...e.results.filter((r) => r.num_try !== e.num_total).map((r) => r.id));
+  }
+  return runs;
 }

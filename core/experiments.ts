@@ -128,7 +128,8 @@ export async function prepareExperiment(
         nb_tokens_prompt: model.nb_tokens_prompt?.[i],
         nb_tokens_completion: model.nb_tokens_completion?.[i],
         nb_tool_calls: model.nb_tool_calls?.[i],
-        execution_time: model.execution_time?.[i],
+        // Clients give seconds, as in Evalap; the store keeps milliseconds, as the runner measures them.
+        execution_time: model.execution_time?.[i] == null ? null : Math.round(model.execution_time[i] * 1000),
       })),
     );
   }
@@ -165,18 +166,21 @@ export interface ExperimentViewOptions {
   with_results?: boolean;
   with_answers?: boolean;
   with_dataset?: boolean;
+  with_eco?: boolean;
 }
 
 export async function getExperiment(core: Core, id: number, o: ExperimentViewOptions) {
   const row = await store.getExperimentRow(core.db, id);
-  const dataset = await datasets.getDataset(core.db, row.dataset_id);
+  const dataset = row.dataset;
   const view = store.experimentView(row);
   const { dataset_id, ...rest } = view;
+  // Evalap answers with_dataset and with_eco with its full view (answers and observations too), which its UI reads; eco figures are not recorded yet.
+  const full = Boolean(o.with_dataset || o.with_eco);
   return {
     ...rest,
     dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(core.db, dataset_id) } : dataset,
-    results: await store.listResults(core.db, id, Boolean(o.with_results)),
-    ...(o.with_answers ? { answers: await store.listAnswers(core.db, id) } : {}),
+    results: await store.listResults(core.db, id, Boolean(o.with_results) || full),
+    ...(o.with_answers || full ? { answers: await store.listAnswers(core.db, id) } : {}),
   };
 }
 
@@ -191,10 +195,40 @@ export const cursor = {
   },
 };
 
-export async function listExperiments(core: Core, q: { limit: number; cursor?: string; set_id?: number; orphan?: boolean }) {
-  const { rows, more } = await store.listExperimentRows(core.db, { limit: q.limit, afterId: cursor.decode(q.cursor), setId: q.set_id, orphan: q.orphan });
+/** A list query: our cursor paging, or Evalap's (`skip`, `backward`), and Evalap's compliance filter. */
+export interface ListQuery {
+  limit: number;
+  cursor?: string;
+  skip?: number;
+  backward?: boolean;
+  compliance?: boolean;
+}
+
+/**
+ * How to page a list. A client that sends `skip` or `backward` pages as in
+ * Evalap (an offset, newest first by default); otherwise it pages by cursor
+ * in id order. The two do not mix: an offset from one order would skip
+ * items in the other.
+ */
+export function paging(q: ListQuery) {
+  const evalap = q.skip !== undefined || q.backward !== undefined;
+  if (evalap && q.cursor !== undefined) {
+    throw new ValidationError('invalid query', [{ path: 'cursor', message: 'a cursor pages in id order: send either cursor or skip/backward, not both' }]);
+  }
+  return { evalap, limit: q.limit, afterId: cursor.decode(q.cursor), offset: q.skip ?? 0, descending: evalap && q.backward !== false, compliance: q.compliance };
+}
+
+/** The next page's cursor: only cursor paging has one (Evalap's clients page with skip). */
+export const nextCursor = (p: ReturnType<typeof paging>, rows: readonly { id: number }[], more: boolean) =>
+  more && !p.evalap ? cursor.encode(rows[rows.length - 1].id) : null;
+
+export async function listExperiments(core: Core, q: ListQuery & { set_id?: number; orphan?: boolean }) {
+  const p = paging(q);
+  // Evalap lists only experiments in no set unless told otherwise; with a set_id, that set's (Evalap would answer nothing).
+  const orphan = q.orphan ?? (p.evalap && q.set_id === undefined ? true : undefined);
+  const { rows, more } = await store.listExperimentRows(core.db, { ...p, setId: q.set_id, orphan });
   const items = rows.map(store.experimentView);
-  return { items, next_cursor: more ? cursor.encode(rows[rows.length - 1].id) : null };
+  return { items, next_cursor: nextCursor(p, rows, more) };
 }
 
 export async function patchExperiment(core: Core, id: number, patch: ExperimentPatch) {
@@ -212,10 +246,12 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
       const dataset = await datasets.getDataset(client, row.dataset_id);
       const columns = providedColumns(dataset);
       const existing = new Set((await store.listResults(client, id, false)).map((r) => r.metric_aliased_name));
-      const uses = checkMetrics(patch.metrics, { columns, answerFields: await store.answerFields(client, id, current.has_raw_output), path: 'metrics' });
-      const clash = uses.find((u) => existing.has(u.aliasedName));
-      if (clash) throw new ConflictError(`the experiment already has a metric named ${JSON.stringify(clash.aliasedName)}; give the new one an aliased_name`);
-      const resultIds = await store.insertResults(client, id, uses);
+      const uses = checkMetrics(patch.metrics, { columns, path: 'metrics' });
+      // A metric the experiment already has is started over, as Evalap reruns it; the others are added.
+      const resultIds = [
+        ...(await store.resetResults(client, id, uses.filter((u) => existing.has(u.aliasedName)))),
+        ...(await store.insertResults(client, id, uses.filter((u) => !existing.has(u.aliasedName)))),
+      ];
       if (!patch.rerun_answers) {
         if (current.experiment_status === 'finished') await client.query(`UPDATE experiment SET experiment_status = 'running_metrics', updated_at = now() WHERE id = $1`, [id]);
         tasks.push({ type: 'fanout', experiment_id: id, stage: 'observations', result_ids: resultIds, from: 0, missing_only: true });
@@ -251,11 +287,12 @@ export async function stopExperiments(core: Core, scope: ExperimentScope): Promi
  * Re-enqueues what failed or is missing: each experiment of the scope with
  * anything left to do is reopened (a stopped one resumes) and gets one retry
  * task, from which the runner works out which rows and metrics to redo.
- * Returns the ids reopened.
+ * Experiments still running are left to finish unless `force` (Evalap's
+ * meaning). Returns the ids reopened.
  */
-export async function retryExperiments(core: Core, scope: ExperimentScope): Promise<number[]> {
+export async function retryExperiments(core: Core, scope: ExperimentScope, force = false): Promise<number[]> {
   return withLaunch(core, async (client) => {
-    const ids = await store.reopenForRetry(client, await scope(client));
+    const ids = await store.reopenForRetry(client, await scope(client), force);
     return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
   });
 }
@@ -266,8 +303,8 @@ export async function stopExperiment(core: Core, id: number) {
   return getExperiment(core, id, {});
 }
 
-export async function retryExperiment(core: Core, id: number) {
-  const reopened = await retryExperiments(core, single(id));
+export async function retryExperiment(core: Core, id: number, force = false) {
+  const reopened = await retryExperiments(core, single(id), force);
   core.logger.info('experiment_retried', { experiment_id: id, reopened: reopened.length > 0 });
   return getExperiment(core, id, {});
 }

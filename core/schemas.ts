@@ -18,6 +18,11 @@ const ID_RANGE = `an id is an integer from 1 to ${PG_INT_MAX}`;
 /** An entity's id in a body. */
 const dbId = boundedInt(1, PG_INT_MAX, ID_RANGE);
 const jsonObject = z.record(z.string(), z.unknown());
+/** A boolean in a query string: true/false in any case (Python's `requests` sends `True`/`False`), or 1/0. */
+const bool = z
+  .string()
+  .regex(/^(?:true|false|1|0)$/i, 'expected true, false, 1 or 0')
+  .transform((v) => v === '1' || v.toLowerCase() === 'true');
 
 export const ExperimentStatus = z.enum(['pending', 'running_answers', 'running_metrics', 'finished', 'stopped']);
 export const MetricStatus = z.enum(['pending', 'running', 'finished', 'stopped']);
@@ -53,7 +58,7 @@ export const DatasetUploadQuery = z
     name: datasetFields.name,
     readme: datasetFields.readme,
     default_metric: z.string().max(200).optional(),
-    compliance: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    compliance: bool.default(false),
   })
   .strict();
 
@@ -85,6 +90,8 @@ export const Dataset = z
     compliance: z.boolean(),
     columns: z.array(z.string()),
     size: z.number().int(),
+    parquet_size: z.number().int().describe('Rows of the dataset\'s parquet file, as in Evalap; always 0: no parquet upload here'),
+    parquet_columns: z.array(z.string()).describe('Columns of the parquet file, as in Evalap; always []'),
     created_at: z.string(),
     df: z.string().optional().describe('The rows as a JSON records string; only with with_df=true'),
   })
@@ -123,7 +130,7 @@ export const ModelRaw = z
     aliased_name: z.string().min(1).max(200),
     name: z.string().max(200).default(''),
     base_url: z.string().max(2000).default(''),
-    execution_time: perRow(nonNegInt),
+    execution_time: perRow(z.number().min(0).max(Math.floor(PG_INT_MAX / 1000))).describe('Seconds each answer took to generate, as in Evalap'),
     nb_tokens_prompt: perRow(nonNegInt),
     nb_tokens_completion: perRow(nonNegInt),
     nb_tool_calls: perRow(nonNegInt),
@@ -194,6 +201,7 @@ export type ExperimentPatch = z.infer<typeof ExperimentPatch>;
 
 export const Answer = z
   .object({
+    id: z.number().int().describe('Derived from (experiment id, num_line): experiment_id × 2^31 + num_line'),
     num_line: z.number().int(),
     answer: z.string().nullable(),
     think: z.string().nullable(),
@@ -202,7 +210,7 @@ export const Answer = z
     nb_tokens_prompt: z.number().int().nullable(),
     nb_tokens_completion: z.number().int().nullable(),
     nb_tool_calls: z.number().int().nullable(),
-    execution_time: z.number().int().nullable(),
+    execution_time: z.number().nullable().describe('Seconds the answer took to generate'),
     error_msg: z.string().nullable(),
     num_try: z.number().int(),
     created_at: z.string(),
@@ -211,11 +219,12 @@ export const Answer = z
 
 export const Observation = z
   .object({
+    id: z.number().int().describe('Derived from (result id, num_line): result_id × 2^31 + num_line'),
     num_line: z.number().int(),
     score: z.number().nullable(),
     observation: z.unknown(),
     error_msg: z.string().nullable(),
-    execution_time: z.number().int().nullable(),
+    execution_time: z.number().nullable().describe('Seconds the metric took'),
     num_try: z.number().int(),
     created_at: z.string(),
   })
@@ -251,6 +260,7 @@ export const Result = z
 
 export const PublicModel = z
   .object({
+    id: z.number().int().describe('Derived from the experiment, which owns its models: 2 × experiment id − 1 for the model, 2 × experiment id for the judge'),
     name: z.string(),
     base_url: z.string(),
     aliased_name: z.string().nullable(),
@@ -285,6 +295,11 @@ export const Experiment = z
     answers: z.array(Answer).optional(),
   })
   .meta({ id: 'Experiment' });
+
+/** An experiment in a list or a set: with its dataset (Evalap's UI reads `dataset.size`), without results or answers. */
+export const ExperimentListItem = Experiment.omit({ results: true, answers: true })
+  .extend({ dataset_id: z.number().int() })
+  .meta({ id: 'ExperimentListItem' });
 
 // --------------------------------------------------------- experiment sets
 
@@ -340,13 +355,12 @@ export const ExperimentSet = z
     cv: GridCV.nullable(),
     status: z.enum(['pending', 'running', 'finished', 'stopped']),
     created_at: z.string(),
-    experiments: z.array(Experiment.omit({ results: true, answers: true, dataset: true }).extend({ dataset_id: z.number().int() })),
+    experiments: z.array(ExperimentListItem),
   })
   .meta({ id: 'ExperimentSet' });
 
 // ----------------------------------------------------------------- queries
 
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const intParam = (min: number, max: number, message = `expected an integer from ${min} to ${max}`) =>
   z.string().regex(/^\d+$/, message).transform(Number).pipe(boundedInt(min, max, message));
 /** An entity's id in a path or query string. */
@@ -354,7 +368,11 @@ export const idParam = intParam(1, PG_INT_MAX, ID_RANGE);
 
 export const IdParam = z.object({ id: idParam }).strict();
 export const DatasetGetQuery = z.object({ with_df: bool.default(false) }).strict();
-export const DatasetByNameQuery = z.object({ name: z.string().min(1).max(200), with_df: bool.default(false) }).strict();
+/** Evalap finds a dataset by `?name=` or by `?id=`. */
+export const DatasetLookupQuery = z
+  .object({ id: idParam.optional(), name: z.string().min(1).max(200).optional(), with_df: bool.default(false) })
+  .strict()
+  .refine((q) => (q.id === undefined) !== (q.name === undefined), { message: 'give either ?name= or ?id=', path: ['name'] });
 export const PageQuery = z
   .object({
     limit: intParam(1, 1000).default(100),
@@ -362,15 +380,35 @@ export const PageQuery = z
   })
   .strict();
 export const ExperimentGetQuery = z
-  .object({ with_results: bool.default(false), with_answers: bool.default(false), with_dataset: bool.default(false) })
+  .object({
+    with_results: bool.default(false),
+    with_answers: bool.default(false),
+    with_dataset: bool.default(false).describe('Adds the dataset\'s rows, the answers and the observations, as Evalap does'),
+    with_eco: bool.default(false).describe('Evalap\'s eco view: the answers and the observations; no carbon figures are recorded yet'),
+  })
   .strict();
+/** Evalap's paging and filter; `skip` or `backward` in a query selects Evalap's paging instead of the cursor. */
+const evalapListParams = {
+  skip: intParam(0, PG_INT_MAX).optional().describe('Evalap\'s paging: how many items to skip; newest first unless backward=false'),
+  backward: bool.optional().describe('Evalap\'s paging: newest first (the default once skip or backward is given)'),
+  compliance: bool.optional().describe('Only items on datasets with this compliance flag'),
+};
+export const ExperimentSetListQuery = PageQuery.extend(evalapListParams).strict();
 export const ExperimentListQuery = PageQuery.extend({
   set_id: idParam.optional(),
-  orphan: bool.optional().describe('Only experiments in no set'),
+  orphan: bool.optional().describe('Only experiments in no set (true) or in a set (false); with Evalap\'s paging, true unless set_id is given'),
+  ...evalapListParams,
 }).strict();
+export const RetryQuery = z
+  .object({
+    force: bool
+      .default(false)
+      .describe('Also retry experiments still running (re-enqueuing their missing work); by default only finished or stopped ones are, as in Evalap'),
+  })
+  .strict();
 export const LeaderboardQuery = z
   .object({
-    metric_name: z.string().min(1).max(200).optional(),
+    metric_name: z.string().min(1).max(200).default('judge_notator').describe('The metric (its aliased name) to rank by; judge_notator by default, as in Evalap'),
     dataset_name: z.string().min(1).max(200).optional(),
     judge_model: z.string().min(1).max(200).optional(),
     limit: intParam(1, 1000).default(100),
@@ -382,13 +420,69 @@ export const LeaderboardEntry = z
     experiment_id: z.number().int(),
     experiment_name: z.string(),
     experiment_set_id: z.number().int().nullable(),
+    experiment_set_name: z.string().nullable(),
     model_name: z.string(),
     dataset_name: z.string(),
     metric_name: z.string(),
+    main_metric_score: z.number().nullable().describe('Mean score of metric_name; null when its observations have no score (errors or unparsed judge answers)'),
+    other_metrics: z.record(z.string(), z.number().nullable()).describe('Mean score of each other metric of the experiment that has observations'),
+    system_prompt: z.string().nullable(),
+    sampling_param: z.record(z.string(), z.string()).describe('The model\'s sampling_params, values as text'),
+    extra_param: z.record(z.string(), z.string()).describe('The model\'s extra_params, values as text'),
     judge_model: z.string().nullable(),
     summary: Summary,
     created_at: z.string(),
   })
   .meta({ id: 'LeaderboardEntry' });
+
+const ids = z.array(z.number().int());
+export const RetryRuns = z
+  .object({
+    experiment_set_id: z.number().int(),
+    reopened_experiment_ids: ids.describe('Experiments reopened: each gets one retry task that redoes its failed and missing work'),
+    experiment_ids: ids.describe('Reopened experiments with failed answers (Evalap\'s RetryRuns)'),
+    result_ids: ids.describe('Results with failed observations, of reopened experiments without failed answers'),
+    unfinished_experiment_ids: ids.describe('Reopened experiments with rows never answered'),
+    unfinished_result_ids: ids.describe('Results with rows never observed, of reopened experiments whose rows were all answered'),
+  })
+  .meta({ id: 'RetryRuns' });
+
+export const MetricInfo = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    type: z.string(),
+    require: z.array(z.string()).describe('Fields each row must provide (dataset columns or answer fields)'),
+    params: z.record(z.string(), z.unknown()).describe('JSON Schema of the metric\'s params'),
+    required_params: z.array(z.string()).describe('Keys of params a metric use must give (Evalap\'s field)'),
+    optional_params: z.array(z.string()).describe('Keys of params a metric use may give (Evalap\'s field)'),
+    score_range: z.tuple([z.number().nullable(), z.number().nullable()]),
+    higher_is_better: z.boolean(),
+  })
+  .meta({ id: 'Metric' });
+
+export const OpsMetrics = z
+  .object({
+    experiment_sets: z.number().int(),
+    unique_experiments: z.number().int(),
+    unique_answers: z.number().int(),
+    unique_metrics: z.number().int().describe('Results: one per metric use of an experiment'),
+    unique_observations: z.number().int(),
+    unique_datasets: z.number().int(),
+    distinct_models: z.array(z.object({ name: z.string(), aliased_name: z.string().nullable() })),
+  })
+  .meta({ id: 'OpsMetrics' });
+
+const OpsEcoDetails = z
+  .object({
+    total_emissions: z.record(z.string(), z.number()),
+    total_entries_with_emissions: z.number().int(),
+    first_emission_date: z.string().nullable(),
+  })
+  .meta({ id: 'OpsEcoDetails' });
+export const OpsEco = z
+  .object({ answers: OpsEcoDetails, observation_table: OpsEcoDetails })
+  .describe('Energy and carbon totals, as in Evalap; empty until this platform measures emissions')
+  .meta({ id: 'OpsEco' });
 
 export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });

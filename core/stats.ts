@@ -1,9 +1,11 @@
 /**
  * Turns the running aggregates stored per metric result (count, sum, sum of
  * squares, min, max — updated incrementally in SQL) into the summary users
- * see: mean, sample standard deviation, support and a Student-t 95% confidence
- * interval of the mean. Also the paired comparison of two runs. No library:
- * the t quantile inverts the regularized incomplete beta function.
+ * see: mean, sample standard deviation, support and a 95% confidence interval
+ * of the mean that stays inside the metric's score range (Wilson for scores
+ * that only take the two ends of the range, Student t clipped to the range
+ * otherwise). Also the paired comparison of two runs. No library: the t
+ * quantile inverts the regularized incomplete beta function.
  */
 
 /** Running aggregates of one metric's scores, as stored. */
@@ -26,7 +28,14 @@ export interface Summary {
 }
 
 /**
- * Mean, sample standard deviation (n-1), support (=count) and the 95% confidence interval of the mean using Student's t with n-1 degrees of freedom.
+ * Mean, sample standard deviation (n-1), support (=count) and the 95% confidence interval of the mean.
+ *
+ * Given the metric's score `range` (bounds may be infinite), the interval
+ * never leaves it: when every score sits at one end of a finite range (0/1
+ * metrics such as exact_match) the scores are a proportion and get the Wilson
+ * score interval, mapped back onto the range; otherwise the Student t interval
+ * (n-1 degrees of freedom) is clipped to the finite bounds. Without a range,
+ * the plain t interval.
  *
  * count 0 → everything null, support 0; count 1 → std and ci95 null.
  * The variance is (sumsq - sum²/n)/(n-1); rounding in the incremental sums can
@@ -34,7 +43,7 @@ export interface Summary {
  * scores are equal so the variance is exactly 0 whatever the sums say.
  * @throws RangeError when count is negative or not an integer.
  */
-export function summarize(a: Aggregates): Summary {
+export function summarize(a: Aggregates, range?: readonly [number, number]): Summary {
   const n = a.count;
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`count must be a non-negative integer, got ${n}`);
   if (n === 0) return { mean: null, std: null, support: 0, ci95: null, min: null, max: null };
@@ -48,7 +57,57 @@ export function summarize(a: Aggregates): Summary {
     if (variance < 0) variance = 0; // rounding in the sums, not a real negative variance
   }
   const std = Math.sqrt(variance);
-  return { mean, std, support: n, ci95: meanInterval(mean, std, n), min: a.min, max: a.max };
+  return { mean, std, support: n, ci95: boundedInterval(a, mean, std, range), min: a.min, max: a.max };
+}
+
+/**
+ * Wilson score interval of a proportion at 95%: `successes` out of `n` trials.
+ * Unlike the normal (Wald) interval it stays within [0, 1] and does not
+ * collapse to a point when every trial succeeded or every one failed.
+ * @throws RangeError when n is not a positive integer or successes is outside [0, n].
+ */
+export function wilsonInterval(successes: number, n: number): [number, number] {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
+  if (!(successes >= 0 && successes <= n)) throw new RangeError(`successes must be in [0, ${n}], got ${successes}`);
+  if (successes > n / 2) {
+    // Computed from the failures' side so that n out of n ends exactly at 1, as 0 out of n starts exactly at 0.
+    const [lo, hi] = wilsonInterval(n - successes, n);
+    return [1 - hi, 1 - lo];
+  }
+  const z = Z95;
+  const p = successes / n;
+  const z2n = (z * z) / n;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / n + (z2n / n) / 4);
+  // The formula keeps both ends in [0, 1]; the clamp only absorbs rounding.
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** Two-sided 95% quantile of the standard normal distribution. */
+const Z95 = 1.959963984540054;
+
+function boundedInterval(a: Aggregates, mean: number, std: number, range: readonly [number, number] | undefined): [number, number] {
+  if (!range) return meanInterval(mean, std, a.count);
+  const [lo, hi] = range;
+  if (Number.isFinite(lo) && Number.isFinite(hi) && hi > lo && atEndsOnly(a, lo, hi)) {
+    const [p0, p1] = wilsonInterval(Math.round((a.sum - a.count * lo) / (hi - lo)), a.count);
+    return [lo + p0 * (hi - lo), lo + p1 * (hi - lo)];
+  }
+  const [l, h] = meanInterval(mean, std, a.count);
+  return [Math.min(Math.max(l, lo), hi), Math.max(Math.min(h, hi), lo)];
+}
+
+/**
+ * Whether every score is `lo` or `hi`, read from the aggregates alone:
+ * (x-lo)(hi-x) is 0 at the ends and positive strictly inside, so its sum
+ * (computed from count, sum and sumsq) is 0 exactly when no score lies inside.
+ * The tolerance absorbs rounding in the sums: a score within about 1e-9 of
+ * the range's width from an end counts as at that end.
+ */
+function atEndsOnly(a: Aggregates, lo: number, hi: number): boolean {
+  if (a.min === null || a.max === null || (a.min !== lo && a.min !== hi) || (a.max !== lo && a.max !== hi)) return false;
+  const inner = (lo + hi) * a.sum - a.sumsq - a.count * lo * hi;
+  return Math.abs(inner) <= 1e-9 * a.count * (hi - lo) * (hi - lo);
 }
 
 /**

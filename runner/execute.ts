@@ -50,8 +50,8 @@ async function judgeTask(task: WorkerTask): Promise<WorkerOutcome> {
   const started = performance.now();
   let tokens = 0;
   try {
-    const out = await runJudge(judge.name, judge.params, input, async (messages) => {
-      const reply = await chatComplete(judge.model!, messages, { timeoutMs: task.timeoutMs });
+    const out = await runJudge(judge.name, judge.params, input, judge.model, async (model, messages) => {
+      const reply = await chatComplete(model, messages, { timeoutMs: task.timeoutMs });
       tokens += (reply.nb_tokens_prompt ?? 0) + (reply.nb_tokens_completion ?? 0);
       return reply;
     });

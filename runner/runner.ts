@@ -386,9 +386,10 @@ export class Runner {
       configs = new Map(await Promise.all(ids.map(async (id) => [id, await this.config(id)] as const)));
       const keys = batch.map((h) => ({ experiment_id: h.task!.experiment_id, num_line: (h.task as { num_line: number }).num_line }));
       states = await rowStates(this.deps.pool, keys);
-      // A metric added (PATCH) since the configuration was cached: its rows would be found complete and dropped.
+      // A metric added or reset (PATCH) since the configuration was cached: its rows would be found complete
+      // and dropped, or scored with the old params.
       const stale = ids.filter((id) => {
-        const known = new Set(configs.get(id)?.results.map((r) => r.id));
+        const known = new Set(configs.get(id)?.results.map((r) => `${r.id}.${r.version}`));
         return states.some((s) => s.experiment_id === id && s.results.some((r) => !known.has(r)));
       });
       // So is one cached as stopped: a retry may have resumed it since.

@@ -14,7 +14,8 @@ import { Dealer } from 'zeromq';
 import { executeTask } from './execute.js';
 import { warmUp } from './warm-up.js';
 import { ThreadCommand } from './pool.js';
-import { decode, encode, Frame, type WorkerTask } from './protocol.js';
+import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from './protocol.js';
+import { missingAnswerInput } from '../core/metrics/score.js';
 
 interface WorkerData {
   address: string;
@@ -80,10 +81,18 @@ function handBack(ids: Set<number> | 'all'): void {
   void send([Frame.Returned, encode({ ids: back.map((t) => t.id) })]);
 }
 
+/** A judged observation whose row lacks what the metric reads fails here, without a judge call. */
+function lackingInput(task: WorkerTask): WorkerOutcome | null {
+  if (task.kind !== 'observation' || !task.judge) return null;
+  const error_msg = missingAnswerInput(task.judge.name, task.judge.params, task.row, task.answer);
+  return error_msg ? { id: task.id, observations: [{ resultId: task.judge.resultId, score: null, observation: null, error_msg, execution_time: 0 }] } : null;
+}
+
 function run(task: WorkerTask): void {
   running++;
   if (task.crash) setImmediate(() => { throw new Error(`injected crash on task ${task.id}`); });
-  void executeTask(task).then((outcome) => {
+  const lacking = lackingInput(task);
+  void (lacking ? Promise.resolve(lacking) : executeTask(task)).then((outcome) => {
     running--;
     const failed = outcome.call && !outcome.call.ok && outcome.call.retryable;
     // The freed slot goes to the next waiting task before the outcome leaves: no round trip.

@@ -4,6 +4,7 @@
  * this table is what the API validates experiments against.
  */
 import { z } from 'zod';
+import { adhocTemplateProblem, templateVariables } from './adhoc-template.js';
 import { checkJsonSchema } from './text-metrics.js';
 import type { MetricDefinition } from './types.js';
 
@@ -43,10 +44,7 @@ const ops = (name: string, description: string, higherIsBetter: boolean): Metric
   higherIsBetter,
 });
 
-/** `{{name}}` placeholders of a judge_adhoc prompt. */
-export function templateVariables(template: string): string[] {
-  return [...new Set([...template.matchAll(/\{\{\s*([A-Za-z_][\w]*)\s*\}\}/g)].map((m) => m[1]))];
-}
+export { templateVariables } from './adhoc-template.js';
 
 export const METRICS: readonly MetricDefinition[] = [
   // ------------------------------------------------------------ deterministic
@@ -144,8 +142,26 @@ export const METRICS: readonly MetricDefinition[] = [
     range: [0, Number.POSITIVE_INFINITY],
     higherIsBetter: false,
   },
-  { name: 'qcm_exactness', description: 'Whether the multiple-choice letter in the output matches the expected letter.', type: 'deterministic', require: OUT_TRUE, params: none, range: [0, 1], higherIsBetter: true },
-  { name: 'ocr_v1', description: 'Fuzzy ratio between the expected text and the text of the output\'s last fenced or JSON block.', type: 'deterministic', require: OUT_TRUE, params: none, range: [0, 1], higherIsBetter: true },
+  {
+    name: 'qcm_exactness',
+    description:
+      '[0;1] Whether the answer to a multiple-choice question is the expected option. As Evalap\'s by default: the output (stripped of spaces, quotes and dots) must be one word, else no score; its first character must equal output_true exactly ("B." matches "B"; " B", "b", "(B)" do not). params.variant "extract" (ours) instead finds the chosen letter in a free-text answer ("The answer is (b)") and compares it, case-insensitively, with the letter of output_true ("B) Paris").',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ variant: z.enum(['evalap', 'extract']).optional() }).strict(),
+    range: [0, 1],
+    higherIsBetter: true,
+  },
+  {
+    name: 'ocr_v1',
+    description:
+      '[0-100] As Evalap\'s: rapidfuzz fuzz.ratio between output_true and the output\'s last fenced code block (the whole output without one), read as a JSON list of blocks whose "text" fields are joined when it is one. params.variant "unit" (ours) gives the same ratio divided by 100, in 0-1.',
+    type: 'deterministic',
+    require: OUT_TRUE,
+    params: z.object({ variant: z.enum(['evalap', 'unit']).optional() }).strict(),
+    range: [0, 100],
+    higherIsBetter: true,
+  },
   { name: 'output_length', description: 'Number of words in the output.', type: 'deterministic', require: OUT, params: none, range: [0, Number.POSITIVE_INFINITY], higherIsBetter: true },
   // ---------------------------------------------------------------------- ops
   ops('generation_time', 'Seconds the model took to answer.', false),
@@ -153,24 +169,33 @@ export const METRICS: readonly MetricDefinition[] = [
   ops('nb_tokens_completion', 'Completion tokens of the generation.', false),
   ops('nb_tool_calls', 'Tool calls made during the generation.', false),
   // ---------------------------------------------------------------- judges
-  judge('judge_notator', 'A judge rates the output against the expected output from 1 to 10.', [...Q, ...OUT_TRUE], [1, 10]),
-  judge('judge_exactness', 'A judge says whether the output is exact with respect to the expected output (0/1).', [...Q, ...OUT_TRUE], [0, 1]),
-  judge('judge_precision', 'A judge says whether the output is precise with respect to the expected output (0/1).', [...Q, ...OUT_TRUE], [0, 1]),
-  judge('judge_completude', 'A judge rates how completely the output covers the expected output, 0 to 100.', [...Q, ...OUT_TRUE], [0, 100]),
-  judge('judge_rambling', 'A judge rates how much the output rambles, 1 to 10 (lower is better).', [...Q, ...OUT], [1, 10], false),
-  judge('judge_relevant', 'A judge rates how relevant the output is to the query, 1 to 10.', [...Q, ...OUT], [1, 10]),
+  // Evalap's judges (evalap/api/metrics/judge_*.py): same question, fields and scale; the judge replies with a bare number, kept as given.
+  judge('judge_notator', '[1-10] A judge rates how close in meaning the output is to the expected output, given the query: 10 same meaning, 1 very different or not answering. As Evalap\'s.', [...Q, ...OUT_TRUE], [1, 10]),
+  judge('judge_exactness', '[0;1] A judge says whether the output matches the expected output (1) or not (0), given the query. As Evalap\'s.', [...Q, ...OUT_TRUE], [0, 1]),
+  judge('judge_precision', '[0;1] A judge says whether the expected output is contained in the output (1) or not (0), given the query. As Evalap\'s.', [...Q, ...OUT_TRUE], [0, 1]),
+  judge('judge_completude', '[0-100] A judge rates how much of the expected output the output covers. As Evalap\'s: the query is not used.', OUT_TRUE, [0, 100]),
+  judge('judge_rambling', '[1-10] A judge rates how much of the output is irrelevant or off topic, given the query and the expected output: 1 none, 10 mostly (lower is better). As Evalap\'s.', [...Q, ...OUT_TRUE], [1, 10], false),
+  judge('judge_relevant', '[1-10] A judge rates how many of the essential elements of the expected output the output contains, given the query: 10 all, 1 none. As Evalap\'s.', [...Q, ...OUT_TRUE], [1, 10]),
   {
     name: 'judge_adhoc',
-    description: 'A judge scores the output with the user prompt in params.prompt ({{output}}, {{output_true}}, {{query}} and any dataset column).',
+    description:
+      'A judge scores the output with the prompt in params.prompt, rendered from the row ({{output}}, {{output_true}}, {{query}}, any dataset column, {{column.key}}, {{column[0]}}); the judge replies with a number. As Evalap\'s, except that Jinja filters and {% %} blocks are refused at creation. Ours: params.scale [lo, hi] asks for a score on that scale and records one outside it as an error.',
     type: 'llm',
     require: [],
     params: z
       .object({
-        prompt: z.string().min(1).max(100_000).refine((p) => templateVariables(p).length > 0, 'the prompt must use at least one {{variable}}'),
+        prompt: z
+          .string()
+          .min(1)
+          .max(100_000)
+          .superRefine((p, ctx) => {
+            const problem = adhocTemplateProblem(p);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
         scale: z.tuple([z.number(), z.number()]).optional(),
       })
       .strict(),
-    range: [0, 10],
+    range: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
     higherIsBetter: true,
     requireFromParams: (params) => templateVariables(String(params.prompt ?? '')),
   },

@@ -70,3 +70,51 @@ export function verdicts(reply: Record<string, unknown>, key: string): { verdict
     return { ...(item as Record<string, unknown>), verdict: v };
   });
 }
+
+/**
+ * Evalap's split_think_answer (evalap/clients/llm.py): everything up to and
+ * including the first `</think>` (any case), else the first `[/think]`, is
+ * the judge's reasoning; the rest, stripped, is its answer.
+ */
+export function afterThink(text: string): string {
+  for (const token of [/<\/think>/i, /\[\/think\]/i]) {
+    const m = token.exec(text);
+    if (m) return pyStrip(text.slice(m.index + m[0].length));
+  }
+  return pyStrip(text);
+}
+
+/** Python's str.strip() whitespace (str.isspace), which JS trim() does not match exactly. */
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const pyStrip = (s: string): string => s.replace(new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'gu'), '');
+
+/** A finite number as Python's float() reads it: sign, digits with single underscores between them, optional fraction and exponent. */
+const PY_FLOAT = /^[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?$/;
+
+/**
+ * The score Evalap's judges read from an answer (evalap/api/metrics/judge_*.py
+ * and adhoc_judge.py): the answer stripped of spaces, newlines, quotes, dots
+ * and percent signs at both ends, then read by float(); any value is kept,
+ * in range or not. Null when float() would refuse it. Python's float() also
+ * takes "inf" and "nan": those are refused here, as no score can hold them.
+ */
+export function evalapScore(answer: string): number | null {
+  const core = pyStrip(answer.replace(/^[ \n"'.%]+|[ \n"'.%]+$/g, ''));
+  if (!PY_FLOAT.test(core)) return null;
+  const n = Number(core.replaceAll('_', ''));
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * A judge's score from its reply text: Evalap's bare number first (after its
+ * think block), else our JSON object's `score`. The reason comes with the
+ * JSON form only. Throws JudgeReplyError when neither reads.
+ */
+export function readScore(text: string): { score: number; reason?: string } {
+  const answer = afterThink(text);
+  const bare = evalapScore(answer);
+  if (bare !== null) return { score: bare };
+  const reply = parseJudgeReply(answer);
+  const score = toNumber(reply.score, 'score');
+  return reply.reason === undefined || reply.reason === null ? { score } : { score, reason: typeof reply.reason === 'string' ? reply.reason : JSON.stringify(reply.reason) };
+}

@@ -11,15 +11,23 @@ export function getMetric(name: string): MetricDefinition | undefined {
 
 /** The registry as `GET /v1/metrics` shows it. */
 export function listMetrics() {
-  return METRICS.map((m) => ({
-    name: m.name,
-    description: m.description,
-    type: m.type,
-    require: m.require,
-    params: z.toJSONSchema(m.params, { unrepresentable: 'any' }),
-    score_range: m.range.map((v) => (Number.isFinite(v) ? v : null)),
-    higher_is_better: m.higherIsBetter,
-  }));
+  return METRICS.map((m) => {
+    const params = z.toJSONSchema(m.params, { unrepresentable: 'any' }) as { properties?: Record<string, unknown>; required?: string[] };
+    const names = Object.keys(params.properties ?? {});
+    const required = new Set(params.required ?? []);
+    return {
+      name: m.name,
+      description: m.description,
+      type: m.type,
+      require: m.require,
+      params,
+      // Evalap's names for the keys of `params` a metric use must give, and may give (sorted, as it lists them).
+      required_params: names.filter((n) => required.has(n)).sort(),
+      optional_params: names.filter((n) => !required.has(n)).sort(),
+      score_range: m.range.map((v) => (Number.isFinite(v) ? v : null)),
+      higher_is_better: m.higherIsBetter,
+    };
+  });
 }
 
 /** A metric of an experiment, normalized from a name or `{name, params, aliased_name}`. */
@@ -32,8 +40,12 @@ export interface MetricUse {
 export interface CheckContext {
   /** Columns the dataset has, after `columns_map` (the Evalap field names it provides). */
   columns: ReadonlySet<string>;
-  /** Fields the model provides (bring-your-own `context`, ...); `output` always. */
-  answerFields: ReadonlySet<string>;
+  /**
+   * Fields the model is known to provide (bring-your-own `context`, ...).
+   * Not needed to accept a launch: answer fields are checked per row when
+   * scored (see missingAnswerInput in score.ts).
+   */
+  answerFields?: ReadonlySet<string>;
   /** JSON path prefix of the metrics array in the request, for error paths. */
   path: string;
 }
@@ -67,12 +79,12 @@ export function checkMetrics(refs: readonly (string | { name: string; params?: R
     }
     const required = [...def.require, ...(def.requireFromParams?.(use.params ?? {}) ?? [])];
     for (const field of required) {
-      const provided = ctx.columns.has(field) || ctx.answerFields.has(field);
-      if (!provided) {
-        const origin = (ANSWER_FIELDS as readonly string[]).includes(field)
-          ? 'bring-your-own outputs must provide it'
-          : 'add the column to the dataset or map one to it with columns_map';
-        issues.push({ path: at, message: `metric ${use.name} requires the field ${JSON.stringify(field)}: ${origin}` });
+      // Answer fields (output, context, retrieval_context, think) arrive with each answer, so
+      // only the row can tell whether it has them: accepted here as Evalap does, a row that
+      // lacks one fails its own observation when scored.
+      if ((ANSWER_FIELDS as readonly string[]).includes(field)) continue;
+      if (!ctx.columns.has(field)) {
+        issues.push({ path: at, message: `metric ${use.name} requires the field ${JSON.stringify(field)}: add the column to the dataset or map one to it with columns_map` });
       }
     }
     if (aliases.has(use.aliasedName)) {

@@ -7,7 +7,9 @@ import { bleuStats, corpusBleu, sentenceBleu, type BleuStats } from './bleu.js';
 import { chrfFromStats, chrfOptions, chrfStats } from './chrf.js';
 import { getMetric } from './registry.js';
 import { rouge, type RougeVariant } from './rouge.js';
+import { qcmExactnessEvalap } from './qcm-evalap.js';
 import { jsonSchemaScore, levenshteinRatio, ocrV1, qcmExactness } from './text-metrics.js';
+import { ANSWER_FIELDS } from './types.js';
 
 /** What a metric sees of one row: the answer and the dataset fields (after columns_map). */
 export interface ScoreInput {
@@ -69,8 +71,8 @@ const SCORERS: Record<string, Scorer> = {
   },
   levenshtein_ratio: (i) => ({ score: levenshteinRatio(i.output, text(i.output_true)), observation: null }),
   json_schema: (i, p) => jsonSchemaScore(i.output, p.schema),
-  qcm_exactness: (i) => qcmExactness(i.output, text(i.output_true)),
-  ocr_v1: (i) => ocrV1(i.output, text(i.output_true)),
+  qcm_exactness: (i, p) => (p.variant === 'extract' ? qcmExactness(i.output, text(i.output_true)) : qcmExactnessEvalap(i.output, i.output_true)),
+  ocr_v1: (i, p) => ocrV1(i.output, text(i.output_true), p.variant !== 'unit'),
   bleu: (i) => {
     const refs = references(i.output_true);
     const out = sentenceBleu(i.output, refs);
@@ -105,6 +107,38 @@ const SCORERS: Record<string, Scorer> = {
 export function isInline(name: string): boolean {
   const def = getMetric(name);
   return def !== undefined && (def.type === 'deterministic' || def.type === 'ops');
+}
+
+const isEmpty = (v: unknown): boolean =>
+  v === null || v === undefined || (typeof v === 'string' && v.trim() === '') || (Array.isArray(v) && v.length === 0);
+
+/**
+ * The error for a row that lacks a field the metric reads from the answer
+ * (`output`, `context`, `retrieval_context`, `think`), or null. Launches
+ * accept those fields unseen, as Evalap does, since only the answer brings
+ * them; so each row is checked here, before any judge call, and one that
+ * lacks them fails its own observation instead of being scored on nothing.
+ * A field counts as present in the answer or, failing that, in the dataset
+ * row (the answer's value wins when both have one).
+ */
+export function missingAnswerInput(
+  name: string,
+  params: Record<string, unknown> | null,
+  row: Record<string, unknown>,
+  answer: { answer: string; context?: unknown; retrieval_context?: unknown; think?: unknown } | undefined,
+): string | null {
+  const def = getMetric(name);
+  if (!def) return null;
+  const required = [...def.require, ...(def.requireFromParams?.(params ?? {}) ?? [])];
+  const missing = required.filter((field) => {
+    if (!(ANSWER_FIELDS as readonly string[]).includes(field)) return false;
+    // An empty output is still an answer, to be judged as such.
+    if (field === 'output') return answer === undefined && isEmpty(row.output);
+    return isEmpty(answer?.[field as 'context' | 'retrieval_context' | 'think']) && isEmpty(row[field]);
+  });
+  if (!missing.length) return null;
+  const names = missing.map((f) => JSON.stringify(f)).join(' and ');
+  return `metric ${name} needs ${names}, which neither this row's answer nor its dataset row provides (bring it with the outputs, or add the column to the dataset)`;
 }
 
 /** Scores one inline metric on one row; never throws. */

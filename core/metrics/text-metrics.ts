@@ -506,13 +506,15 @@ function joinJsonBlocks(text: string): string | null {
  * Evalap's ocr_v1: take the last fenced code block of the output (the whole
  * output when there is none), read it as a JSON list of blocks when it is one
  * (their "text" fields joined by "\n\n"), and score rapidfuzz fuzz.ratio
- * against the expected text, unchanged. Evalap returns the ratio in 0..100;
- * this returns it divided by 100, in 0..1, the range the catalog declares.
+ * against the expected text, unchanged. Evalap's score is the ratio in
+ * 0..100 (`percent`); without it, the ratio divided by 100, in 0..1.
  */
-export function ocrV1(output: string, expected: string): { score: number; observation: { extracted: string } } {
+export function ocrV1(output: string, expected: string, percent = false): { score: number; observation: { extracted: string } } {
   const code = extractLastCodeBlock(typeof output === 'string' ? output : '');
   const extracted = joinJsonBlocks(code) ?? code;
-  return { score: fuzzyRatio(extracted, typeof expected === 'string' ? expected : String(expected ?? '')) / 100, observation: { extracted } };
+  const ratio = fuzzyRatio(extracted, typeof expected === 'string' ? expected : String(expected ?? ''));
+  // Evalap's score is rapidfuzz's ratio, 0-100; `percent` false gives our 0-1.
+  return { score: percent ? ratio : ratio / 100, observation: { extracted } };
 }
 
 /** For tests: forget compiled schemas and validator instances. */

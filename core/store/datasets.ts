@@ -13,10 +13,15 @@ export interface DatasetRecord {
   compliance: boolean;
   columns: string[];
   size: number;
+  parquet_size: number;
+  parquet_columns: string[];
   created_at: string;
 }
 
-const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, ${isoTime('created_at')} AS created_at`;
+// No parquet file is kept: Evalap reports 0 rows and no columns for a dataset without one.
+const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, 0 AS parquet_size, '{}'::text[] AS parquet_columns, ${isoTime('created_at')} AS created_at`;
+/** The select list of a dataset's metadata, for queries that embed it (an experiment's `dataset`). */
+export const DATASET_COLUMNS = COLUMNS;
 
 export interface NewDataset {
   name: string;

@@ -28,12 +28,32 @@ export async function getSet(db: Db, id: number, lock = false): Promise<SetRecor
   return rows[0];
 }
 
-export async function listSets(db: Db, limit: number, afterId?: number): Promise<{ rows: SetRecord[]; more: boolean }> {
+export interface SetFilter {
+  limit: number;
+  afterId?: number;
+  /** Rows skipped before the page (Evalap's `skip`). */
+  offset?: number;
+  /** Newest first (Evalap's `backward`). */
+  descending?: boolean;
+  /** Only sets with an experiment on a dataset with this compliance flag (as Evalap filters). */
+  compliance?: boolean;
+}
+
+/** One page in id order (or its reverse), plus whether more follow. */
+export async function listSets(db: Db, f: SetFilter): Promise<{ rows: SetRecord[]; more: boolean }> {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  if (f.afterId !== undefined) where.push(`s.id > $${values.push(f.afterId)}`);
+  if (f.compliance !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM experiment e JOIN dataset d ON d.id = e.dataset_id
+                        WHERE e.experiment_set_id = s.id AND d.compliance = $${values.push(f.compliance)}::boolean)`);
+  }
   const { rows } = await db.query<SetRecord>(
-    `SELECT ${COLUMNS} FROM experiment_set ${afterId !== undefined ? 'WHERE id > $2' : ''} ORDER BY id LIMIT $1`,
-    afterId !== undefined ? [limit + 1, afterId] : [limit + 1],
+    `SELECT ${COLUMNS} FROM experiment_set s ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY s.id ${f.descending ? 'DESC' : ''}
+     LIMIT $${values.push(f.limit + 1)} OFFSET $${values.push(f.offset ?? 0)}`,
+    values,
   );
-  return { rows: rows.slice(0, limit), more: rows.length > limit };
+  return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
 
 export async function updateSet(db: Db, id: number, fields: { name?: string; readme?: string }): Promise<void> {

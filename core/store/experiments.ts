@@ -1,6 +1,7 @@
 /** Experiments, their results (one per metric use) and bring-your-own answers. */
 import { NotFoundError } from '../errors.js';
 import { corpusScore } from '../metrics/score.js';
+import { DATASET_COLUMNS, type DatasetRecord } from './datasets.js';
 import type { Db } from './db.js';
 import { jsonSlices, readDocs } from './large.js';
 import { isoTime as TS, withSummary, type ScoreColumns } from './sql.js';
@@ -63,6 +64,7 @@ export interface RawAnswer {
   nb_tokens_prompt?: number | null;
   nb_tokens_completion?: number | null;
   nb_tool_calls?: number | null;
+  /** Milliseconds, as the runner measures generated answers. */
   execution_time?: number | null;
 }
 
@@ -101,22 +103,29 @@ interface ExperimentRow {
   num_observation_success: number;
   num_metrics: number;
   created_at: string;
+  dataset: DatasetRecord;
 }
 
+/** An experiment with its counters and its dataset's metadata, in one statement (lists embed the dataset too). */
 const EXPERIMENT_SELECT = `
   SELECT e.id, e.name, e.readme, e.experiment_set_id, e.dataset_id, e.model, e.model_api_key IS NOT NULL AS has_api_key,
          e.judge_model, e.judge_api_key IS NOT NULL AS has_judge_key, e.has_raw_output, e.sample, e.experiment_status,
          e.num_total, e.num_try, e.num_success,
          coalesce(r.num_try, 0) AS num_observation_try, coalesce(r.num_success, 0) AS num_observation_success,
-         coalesce(r.num_metrics, 0) AS num_metrics, ${TS('e.created_at')} AS created_at
+         coalesce(r.num_metrics, 0) AS num_metrics, ${TS('e.created_at')} AS created_at, to_jsonb(d) AS dataset
   FROM experiment e
+  JOIN LATERAL (SELECT ${DATASET_COLUMNS} FROM dataset WHERE id = e.dataset_id) d ON true
   LEFT JOIN LATERAL (
     SELECT sum(num_try)::int AS num_try, sum(num_success)::int AS num_success, count(*)::int AS num_metrics
     FROM result WHERE experiment_id = e.id
   ) r ON true`;
 
-const publicModel = (m: Record<string, unknown> | null, hasKey: boolean, raw: boolean) =>
+/** Evalap gives each experiment its own model and judge model rows, with ids; here
+ *  both live on the experiment, so their ids are derived from it: 2·id − 1 for the
+ *  model, 2·id for the judge (unique among all models, stable). */
+const publicModel = (m: Record<string, unknown> | null, id: number, hasKey: boolean, raw: boolean) =>
   m && {
+    id,
     name: (m.name as string) ?? '',
     base_url: (m.base_url as string) ?? '',
     aliased_name: (m.aliased_name as string) ?? null,
@@ -128,13 +137,14 @@ const publicModel = (m: Record<string, unknown> | null, hasKey: boolean, raw: bo
     has_api_key: hasKey,
   };
 
-/** An experiment as the API shows it, without its dataset (the caller adds it). */
+/** An experiment as the API shows it, with its dataset's metadata. */
 export function experimentView(row: ExperimentRow) {
-  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, ...rest } = row;
+  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, ...rest } = row;
   return {
     ...rest,
-    model: publicModel(model, has_api_key, has_raw_output)!,
-    judge_model: publicModel(judge_model, has_judge_key, false),
+    dataset,
+    model: publicModel(model, 2 * row.id - 1, has_api_key, has_raw_output)!,
+    judge_model: publicModel(judge_model, 2 * row.id, has_judge_key, false),
   };
 }
 export type ExperimentView = ReturnType<typeof experimentView>;
@@ -148,20 +158,31 @@ export async function getExperimentRow(db: Db, id: number): Promise<ExperimentRo
 export interface ExperimentFilter {
   limit: number;
   afterId?: number;
+  /** Rows skipped before the page (Evalap's `skip`). */
+  offset?: number;
+  /** Newest first (Evalap's `backward`). */
+  descending?: boolean;
   setId?: number;
+  /** The experiments of any of these sets. */
+  setIds?: readonly number[];
   orphan?: boolean;
+  /** Only experiments whose dataset has this compliance flag. */
+  compliance?: boolean;
 }
 
-/** One page in id order, plus whether more follow. */
+/** One page in id order (or its reverse), plus whether more follow. */
 export async function listExperimentRows(db: Db, f: ExperimentFilter): Promise<{ rows: ExperimentRow[]; more: boolean }> {
   const where: string[] = [];
   const values: unknown[] = [];
   if (f.afterId !== undefined) where.push(`e.id > $${values.push(f.afterId)}`);
   if (f.setId !== undefined) where.push(`e.experiment_set_id = $${values.push(f.setId)}`);
+  if (f.setIds !== undefined) where.push(`e.experiment_set_id = ANY($${values.push(f.setIds)}::int[])`);
   if (f.orphan === true) where.push('e.experiment_set_id IS NULL');
   if (f.orphan === false) where.push('e.experiment_set_id IS NOT NULL');
+  if (f.compliance !== undefined) where.push(`d.compliance = $${values.push(f.compliance)}::boolean`);
   const { rows } = await db.query<ExperimentRow>(
-    `${EXPERIMENT_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id LIMIT $${values.push(f.limit + 1)}`,
+    `${EXPERIMENT_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id ${f.descending ? 'DESC' : ''}
+     LIMIT $${values.push(f.limit + 1)} OFFSET $${values.push(f.offset ?? 0)}`,
     values,
   );
   return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
@@ -189,7 +210,7 @@ export async function listResults(db: Db, experimentId: number, withObservations
   );
   const observations = withObservations ? await observationsByResult(db, experimentId) : undefined;
   return rows.map((row) => {
-    const { rest: { corpus_stats, ...r }, summary } = withSummary(row);
+    const { rest: { corpus_stats, ...r }, summary } = withSummary(row, row.metric_name);
     return {
       ...r,
       summary,
@@ -199,11 +220,20 @@ export async function listResults(db: Db, experimentId: number, withObservations
   });
 }
 
+/** Answers and observations are keyed by (owner, row) and have no id column; Evalap
+ *  shows one, so it is derived from the key: owner id × 2^31 + row (num_line < 2^31).
+ *  Unique and stable; exact in JSON numbers while the owner id is below 2^22. */
+const rowId = (owner: string, numLine: string) => `((${owner})::bigint * 2147483648 + ${numLine})`;
+
+/** execution_time is stored in milliseconds; the API shows seconds, as Evalap does. */
+const SECONDS = (col: string) => `(${col} / 1000.0)::float8`;
+
 async function observationsByResult(db: Db, experimentId: number) {
   const docs = await readDocs(
     db,
-    `SELECT o.result_id, o.num_line, json_build_object('result_id', o.result_id, 'num_line', o.num_line, 'score', o.score,
-              'observation', o.observation, 'error_msg', o.error_msg, 'execution_time', o.execution_time, 'num_try', o.num_try,
+    `SELECT o.result_id, o.num_line, json_build_object('id', ${rowId('o.result_id', 'o.num_line')}, 'result_id', o.result_id,
+              'num_line', o.num_line, 'score', o.score, 'observation', o.observation, 'error_msg', o.error_msg,
+              'execution_time', ${SECONDS('o.execution_time')}, 'num_try', o.num_try,
               'created_at', ${TS('o.created_at')})::text AS doc
      FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1`,
     [experimentId],
@@ -221,9 +251,10 @@ async function observationsByResult(db: Db, experimentId: number) {
 export async function listAnswers(db: Db, experimentId: number) {
   const docs = await readDocs(
     db,
-    `SELECT num_line, json_build_object('num_line', num_line, 'answer', answer, 'think', think, 'context', context,
-              'retrieval_context', retrieval_context, 'nb_tokens_prompt', nb_tokens_prompt, 'nb_tokens_completion', nb_tokens_completion,
-              'nb_tool_calls', nb_tool_calls, 'execution_time', execution_time, 'error_msg', error_msg, 'num_try', num_try,
+    `SELECT num_line, json_build_object('id', ${rowId('experiment_id', 'num_line')}, 'num_line', num_line, 'answer', answer,
+              'think', think, 'context', context, 'retrieval_context', retrieval_context, 'nb_tokens_prompt', nb_tokens_prompt,
+              'nb_tokens_completion', nb_tokens_completion, 'nb_tool_calls', nb_tool_calls,
+              'execution_time', ${SECONDS('execution_time')}, 'error_msg', error_msg, 'num_try', num_try,
               'created_at', ${TS('created_at')})::text AS doc
      FROM answer WHERE experiment_id = $1`,
     [experimentId],
@@ -271,6 +302,26 @@ export async function resetExperiment(db: Db, id: number, answers: boolean): Pro
   await db.query(`UPDATE experiment SET experiment_status = 'pending', updated_at = now() WHERE id = $1`, [id]);
 }
 
+/**
+ * Starts over the results of `uses` the experiment already has (matched by
+ * aliased name): their observations are deleted and their counters, scores
+ * and status reset; name and params become those sent. Returns their ids.
+ */
+export async function resetResults(db: Db, experimentId: number, uses: readonly NewResult[]): Promise<number[]> {
+  if (!uses.length) return [];
+  const { rows } = await db.query<{ id: number }>(
+    `UPDATE result r SET metric_name = u->>'name', metric_params = u->'params', metric_status = 'pending',
+            num_try = 0, num_success = 0, score_count = 0, score_sum = 0, score_sumsq = 0,
+            score_min = NULL, score_max = NULL, corpus_stats = NULL, version = r.version + 1
+     FROM jsonb_array_elements($2::jsonb) AS u
+     WHERE r.experiment_id = $1 AND r.metric_aliased_name = u->>'aliasedName' RETURNING r.id`,
+    [experimentId, JSON.stringify(uses.map((u) => ({ ...u, params: u.params ?? null })))],
+  );
+  const ids = rows.map((r) => r.id);
+  if (ids.length) await db.query('DELETE FROM observation WHERE result_id = ANY($1::int[])', [ids]);
+  return ids;
+}
+
 export async function deleteExperiment(db: Db, id: number): Promise<void> {
   const { rowCount } = await db.query('DELETE FROM experiment WHERE id = $1', [id]);
   if (!rowCount) throw new NotFoundError('experiment', id);
@@ -294,19 +345,43 @@ export async function stopExperiments(db: Db, ids: readonly number[]): Promise<n
  * Those of the experiments `ids` with anything left to do: failed or
  * missing answers, failed or missing observations, or not finished. They
  * are put back to `pending` (stopped ones resume) and their ids returned.
+ * Without `force`, experiments still running are left alone, as Evalap
+ * does: their work is in flight, and re-enqueuing it would call the model
+ * twice for the same row.
  */
-export async function reopenForRetry(db: Db, ids: readonly number[]): Promise<number[]> {
+export async function reopenForRetry(db: Db, ids: readonly number[], force = false): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
     `UPDATE experiment e SET experiment_status = 'pending', updated_at = now()
-     WHERE e.id = ANY($1::int[]) AND (
+     WHERE e.id = ANY($1::int[]) AND ($2::boolean OR e.experiment_status IN ('finished', 'stopped')) AND (
        e.experiment_status <> 'finished' OR e.num_success < e.num_total
        OR EXISTS (SELECT 1 FROM result r WHERE r.experiment_id = e.id AND r.num_success < e.num_total))
      RETURNING e.id`,
-    [ids],
+    [ids, force],
   );
   const reopened = rows.map((r) => r.id);
   if (reopened.length) {
     await db.query(`UPDATE result SET metric_status = 'pending' WHERE experiment_id = ANY($1::int[]) AND (metric_status <> 'finished' OR num_success < num_try)`, [reopened]);
   }
   return reopened;
+}
+
+/** An experiment's answer and observation counters, as a retry reports them. */
+export interface RetryCounters {
+  id: number;
+  has_raw_output: boolean;
+  num_total: number;
+  num_try: number;
+  num_success: number;
+  results: { id: number; num_try: number; num_success: number }[];
+}
+
+export async function retryCounters(db: Db, ids: readonly number[]): Promise<RetryCounters[]> {
+  const { rows } = await db.query<RetryCounters>(
+    `SELECT e.id, e.has_raw_output, e.num_total, e.num_try, e.num_success,
+            coalesce((SELECT json_agg(json_build_object('id', r.id, 'num_try', r.num_try, 'num_success', r.num_success) ORDER BY r.id)
+                      FROM result r WHERE r.experiment_id = e.id), '[]') AS results
+     FROM experiment e WHERE e.id = ANY($1::int[]) ORDER BY e.id`,
+    [ids],
+  );
+  return rows;
 }

@@ -9,26 +9,48 @@ export interface LeaderboardFilter {
   limit: number;
 }
 
+/** Evalap lists an experiment once it has observations for the metric, even
+ *  when none of them parsed to a score; its score is then null and it ranks last. */
 export async function leaderboard(db: Db, f: LeaderboardFilter) {
-  const where = ['r.score_count > 0'];
+  const where = ['r.num_try > 0'];
   const values: unknown[] = [];
   if (f.metricName) where.push(`r.metric_aliased_name = $${values.push(f.metricName)}`);
   if (f.datasetName) where.push(`d.name = $${values.push(f.datasetName)}`);
   if (f.judgeModel) where.push(`e.judge_model->>'name' = $${values.push(f.judgeModel)}`);
+  // other_metrics reads the sibling results' stored aggregates: still no scan of observations.
   const { rows } = await db.query(
-    `SELECT e.id AS experiment_id, e.name AS experiment_name, e.experiment_set_id,
+    `SELECT e.id AS experiment_id, e.name AS experiment_name, e.experiment_set_id, s.name AS experiment_set_name,
             coalesce(nullif(e.model->>'aliased_name', ''), e.model->>'name') AS model_name, d.name AS dataset_name,
-            r.metric_aliased_name AS metric_name, e.judge_model->>'name' AS judge_model,
+            r.metric_aliased_name AS metric_name, r.metric_name AS metric, e.judge_model->>'name' AS judge_model,
+            e.model->>'system_prompt' AS system_prompt, e.model->'sampling_params' AS sampling_params,
+            e.model->'extra_params' AS extra_params,
+            (SELECT coalesce(jsonb_object_agg(o.metric_aliased_name,
+                      CASE WHEN o.score_count > 0 THEN o.score_sum / o.score_count END), '{}')
+             FROM result o WHERE o.experiment_id = e.id AND o.id <> r.id AND o.num_try > 0) AS other_metrics,
             r.score_count, r.score_sum, r.score_sumsq, r.score_min, r.score_max,
             ${isoTime('e.created_at')} AS created_at
      FROM result r JOIN experiment e ON e.id = r.experiment_id JOIN dataset d ON d.id = e.dataset_id
+          LEFT JOIN experiment_set s ON s.id = e.experiment_set_id
      WHERE ${where.join(' AND ')}
-     ORDER BY r.score_sum / r.score_count DESC, e.id
+     ORDER BY CASE WHEN r.score_count > 0 THEN r.score_sum / r.score_count END DESC NULLS LAST, e.id, r.id
      LIMIT $${values.push(f.limit)}`,
     values,
   );
   return rows.map((row) => {
-    const { rest, summary } = withSummary(row);
-    return { ...rest, summary };
+    const { rest, summary } = withSummary(row, row.metric);
+    const { sampling_params, extra_params, metric, ...entry } = rest;
+    return {
+      ...entry,
+      main_metric_score: summary.mean,
+      sampling_param: asTextValues(sampling_params),
+      extra_param: asTextValues(extra_params),
+      summary,
+    };
   });
+}
+
+/** Evalap shows model parameters as text values (its UI prints them as they are). */
+function asTextValues(params: unknown): Record<string, string> {
+  if (!params || typeof params !== 'object' || Array.isArray(params)) return {};
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }

@@ -10,6 +10,8 @@ import { inTransaction } from './pool.js';
 
 export interface ResultConfig {
   id: number;
+  /** Raised each time PATCH resets the result (core/store/migrations/007). */
+  version: number;
   name: string;
   aliasedName: string;
   params: Record<string, unknown> | null;
@@ -36,7 +38,7 @@ export async function experimentConfig(db: Db, id: number): Promise<ExperimentCo
     `SELECT e.id, e.experiment_status AS status, e.dataset_id AS "datasetId", e.has_raw_output AS "hasRawOutput",
             e.num_total AS "numTotal", e.sample, e.model, e.model_api_key AS "modelApiKey", e.judge_model AS "judgeModel",
             e.judge_api_key AS "judgeApiKey", d.columns_map AS "columnsMap",
-            coalesce((SELECT json_agg(json_build_object('id', r.id, 'name', r.metric_name, 'aliasedName', r.metric_aliased_name, 'params', r.metric_params) ORDER BY r.id)
+            coalesce((SELECT json_agg(json_build_object('id', r.id, 'version', r.version, 'name', r.metric_name, 'aliasedName', r.metric_aliased_name, 'params', r.metric_params) ORDER BY r.id)
                       FROM result r WHERE r.experiment_id = e.id), '[]') AS results
      FROM experiment e JOIN dataset d ON d.id = e.dataset_id WHERE e.id = $1`,
     [id],
@@ -64,8 +66,8 @@ export interface RowState {
   } | null;
   /** Results that already have an observation (success or failure) for this row. */
   observed: number[];
-  /** Every result the experiment has now: a cached configuration that lacks one is stale. */
-  results: number[];
+  /** Every result the experiment has now, as `id.version`: a cached configuration that lacks one is stale. */
+  results: string[];
 }
 
 /** Rows, answers and observed results of a batch of (experiment, row) pairs, in one query. */
@@ -82,7 +84,7 @@ export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: num
               'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'error_msg', a.error_msg) END AS answer,
             coalesce((SELECT array_agg(o.result_id) FROM result r JOIN observation o ON o.result_id = r.id AND o.num_line = t.line
                       WHERE r.experiment_id = t.eid), '{}') AS observed,
-            coalesce((SELECT array_agg(r.id) FROM result r WHERE r.experiment_id = t.eid), '{}') AS results
+            coalesce((SELECT array_agg(r.id || '.' || r.version) FROM result r WHERE r.experiment_id = t.eid), '{}') AS results
      FROM unnest($1::int[], $2::int[]) AS t(eid, line)
      JOIN experiment e ON e.id = t.eid
      LEFT JOIN LATERAL (SELECT dr.data FROM dataset_row dr WHERE dr.dataset_id = e.dataset_id AND dr.num_line = t.line OFFSET 0) d ON true

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as datasets from '../../core/datasets.js';
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
-import { Dataset, DatasetByNameQuery, DatasetCreate, DatasetGetQuery, DatasetPatch, DatasetRowsAppend, DatasetUploadQuery, IdParam } from '../../core/schemas.js';
+import { Dataset, DatasetCreate, DatasetGetQuery, DatasetLookupQuery, DatasetPatch, DatasetRowsAppend, DatasetUploadQuery, IdParam } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 /** Media types of row uploads besides a JSON body with `df`. */
@@ -53,10 +53,12 @@ export const datasetRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/dataset',
-    summary: 'Find a dataset by name',
-    query: DatasetByNameQuery,
+    summary: 'Find a dataset by ?name= or by ?id=, as Evalap does',
+    query: DatasetLookupQuery,
     response: Dataset,
-    run: async ({ core, query }) => ({ body: await datasets.getDatasetByName(core, query.name, query.with_df) }),
+    run: async ({ core, query }) => ({
+      body: query.id !== undefined ? await datasets.getDataset(core, query.id, query.with_df) : await datasets.getDatasetByName(core, query.name!, query.with_df),
+    }),
   },
   {
     method: 'GET',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as sets from '../../core/experiment-sets.js';
-import { ExperimentSet, ExperimentSetCreate, ExperimentSetPatch, IdParam, PageQuery } from '../../core/schemas.js';
+import { ExperimentSet, ExperimentSetCreate, ExperimentSetListQuery, ExperimentSetPatch, IdParam, RetryQuery, RetryRuns } from '../../core/schemas.js';
 import { pageHeaders } from './experiments.js';
 import type { Route } from './http.js';
 
@@ -16,8 +16,8 @@ export const experimentSetRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/experiment_sets',
-    summary: 'List experiment sets; the next page\'s cursor is in the X-Next-Cursor and Link headers',
-    query: PageQuery,
+    summary: 'List experiment sets; the next page\'s cursor is in the X-Next-Cursor and Link headers. With skip or backward, pages as Evalap does (newest first)',
+    query: ExperimentSetListQuery,
     response: z.array(ExperimentSet),
     async run({ core, query }) {
       const page = await sets.listExperimentSets(core, query);
@@ -62,9 +62,10 @@ export const experimentSetRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/retry/experiment_set/{id}',
-    summary: 'Re-enqueue the failed and missing answers and observations of a set',
+    summary: 'Re-enqueue the failed and missing answers and observations of a set\'s finished or stopped experiments; force=true also retries those still running',
     params: IdParam,
-    response: z.object({ experiment_set_id: z.number().int(), experiment_ids: z.array(z.number().int()) }),
-    run: async ({ core, params }) => ({ body: await sets.retryExperimentSet(core, params.id) }),
+    query: RetryQuery,
+    response: RetryRuns,
+    run: async ({ core, params, query }) => ({ body: await sets.retryExperimentSet(core, params.id, query.force) }),
   },
 ];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as experiments from '../../core/experiments.js';
-import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListQuery, ExperimentPatch, IdParam } from '../../core/schemas.js';
+import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListItem, ExperimentListQuery, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 /** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
@@ -22,9 +22,9 @@ export const experimentRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/experiments',
-    summary: 'List experiments by id; the next page\'s cursor is in the X-Next-Cursor and Link headers',
+    summary: 'List experiments by id, each with its dataset; the next page\'s cursor is in the X-Next-Cursor and Link headers. With skip or backward, pages as Evalap does (newest first, orphans unless set_id)',
     query: ExperimentListQuery,
-    response: z.array(Experiment.omit({ dataset: true, results: true, answers: true })),
+    response: z.array(ExperimentListItem),
     async run({ core, query }) {
       const page = await experiments.listExperiments(core, query);
       return { body: page.items, headers: pageHeaders('/v1/experiments', { ...query, cursor: undefined }, page.next_cursor) };
@@ -59,10 +59,11 @@ export const experimentRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v1/retry/experiment/{id}',
-    summary: 'Re-enqueue the failed and missing answers and observations of an experiment (in a set or not); a stopped one resumes',
+    summary: 'Re-enqueue the failed and missing answers and observations of a finished or stopped experiment (in a set or not); a stopped one resumes; force=true also retries a running one',
     params: IdParam,
+    query: RetryQuery,
     response: Experiment,
-    run: async ({ core, params }) => ({ body: await experiments.retryExperiment(core, params.id) }),
+    run: async ({ core, params, query }) => ({ body: await experiments.retryExperiment(core, params.id, query.force) }),
   },
   {
     method: 'DELETE',

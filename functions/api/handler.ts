@@ -15,6 +15,7 @@ import { experimentSetRoutes } from './experiment-sets.js';
 import { experimentRoutes } from './experiments.js';
 import { problem, type Route } from './http.js';
 import { metricRoutes } from './metrics.js';
+import { opsRoutes } from './ops.js';
 import { scheduleRoutes } from './schedules.js';
 import { bodyLimit, errorsAndAccessLog } from './middleware.js';
 import { openApiDocument } from './openapi.js';
@@ -32,7 +33,7 @@ export interface ApiOptions {
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experimentRoutes, ...experimentSetRoutes, ...metricRoutes, ...scheduleRoutes];
+export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experimentRoutes, ...experimentSetRoutes, ...metricRoutes, ...opsRoutes, ...scheduleRoutes];
 
 /**
  * The API. Nothing here connects to anything when built: the core (and with

@@ -100,7 +100,8 @@ describe('evalap run', () => {
 
 describe('the OpenAI-compatible example', () => {
   it('runs examples/openai.yaml against the endpoint in OPENAI_BASE_URL', async () => {
-    stub.setBehaviour({ reply: (body) => (body.messages[0].role === 'system' && String(body.messages[0].content).includes('evaluator') ? '{"score": 1, "reason": "ok"}' : 'Paris') });
+    // The judge (the same model) is asked for 1 or 0 alone, as Evalap's judge_exactness is.
+    stub.setBehaviour({ reply: (body) => (String(body.messages.at(-1).content).includes('Reply with 1 or 0 alone') ? '1' : 'Paris') });
     try {
       const res = await evalap(['run', 'examples/openai.yaml', '--api', api.url], { OPENAI_BASE_URL: stub.url, OPENAI_API_KEY: 'sk-example-key-123', OPENAI_MODEL: 'stub-model' });
       expect(res.code).toBe(0);

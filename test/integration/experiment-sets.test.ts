@@ -109,15 +109,18 @@ describe('managing a set', () => {
     expect(second.body[0].id).toBeGreaterThan(first.body[0].id);
   });
 
-  it('retries what is missing: experiments with unfinished work are reopened and get a retry task', async () => {
+  it('retries what is missing with force: experiments with unfinished work, even still pending, are reopened and get a retry task', async () => {
     const set = await api.call('GET', `/v1/experiment_set/${setId}`);
     const [done, ...rest] = set.body.experiments.map((e: { id: number }) => e.id);
     // One experiment fully done: answers and observations all successful.
     await api.pool.query(`UPDATE experiment SET experiment_status = 'finished', num_try = num_total, num_success = num_total WHERE id = $1`, [done]);
     await api.pool.query(`UPDATE result SET metric_status = 'finished', num_try = 1, num_success = 1 WHERE experiment_id = $1`, [done]);
-    const res = await api.call('POST', `/v1/retry/experiment_set/${setId}`);
+    const res = await api.call('POST', `/v1/retry/experiment_set/${setId}?force=true`);
     expect(res.status).toBe(200);
-    expect(res.body.experiment_ids.sort()).toEqual(rest.sort());
+    expect(res.body.reopened_experiment_ids.sort()).toEqual(rest.sort());
+    // In Evalap's terms: rows never answered, no failed answer.
+    expect(res.body).toMatchObject({ experiment_ids: [], result_ids: [], unfinished_result_ids: [] });
+    expect(res.body.unfinished_experiment_ids.sort()).toEqual(rest.sort());
     const tasks = await api.messages();
     expect(tasks.map((t) => t.experiment_id).sort()).toEqual(rest.sort());
     expect(tasks.every((t) => t.type === 'retry')).toBe(true);

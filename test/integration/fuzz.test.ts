@@ -589,8 +589,8 @@ function semanticBody(rng: Rng, target: string, id: string | undefined, fx: Fixt
       }) as Obj;
       edits(o, ['metrics']);
       const refs = metricRefs(rng, noisy);
-      // Every fixture experiment already has exact_match (409); an unknown metric is a 400.
-      return o.set('metrics', rng.chance(0.5) ? ['exact_match', ...refs] : [...refs, UNKNOWN_METRIC]);
+      // An unknown metric is a 400 (exact_match, which every fixture experiment has, would be rerun: not a refusal).
+      return o.set('metrics', rng.chance(0.5) ? ['exact_match', ...refs, UNKNOWN_METRIC] : [...refs, UNKNOWN_METRIC]);
     }
     case 'POST /v1/experiment_set':
     case 'PATCH /v1/experiment_set/{id}': {

@@ -21,9 +21,10 @@ beforeAll(async () => {
   api = await startApi();
   stub = await startModelServer({
     reply: (body) => {
-      const [first, last] = [body.messages[0], body.messages.at(-1)];
+      const last = body.messages.at(-1);
       const i = rowOf(String(last.content));
-      if (first.role !== 'system') return answerOf(i);
+      // The judge is called by its name; Evalap's judges (judge_notator) send no system message.
+      if (body.model !== 'judge') return answerOf(i);
       if (String(last.content).includes('factual claims')) {
         return '```json\n' + JSON.stringify({ claims: i % 2 ? [{ claim: 'a', verdict: 'yes' }, { claim: 'b', verdict: 'no' }] : [{ claim: 'a', verdict: 'yes' }] }) + '\n```';
       }
@@ -86,7 +87,7 @@ it('computes deterministic, ops, judge and RAG metrics over 200 rows with the ri
       `SELECT o.observation FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1 AND r.metric_name = 'judge_notator' LIMIT 1`,
       [full.id],
     );
-    expect(rows[0].observation).toMatchObject({ prompt_version: 'notator-1', judge_usage: { prompt_tokens: expect.any(Number) }, reason: expect.stringMatching(/^row \d+$/) });
+    expect(rows[0].observation).toMatchObject({ prompt_version: 'notator-2', judge_usage: { prompt_tokens: expect.any(Number) }, reason: expect.stringMatching(/^row \d+$/) });
     // One generation and two judge calls per row, nothing more.
     expect(stub.requests).toHaveLength(3 * N);
   } finally {

@@ -29,7 +29,7 @@ describe('GET /v1/leaderboard', () => {
     }
     // Scores [0,0,1,0,1] for weak and [1,2,3,4,5]/5 for strong, as the runner would have aggregated them.
     const set = (id: number, n: number, sum: number, sumsq: number, min: number, max: number) =>
-      api.pool.query(`UPDATE result SET score_count = $2, score_sum = $3, score_sumsq = $4, score_min = $5, score_max = $6 WHERE experiment_id = $1 AND metric_name = 'exact_match'`, [id, n, sum, sumsq, min, max]);
+      api.pool.query(`UPDATE result SET num_try = $2, num_success = $2, score_count = $2, score_sum = $3, score_sumsq = $4, score_min = $5, score_max = $6 WHERE experiment_id = $1 AND metric_name = 'exact_match'`, [id, n, sum, sumsq, min, max]);
     await set(ids[0], 5, 2, 2, 0, 1);
     await set(ids[1], 5, 3, 55 / 25, 0.2, 1);
     const res = await api.call('GET', '/v1/leaderboard?metric_name=exact_match&dataset_name=lb');
@@ -43,7 +43,7 @@ describe('GET /v1/leaderboard', () => {
     const half = (2.7764451051977987 * 0.31622776601683794) / Math.sqrt(5);
     expect(strong.summary.ci95[0]).toBeCloseTo(0.6 - half, 9);
     expect(strong.summary.ci95[1]).toBeCloseTo(0.6 + half, 9);
-    expect((await api.call('GET', '/v1/leaderboard?limit=1')).body.entries).toHaveLength(1);
+    expect((await api.call('GET', '/v1/leaderboard?metric_name=exact_match&limit=1')).body.entries).toHaveLength(1);
     expect((await api.call('GET', '/v1/leaderboard?limit=zero')).status).toBe(400);
     expect((await api.call('GET', '/v1/leaderboard?metric_name=absent')).body.entries).toEqual([]);
   });

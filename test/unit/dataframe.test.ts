@@ -130,7 +130,6 @@ describe('parseDataFrameJson', () => {
 
   it.each([
     ['an empty records array', '[]', 'df has no rows'],
-    ['an empty object', '{}', 'df has no rows'],
     ['columns with no index keys', '{"a":{}}', 'df has no rows'],
     ['split with no data', '{"columns":["a"],"data":[]}', 'df has no rows'],
   ])('rejects %s as a frame with no rows', (_what, json, message) => {
@@ -153,6 +152,11 @@ describe('parseDataFrameJson', () => {
     const error = thrown(() => parseDataFrameJson(json));
     expect(error).toBeInstanceOf(DataFrameError);
     expect((error as Error).message).toContain(message);
+  });
+
+  it('reads an empty object, what pandas writes for an empty DataFrame, as a frame with no columns and no rows', () => {
+    expect(parseDataFrameJson('{}')).toEqual({ columns: [], rows: [] });
+    expect(parseDataFrameJson('\uFEFF { }')).toEqual({ columns: [], rows: [] });
   });
 
   it('throws errors that are ValidationErrors mapped to status 400', () => {
@@ -248,7 +252,6 @@ describe('malformed input', () => {
     '1',
     '"x"',
     'true',
-    '{}',
     '[]',
     '[1]',
     '[null]',

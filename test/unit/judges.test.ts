@@ -1,13 +1,15 @@
 import { JUDGES, runJudge } from '../../core/metrics/judges.js';
 import { parseJudgeReply } from '../../core/metrics/judge-reply.js';
-import type { ChatAnswer, ChatMessage } from '../../core/providers/openai.js';
+import type { ChatAnswer, ChatMessage, ChatModel } from '../../core/providers/openai.js';
 
 const reply = (answer: string): ChatAnswer => ({ answer, think: null, nb_tokens_prompt: 120, nb_tokens_completion: 30, nb_tool_calls: null, execution_time: 5 });
 const input = { query: 'Capital of France?', output: 'Paris is the capital.', output_true: 'Paris', context: ['Paris is in France.', 'Lyon is in France.'], retrieval_context: ['Paris is the capital of France.', 'The Seine flows through Paris.', 'Berlin is in Germany.'] };
 
+const JUDGE: ChatModel = { name: 'judge', base_url: 'http://judge.invalid/v1' };
+
 async function judge(name: string, answer: string, params: Record<string, unknown> | null = null) {
   const seen: ChatMessage[][] = [];
-  const out = await runJudge(name, params, input, async (messages) => {
+  const out = await runJudge(name, params, input, JUDGE, async (_model, messages) => {
     seen.push(messages);
     return reply(answer);
   });
@@ -31,37 +33,42 @@ describe('parseJudgeReply', () => {
 });
 
 describe('graded judges', () => {
-  it('scores judge_notator from the reply, keeping the reason, prompt version and token usage', async () => {
-    const { out, messages } = await judge('judge_notator', '{"reason": "correct", "score": "9"}');
-    expect(out).toEqual({ score: 9, observation: expect.objectContaining({ reason: 'correct', prompt_version: 'notator-1', judge_usage: { prompt_tokens: 120, completion_tokens: 30 } }) });
-    expect(messages[1].content).toContain('Capital of France?');
-    expect(messages[1].content).toContain('## Reference answer\nParis');
-    expect(messages[1].content).toContain('## Answer to evaluate\nParis is the capital.');
+  it('scores judge_notator from a bare number, keeping the reply, prompt version and token usage', async () => {
+    const { out, messages } = await judge('judge_notator', '9');
+    expect(out).toEqual({ score: 9, observation: expect.objectContaining({ reply: '9', prompt_version: 'notator-2', judge_usage: { prompt_tokens: 120, completion_tokens: 30 } }) });
+    expect(messages).toHaveLength(1);
+    expect(messages[0].content).toContain('<question>\nCapital of France?\n</question>');
+    expect(messages[0].content).toContain('<reference_answer>\nParis\n</reference_answer>');
+    expect(messages[0].content).toContain('<answer_to_evaluate>\nParis is the capital.\n</answer_to_evaluate>');
+  });
+
+  it('still reads our JSON reply, with its reason', async () => {
+    expect((await judge('judge_notator', '{"reason": "correct", "score": "9"}')).out).toMatchObject({ score: 9, observation: { reason: 'correct' } });
   });
 
   it.each([
-    ['judge_exactness', '{"score": 1}', 1],
-    ['judge_precision', '{"score": 0}', 0],
-    ['judge_completude', '{"score": 75}', 75],
-    ['judge_rambling', '{"score": 2}', 2],
-    ['judge_relevant', '{"score": 10}', 10],
+    ['judge_exactness', '1', 1],
+    ['judge_precision', '0', 0],
+    ['judge_completude', '75', 75],
+    ['judge_rambling', '2', 2],
+    ['judge_relevant', '10', 10],
   ])('reads %s on its own scale', async (name, text, score) => {
     expect((await judge(name, text)).out).toMatchObject({ score });
   });
 
-  it('records a score outside the scale as an error, never a crash', async () => {
-    expect((await judge('judge_notator', '{"score": 11}')).out).toMatchObject({ error: "the judge's score 11 is outside 1–10" });
+  it('keeps a score outside the scale, as Evalap does', async () => {
+    expect((await judge('judge_notator', '11')).out).toMatchObject({ score: 11 });
   });
 
   it('records a refusal as an error with the reply kept for audit', async () => {
     const { out } = await judge('judge_notator', 'As an AI I cannot grade this.');
-    expect(out).toMatchObject({ error: expect.stringMatching(/did not reply with a JSON object/), observation: { reply: 'As an AI I cannot grade this.', prompt_version: 'notator-1' } });
+    expect(out).toMatchObject({ error: expect.stringMatching(/did not reply with a JSON object/), observation: { reply: 'As an AI I cannot grade this.', prompt_version: 'notator-2' } });
   });
 
   it('renders a judge_adhoc template with the row and uses its scale', async () => {
     const { out, messages } = await judge('judge_adhoc', '{"score": 4, "reason": "fine"}', { prompt: 'Is "{{output}}" a good answer to {{query}}?', scale: [1, 5] });
-    expect(messages[1].content).toMatch(/^Is "Paris is the capital." a good answer to Capital of France\?/);
-    expect(messages[1].content).toContain('from 1 to 5');
+    expect(messages.at(-1)!.content).toMatch(/^Is "Paris is the capital." a good answer to Capital of France\?/);
+    expect(messages.at(-1)!.content).toContain('from 1 to 5');
     expect(out).toMatchObject({ score: 4 });
   });
 

@@ -1,4 +1,4 @@
-import { pairedDifference, summarize, tQuantile, type Aggregates } from '../../core/stats.js';
+import { pairedDifference, summarize, tQuantile, wilsonInterval, type Aggregates } from '../../core/stats.js';
 
 /** Aggregates as the SQL side would accumulate them, one score at a time. */
 function aggregate(scores: Iterable<number>): Aggregates {
@@ -133,5 +133,82 @@ describe('pairedDifference', () => {
 
   it('gives the difference but no interval for a single shared row', () => {
     expect(pairedDifference([0.25], [0.75])).toEqual({ n: 1, mean: 0.5, ci95: null });
+  });
+});
+
+describe('wilsonInterval', () => {
+  // Worked example, 2 successes out of 8, z = 1.959964 (z² = 3.841459):
+  //   p = 0.25, z²/n = 0.480182, denominator 1 + z²/n = 1.480182
+  //   centre = (0.25 + 0.480182/2) / 1.480182 = 0.490091 / 1.480182 = 0.331102
+  //   half   = 1.959964 / 1.480182 * sqrt(0.25*0.75/8 + 3.841459/(4*64))
+  //          = 1.324138 * sqrt(0.0234375 + 0.0150057) = 1.324138 * 0.196069 = 0.259623
+  //   → [0.071479, 0.590725]
+  it('matches a worked example for 2 successes out of 8', () => {
+    const [lo, hi] = wilsonInterval(2, 8);
+    expect(lo).toBeCloseTo(0.071479, 5);
+    expect(hi).toBeCloseTo(0.590725, 5);
+  });
+
+  // 0 out of n: p = 0, so centre = half = (z²/2n)/(1+z²/n) and the interval is [0, z²/(n+z²)];
+  // for n = 10: 3.841459 / 13.841459 = 0.277533. n out of n mirrors it: [1 - 0.277533, 1].
+  it('gives a non-empty interval touching 0 when nothing succeeded and touching 1 when everything did', () => {
+    const [lo0, hi0] = wilsonInterval(0, 10);
+    expect(lo0).toBe(0);
+    expect(hi0).toBeCloseTo(0.277533, 5);
+    const [lo1, hi1] = wilsonInterval(10, 10);
+    expect(lo1).toBeCloseTo(0.722467, 5);
+    expect(hi1).toBe(1);
+  });
+
+  it('rejects a trial count below 1 or successes outside [0, n] as a RangeError', () => {
+    expect(() => wilsonInterval(0, 0)).toThrow(RangeError);
+    expect(() => wilsonInterval(3, 2)).toThrow(RangeError);
+    expect(() => wilsonInterval(-1, 2)).toThrow(RangeError);
+  });
+});
+
+describe('summarize within a score range', () => {
+  it('gives 0/1 scores the Wilson interval instead of a t interval that goes below 0', () => {
+    const scores = [1, 0, 0, 1, 0, 0, 0, 0];
+    // The t interval of these scores is about [-0.137, 0.637]: outside a 0..1 metric's range.
+    expect(summarize(aggregate(scores)).ci95?.[0]).toBeLessThan(0);
+    const summary = summarize(aggregate(scores), [0, 1]);
+    expect(summary.mean).toBe(0.25);
+    expect(summary.ci95?.[0]).toBeCloseTo(0.071479, 5);
+    expect(summary.ci95?.[1]).toBeCloseTo(0.590725, 5);
+  });
+
+  it('gives a metric whose every score is its maximum an interval below that maximum, not a point', () => {
+    const summary = summarize(aggregate(Array(10).fill(1)), [0, 1]);
+    expect(summary.ci95?.[0]).toBeCloseTo(0.722467, 5);
+    expect(summary.ci95?.[1]).toBe(1);
+  });
+
+  it('maps the Wilson interval onto a range other than 0..1 when scores only take its two ends', () => {
+    // Scores 1 or 5 on a 1..5 scale: 2 fives out of 8 is the proportion 2/8 stretched onto [1, 5].
+    const summary = summarize(aggregate([5, 1, 1, 5, 1, 1, 1, 1]), [1, 5]);
+    expect(summary.ci95?.[0]).toBeCloseTo(1 + 4 * 0.071479, 4);
+    expect(summary.ci95?.[1]).toBeCloseTo(1 + 4 * 0.590725, 4);
+  });
+
+  it('clips the t interval of scores inside a bounded range to that range', () => {
+    const scores = [0.95, 1, 1, 0.2];
+    const plain = summarize(aggregate(scores)).ci95 as [number, number];
+    expect(plain[1]).toBeGreaterThan(1);
+    const [lo, hi] = summarize(aggregate(scores), [0, 1]).ci95 as [number, number];
+    expect(lo).toBeCloseTo(Math.max(0, plain[0]), 12);
+    expect(hi).toBe(1);
+  });
+
+  it('clips only the finite bound of a half-bounded range', () => {
+    const scores = [0, 0, 0, 12];
+    const plain = summarize(aggregate(scores)).ci95 as [number, number];
+    expect(plain[0]).toBeLessThan(0);
+    expect(summarize(aggregate(scores), [0, Number.POSITIVE_INFINITY]).ci95).toEqual([0, plain[1]]);
+  });
+
+  it('keeps the t interval unchanged when it already lies inside the range', () => {
+    const scores = [0.4, 0.5, 0.6, 0.5, 0.45];
+    expect(summarize(aggregate(scores), [0, 1]).ci95).toEqual(summarize(aggregate(scores)).ci95);
   });
 });

@@ -8,6 +8,7 @@ import schedules from './003_schedules.js';
 import commitFunction from './004_commit_function.js';
 import { sealSetKeys } from './005_sealed_set_keys.js';
 import sweep from './006_sweep.js';
+import resultVersion from './007_result_version.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'commit_function', sql: commitFunction },
   { version: 5, name: 'sealed_set_keys', run: sealSetKeys },
   { version: 6, name: 'sweep', sql: sweep },
+  { version: 7, name: 'result_version', sql: resultVersion },
 ];
