@@ -40,7 +40,8 @@ beforeAll(async () => {
     latencyMs: 100,
     reply: (body) => {
       const i = rowOf(String(body.messages.at(-1).content));
-      return body.messages[0].role === 'system' ? `{"reason": "row ${i}", "score": "${(i % 10) + 1}"}` : `answer ${i}`;
+      // The judge replies with the score alone, as Evalap's judge_notator asks.
+      return body.model === 'stub-judge' ? String((i % 10) + 1) : `answer ${i}`;
     },
   });
 });
