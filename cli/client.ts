@@ -27,7 +27,7 @@ export class ApiClient {
     }
     if (res.status === 401) throw new CliError(`the API at ${this.baseUrl} refused the request (401): set EVALAP_API_KEY to a valid key`, ExitCode.failed);
     if (res.status === 403) throw new CliError(`the API key may not do this (403): ${json?.detail ?? 'admin key needed'}`, ExitCode.failed);
-    if (!res.ok) throw new CliError(`${method} ${path} failed (${res.status}): ${json?.detail ?? text.slice(0, 200)}`, res.status < 500 ? ExitCode.usage : ExitCode.failed);
+    if (!res.ok) throw new CliError(`${method} ${path} failed (${res.status}): ${json?.detail ?? text.slice(0, 200)}`, res.status < 500 ? ExitCode.usage : ExitCode.failed, res.status);
     return json as T;
   }
 

@@ -5,6 +5,8 @@ export class CliError extends Error {
     message: string,
     /** 1: a gate failed; 2: bad usage or input; 3: the API or the run failed; 130: interrupted. */
     public readonly exitCode = 3,
+    /** The API's HTTP status, when the API refused the request. */
+    public readonly status?: number,
   ) {
     super(message);
   }

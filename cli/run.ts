@@ -48,10 +48,25 @@ async function ensureDataset(api: ApiClient, ref: DatasetRef, say: (l: string) =
 
 const terminal = (s: string) => s === 'finished' || s === 'stopped';
 
+/**
+ * Creates the run's set. Its name carries the second it started: a second run
+ * of the same file in that second (two CI jobs, a quick retry) takes the name
+ * with -2, -3... rather than fail on the taken one.
+ */
+async function launchSet(api: ApiClient, body: Record<string, any>): Promise<any> {
+  for (let n = 1; ; n++) {
+    try {
+      return await api.post('/v1/experiment_set', n === 1 ? body : { ...body, name: `${body.name}-${n}` });
+    } catch (err) {
+      if (!(err instanceof CliError && err.status === 409 && n < 10)) throw err;
+    }
+  }
+}
+
 export async function run(api: ApiClient, file: string, o: RunOptions): Promise<number> {
   const spec = loadRunFile(file, o.env);
   for (const ref of spec.datasets) await ensureDataset(api, ref, o.say);
-  const set = await api.post('/v1/experiment_set', spec.body);
+  const set = await launchSet(api, spec.body);
   o.say(`launched experiment set ${set.id} (${set.name}) with ${set.experiments.length} experiment(s); Ctrl-C stops it`);
 
   let interrupted = false;

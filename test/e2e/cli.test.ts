@@ -81,9 +81,19 @@ describe('evalap run', () => {
   it('exits non-zero when a gate fails, and says which', async () => {
     const junit = path.join(tmp, 'gate.xml');
     const res = await evalap(['run', 'examples/quickstart.yaml', '--api', api.url, '--fail-under', 'exact_match=0.5', '--output', junit]);
-    expect(res.code).toBe(1);
+    expect([res.code, res.code === 1 ? '' : res.stderr]).toEqual([1, '']);
     expect(res.stderr).toContain('FAILED gate exact_match>=0.5 failed for sloppy-model: mean 0.25');
     expect(fs.readFileSync(junit, 'utf8')).toMatch(/<testcase classname="sloppy-model" name="exact_match">.*<failure message="gate exact_match&gt;=0.5 failed for sloppy-model/);
+  });
+
+  it('launches two runs of one file started in the same second, the second under the name with -2', async () => {
+    const [a, b] = await Promise.all([evalap(['run', 'examples/quickstart.yaml', '--api', api.url]), evalap(['run', 'examples/quickstart.yaml', '--api', api.url])]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const names = [a, b].map((r) => /launched experiment set \d+ \(([^)]+)\)/.exec(r.stderr)?.[1]);
+    expect(new Set(names).size).toBe(2);
+    // Started in the same second (as they almost always are), one name is the other's with -2.
+    const [first, second] = [...names].sort() as string[];
+    if (first.slice(-6) === second.slice(-8, -2)) expect(second).toBe(`${first}-2`);
   });
 
   it('stops the experiments it launched on Ctrl-C', async () => {
