@@ -85,7 +85,8 @@ describe('the runner in an ECS task', () => {
     expect(await finished(id)).toMatchObject({ experiment_status: 'finished', num_success: 8 });
 
     expect(protectedDuringCalls).toEqual(Array(8).fill(true));
-    await waitUntil(async () => agent.requests.length >= 2, 60_000, 'the protection to be cleared');
+    // The runner logs the clearing once the agent has answered: wait for both.
+    await waitUntil(async () => agent.requests.length >= 2 && r.logs.some((l) => l.event === 'task_protection_cleared'), 60_000, 'the protection to be cleared');
     expect(bodies()).toEqual([ENABLE, CLEAR]);
     expect(agent.protectionEnabled).toBe(false);
     expect(r.logs.filter((l) => l.event.startsWith('task_protection_')).map((l) => l.event)).toEqual(['task_protection_enabled', 'task_protection_cleared']);
