@@ -175,6 +175,7 @@ export const METRICS: readonly MetricDefinition[] = [
   judge('judge_precision', '[0;1] A judge says whether the expected output is contained in the output (1) or not (0), given the query. As Evalap\'s.', [...Q, ...OUT_TRUE], [0, 1]),
   judge('judge_completude', '[0-100] A judge rates how much of the expected output the output covers. As Evalap\'s: the query is not used.', OUT_TRUE, [0, 100]),
   judge('judge_rambling', '[1-10] A judge rates how much of the output is irrelevant or off topic, given the query and the expected output: 1 none, 10 mostly (lower is better). As Evalap\'s.', [...Q, ...OUT_TRUE], [1, 10], false),
+  judge('judge_complexity', '[0-10] A judge rates how complex an administrative request (the query) is to handle: its clarity, how many administrations it involves, how complex its procedures are (higher is more complex), and names its theme. As Evalap\'s: only the query is used.', Q, [0, 10], false),
   judge('judge_relevant', '[1-10] A judge rates how many of the essential elements of the expected output the output contains, given the query: 10 all, 1 none. As Evalap\'s.', [...Q, ...OUT_TRUE], [1, 10]),
   {
     name: 'judge_adhoc',

@@ -10,7 +10,7 @@
  */
 import type { ChatAnswer, ChatMessage, ChatModel } from '../providers/openai.js';
 import { renderAdhoc } from './adhoc-template.js';
-import { JudgeReplyError, parseJudgeReply, readScore, scoreIn, verdicts } from './judge-reply.js';
+import { afterThink, JudgeReplyError, parseJudgeReply, readScore, scoreIn, verdicts } from './judge-reply.js';
 import type { ScoreInput } from './score.js';
 
 export interface JudgeSpec {
@@ -139,6 +139,27 @@ export const JUDGES: Record<string, JudgeSpec> = {
       'Steps:\n1. List the essential elements of the reference answer.\n2. Check which of them the answer to evaluate contains.\n3. Score its relevance from 1 to 10: 10 means every essential element is there, 1 means none is.\n\n' +
       'Reply with the score alone, nothing else.',
   ),
+
+  // Evalap's dataset judge: how complex an administrative request is, from the query alone.
+  judge_complexity: {
+    version: 'complexity-1',
+    prompt: (input) =>
+      `You analyse an administrative request and how complex it is to handle.\n\n<request>\n${text(input.query)}\n</request>\n\n` +
+      'Rate it on three criteria, each from 1 (simplest) to 5 (most complex), each with a short explanation (one or two sentences):\n' +
+      '1. Demande: is the request clear and precise, about a single subject?\n' +
+      '2. Administration: does it concern a single administration (the CAF, for example) or several at once?\n' +
+      '3. Procedure: is the answer simple and found in one source, or does it take complex procedures and several sources?\n' +
+      'Then score its overall complexity from 0 to 10 (higher is more complex; 0 if you cannot tell, never leave a score empty), ' +
+      'recommend briefly how to handle the request, and name its main theme among CAF, ANTS, CPAM, CARSAT - MSA, IMPOTS and the like ("non catégorisé" if none fits).\n\n' +
+      'Answer in exactly this format, one item per line, keeping the labels as written:\n' +
+      'Critère Demande : [explanation] [Note : X/5]\n' +
+      'Critère Administration : [explanation] [Note : X/5]\n' +
+      'Critère Procedure : [explanation] [Note : X/5]\n' +
+      'Score de complexité global : [explanation] [Note : X/10]\n' +
+      'Recommandation : [recommendation]\n' +
+      'Thématique : [theme]',
+    read: (reply) => readComplexity(reply),
+  },
 
   // Evalap's custom judge: the user's template as the whole prompt. `scale` (ours) adds a sentence and bounds the score.
   judge_adhoc: {
@@ -316,4 +337,30 @@ export async function runJudge(
     if (!(err instanceof JudgeReplyError)) throw err;
     return { error: err.message, observation: { ...audit, reply: reply.answer.slice(0, 2000) } };
   }
+}
+
+/** The `[Note : X/N]` of a line, as Evalap reads it: 0 when absent. */
+function note(line: string): number {
+  const m = /\[Note : (\d+(?:\.\d+)?)\/\d+\]/.exec(line);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * judge_complexity's reply read line by line as Evalap reads it
+ * (evalap/api/metrics/judge_complexity.py): each criterion's note, the
+ * global note truncated to an integer as the score (0 when missing), and the
+ * theme.
+ */
+export function readComplexity(reply: string): { score: number; observation: Record<string, unknown> } {
+  const answer = afterThink(reply);
+  const scores = { demande: 0, administration: 0, procedure: 0, global: 0 };
+  let thematique = 'non catégorisé';
+  for (const line of answer.split('\n')) {
+    if (line.includes('Critère Demande :')) scores.demande = note(line);
+    else if (line.includes('Critère Administration :')) scores.administration = note(line);
+    else if (line.includes('Critère Procedure :')) scores.procedure = note(line);
+    else if (line.includes('Score de complexité global :')) scores.global = note(line);
+    else if (line.startsWith('Thématique :')) thematique = line.split(':').slice(1).join(':').trim();
+  }
+  return { score: Math.trunc(scores.global), observation: { scores, thematique, reply: answer.slice(0, 2000) } };
 }

@@ -116,7 +116,7 @@ describe('notebooks/run_dataset_experiences_demo.ipynb', () => {
     for (const m of res.body) expect(m).toEqual(expect.objectContaining({ name: expect.any(String), type: expect.any(String) }));
   });
 
-  // 400 today: "model: expected object" (an experiment without a model, for a dataset metric, is refused); judge_complexity is also unknown.
+  // 400 today: "model: expected object" (an experiment without a model, for a dataset metric, is refused). judge_complexity itself exists now.
   it.failing('run_dataset_experiences_demo.ipynb: launches a model-less experiment with judge_complexity and reads obs["observation"] as JSON', async () => {
     const res = await post('/v1/experiment', { name: 'MFS_dataset_complexity_analyze', dataset: 'MFS_questions_v01', metrics: ['judge_complexity'] }, {});
     accepted(res);

@@ -14,7 +14,7 @@
  *     notebooks/create_marker_dataset.ipynb upload_parquet;
  *     and, as its consequence, the same notebook's PATCH columns_map {"output_true": "markdown_true"}
  *     (400 "the dataset has no column markdown_true").
- * - An experiment without a model, for a dataset metric (400 "model: expected object"; judge_complexity also unknown):
+ * - An experiment without a model, for a dataset metric (400 "model: expected object"; judge_complexity itself exists now):
  *     notebooks/run_dataset_experiences_demo.ipynb judge_complexity.
  * - "with_vision" is an unrecognized key (400):
  *     notebooks/run_evals_ocr_marker.ipynb.
