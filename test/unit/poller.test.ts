@@ -111,4 +111,48 @@ describe('Poller', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(got).toHaveLength(25);
   });
+
+  test('receives nothing while held, and takes the waiting messages once the hold settles', async () => {
+    const queue = fakeQueue(20);
+    const got: Message[] = [];
+    start(queue, () => 100, 3, got);
+    await until(() => queue.receives >= 3);
+    let release!: () => void;
+    poller!.hold(new Promise<void>((r) => (release = r)));
+    // A receive already out may still come back; after it, none is sent.
+    await until(() => queue.inFlight === 0);
+    const before = queue.receives;
+    queue.push(5);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(queue.receives).toBe(before);
+    expect(got).toHaveLength(0);
+    release();
+    await until(() => got.length === 5);
+  });
+
+  test('backs off while SQS fails, logs the outage once and its end once', async () => {
+    const lines: [string, Record<string, unknown>][] = [];
+    const logger: Logger = { ...silent, warn: (event, fields = {}) => lines.push([event, fields]), info: (event, fields = {}) => lines.push([event, fields]) };
+    let down = true;
+    let calls = 0;
+    const sqs = {
+      async send() {
+        calls++;
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9324'), { code: 'ECONNREFUSED' });
+        await new Promise((r) => setTimeout(r, 10));
+        return { Messages: undefined };
+      },
+    } as unknown as SQSClient;
+    poller = new Poller({ sqs, queueUrl: 'q', waitSec: 1, visibilityTimeoutSec: 30, credits: () => 100, onMessages: () => undefined, logger, loops: 4 });
+    poller.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    // Four loops, each waiting 200 ms, 400 ms, 800 ms... (jittered down to half): a handful of calls a second, not hundreds.
+    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(calls).toBeLessThanOrEqual(16);
+    down = false;
+    await until(() => lines.some(([e]) => e === 'sqs_reachable_again'), 5000);
+    expect(lines.filter(([e]) => e === 'receive_failed')).toHaveLength(1);
+    expect(lines.filter(([e]) => e === 'sqs_reachable_again')).toHaveLength(1);
+    expect(lines.find(([e]) => e === 'sqs_reachable_again')![1]).toMatchObject({ after: 'receive_failed', failed_calls: expect.any(Number) });
+  });
 });
