@@ -9,20 +9,10 @@
  * interleaved. Prints the figures; exits 0 even when the target is missed
  * (a benchmark reports), 1 on an actual error.
  */
-import fs from 'node:fs';
-import type http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfig } from '../core/config.js';
-import { closeCore, createCore, type Core } from '../core/context.js';
-import { createLogger } from '../core/logger.js';
-import { createApiHandler } from '../functions/api/handler.js';
-import { createApiServer, listen } from '../local/http-server.js';
-import { freePort } from '../local/ports.js';
-import { localDataApiDatabase, startLocalServers, type RunningStack } from '../local/stack.js';
-import { apiAt, BenchError, CHUNK_ROWS, createDataset, expectStatus, type Api } from './api.js';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { BenchError, CHUNK_ROWS, createDataset, expectStatus, type Api } from './api.js';
+import { startBenchStack } from './stack.js';
 
 const SMALL_ROWS = 10;
 const LARGE_ROWS = 100_000;
@@ -78,49 +68,21 @@ async function queued(sqs: SQSClient, queueUrl: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bench-'));
-  let stack: RunningStack | undefined;
-  let core: Core | undefined;
-  let server: http.Server | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        });
-      }
-      if (core) await closeCore(core).catch(() => undefined);
-      if (stack) await stack.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    })());
+  const t0 = performance.now();
+  // A private stack: the environment's servers, keys and limits are not this bench's. The API on the
+  // Data API, as the API Lambda reaches Aurora in AWS.
+  const bench = await startBenchStack({ name: 'bench', db: 'data-api' });
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`bench: ${signal}, stopping\n`);
-    void cleanup().finally(() => process.exit(1));
+    void bench.stop().finally(() => process.exit(1));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
-    const t0 = performance.now();
-    // A private stack: the environment's servers, keys and limits are not this bench's.
-    const config = loadConfig({ LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
-    stack = await startLocalServers({
-      dataDir,
-      pgPort: await freePort(),
-      sqsPort: 0,
-      queueName: 'evalap-bench',
-      pgSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
-    });
-    const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    // The Data API, as the API Lambda reaches Aurora in AWS.
-    core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
-    server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
-    const port = await listen(server, await freePort(), '127.0.0.1');
-    const api = apiAt(`http://127.0.0.1:${port}`);
-    say(`stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s (API http://127.0.0.1:${port}, data in ${dataDir})`);
+    const { api, stack } = bench;
+    const sqs = bench.core.sqs;
+    say(`stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s (API ${bench.url}, data in ${bench.dataDir})`);
 
     const small = 'bench-10';
     const large = 'bench-100k';
@@ -168,7 +130,7 @@ async function main(): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await cleanup();
+    await bench.stop();
   }
 }
 

@@ -34,24 +34,17 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfig } from '../core/config.js';
-import { closeCore, createCore, type Core } from '../core/context.js';
-import { createLogger } from '../core/logger.js';
-import { createPool, pgDatabase } from '../core/store/pool.js';
-import { createApiHandler } from '../functions/api/handler.js';
-import { createApiServer, listen } from '../local/http-server.js';
-import { freePort } from '../local/ports.js';
-import { startLocalServers, type RunningStack } from '../local/stack.js';
+import type { Core } from '../core/context.js';
+import type { RunningStack } from '../local/stack.js';
 import { startModelServer, type StubBehaviour, type StubModelServer } from '../test/support/model-server.js';
-import { apiAt, BenchError, createDataset, expectStatus, type Api } from './api.js';
+import { BenchError, createDataset, expectStatus, type Api } from './api.js';
 import { countingProxy, type CountingProxy } from './sqs-proxy.js';
+import { startBenchStack } from './stack.js';
 
 /** A row whose stub answer (`answer to: <query>`) the exact_match metric scores 1. */
 const row = (i: number) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` });
@@ -362,81 +355,45 @@ const sqsCalls = new Map<string, number>();
 let cleanupCurrent: (() => Promise<void>) | undefined;
 
 async function withEnv<T>(fn: (env: Env) => Promise<T>): Promise<T> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-pipeline-'));
-  let stack: RunningStack | undefined;
-  let core: Core | undefined;
-  let server: http.Server | undefined;
+  // A pool, as before the Data API: these scenarios measure the runner, and the bench reads pg_stat_statements through it.
+  const bench = await startBenchStack({
+    name: 'pipeline',
+    db: 'pool',
+    pgSettings: PGSTATS
+      ? {
+          shared_preload_libraries: 'pg_stat_statements,auto_explain',
+          'pg_stat_statements.track': 'all',
+          'pg_stat_statements.track_planning': 'on',
+          'auto_explain.log_min_duration': '5ms',
+          'auto_explain.log_analyze': 'on',
+          'auto_explain.log_timing': 'off',
+        }
+      : undefined,
+    log: PGSTATS ? (line) => pgLog.push(line) : undefined,
+  });
   let stub: StubModelServer | undefined;
   let proxy: CountingProxy | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        });
-      }
       if (stub) await stub.close().catch(() => undefined);
       if (proxy) await proxy.close().catch(() => undefined);
-      if (core) await closeCore(core).catch(() => undefined);
-      if (stack) await stack.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await bench.stop();
     })());
   cleanupCurrent = cleanup;
   try {
-    const config = loadConfig({ LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
-    stack = await startLocalServers({
-      dataDir,
-      pgPort: await freePort(),
-      sqsPort: 0,
-      queueName: 'evalap-pipeline',
-      pgSettings: {
-        fsync: 'off',
-        synchronous_commit: 'off',
-        full_page_writes: 'off',
-        ...(PGSTATS
-          ? {
-              shared_preload_libraries: 'pg_stat_statements,auto_explain',
-              'pg_stat_statements.track': 'all',
-              'pg_stat_statements.track_planning': 'on',
-              'auto_explain.log_min_duration': '5ms',
-              'auto_explain.log_analyze': 'on',
-              'auto_explain.log_timing': 'off',
-            }
-          : {}),
-      },
-      log: PGSTATS ? (line) => pgLog.push(line) : undefined,
-    });
-    const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    // A pool, as before the Data API: these scenarios measure the runner, and the bench reads pg_stat_statements through it.
-    core = createCore(config, { db: pgDatabase(createPool(stack.databaseUrl)), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
-    server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
-    const port = await listen(server, await freePort(), '127.0.0.1');
     stub = await startModelServer();
-    if (SQS_COUNT && stack.sqsEndpoint) proxy = await countingProxy(stack.sqsEndpoint, sqsCalls);
-    const sqsForRunner = proxy?.url ?? stack.sqsEndpoint;
-    if (PGSTATS) await core.db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    const s = stack;
+    if (SQS_COUNT && bench.stack.sqsEndpoint) proxy = await countingProxy(bench.stack.sqsEndpoint, sqsCalls);
+    if (PGSTATS) await bench.core.db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const runnerEnv = bench.runnerEnv(proxy?.url);
     return await fn({
-      api: apiAt(`http://127.0.0.1:${port}`),
-      core,
-      stack,
+      api: bench.api,
+      core: bench.core,
+      stack: bench.stack,
       stub,
-      dataDir,
+      dataDir: bench.dataDir,
       responses: [],
-      runnerEnv: (c) => ({
-        DATABASE_URL: s.databaseUrl,
-        QUEUE_URL: s.queueUrl,
-        ...(s.dlqUrl ? { DLQ_URL: s.dlqUrl } : {}),
-        ...(sqsForRunner ? { SQS_ENDPOINT: sqsForRunner } : {}),
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        EVALAP_DATA_DIR: dataDir,
-        MAX_CONCURRENT_TASKS: String(c),
-        ...EXTRA_ENV,
-      }),
+      runnerEnv: (c) => ({ ...runnerEnv, MAX_CONCURRENT_TASKS: String(c), ...EXTRA_ENV }),
     });
   } finally {
     await cleanup();

@@ -19,23 +19,13 @@
  * an error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import type http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../core/config.js';
-import { closeCore, createCore, type Core } from '../core/context.js';
-import { createLogger } from '../core/logger.js';
-import { createPool, pgDatabase } from '../core/store/pool.js';
-import { createApiHandler } from '../functions/api/handler.js';
-import { createApiServer, listen } from '../local/http-server.js';
-import { freePort } from '../local/ports.js';
-import { startLocalServers, type RunningStack } from '../local/stack.js';
 import { startModelServer, type StubModelServer } from '../test/support/model-server.js';
-import { apiAt, BenchError, createDataset, expectStatus, type Api } from './api.js';
+import type { Core } from '../core/context.js';
+import { BenchError, createDataset, expectStatus, type Api } from './api.js';
 import { countingProxy, type CountingProxy } from './sqs-proxy.js';
+import { startBenchStack } from './stack.js';
 
 const RUNNER_MAIN = fileURLToPath(new URL('../runner/main.js', import.meta.url));
 const TARGET_SEC = 30;
@@ -138,38 +128,15 @@ async function heartbeatCost(env: Env): Promise<{ perHour: number; held: number 
 }
 
 async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-recovery-'));
-  let stack: RunningStack | undefined;
-  let core: Core | undefined;
-  let server: http.Server | undefined;
+  const bench = await startBenchStack({ name: 'recovery', db: 'pool' });
   let stub: StubModelServer | undefined;
   let proxy: CountingProxy | undefined;
   try {
-    const config = loadConfig({ LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
-    stack = await startLocalServers({ dataDir, pgPort: await freePort(), sqsPort: 0, queueName: 'evalap-recovery', pgSettings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
-    const sqs = new SQSClient({ region: config.AWS_REGION, endpoint: stack.sqsEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    core = createCore(config, { db: pgDatabase(createPool(stack.databaseUrl)), sqs, queueUrl: stack.queueUrl, logger: createLogger({ level: 'silent' }) });
-    server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
-    const api = apiAt(`http://127.0.0.1:${await listen(server, await freePort(), '127.0.0.1')}`);
     stub = await startModelServer({ latencyMs: LATENCY_MS });
-    proxy = await countingProxy(stack.sqsEndpoint!);
-    await createDataset(api, 'recovery', ROWS, (i) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` }));
-    const env: Env = {
-      api,
-      core,
-      stub,
-      proxy,
-      // The runner's defaults for everything measured: visibility timeout, heartbeat, poll wait.
-      runnerEnv: {
-        DATABASE_URL: stack.databaseUrl,
-        QUEUE_URL: stack.queueUrl,
-        SQS_ENDPOINT: proxy.url,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        EVALAP_DATA_DIR: dataDir,
-        MAX_CONCURRENT_TASKS: String(SLOTS),
-      },
-    };
+    proxy = await countingProxy(bench.stack.sqsEndpoint!);
+    await createDataset(bench.api, 'recovery', ROWS, (i) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` }));
+    // The runner's defaults for everything measured: visibility timeout, heartbeat, poll wait.
+    const env: Env = { api: bench.api, core: bench.core, stub, proxy, runnerEnv: { ...bench.runnerEnv(proxy.url), MAX_CONCURRENT_TASKS: String(SLOTS) } };
     const defaults = loadConfig({});
     say(`recovery after SIGKILL (visibility ${defaults.RUNNER_VISIBILITY_TIMEOUT_SEC} s, heartbeat every ${defaults.RUNNER_HEARTBEAT_INTERVAL_MS / 1000} s, ${ROWS} rows, model ${LATENCY_MS} ms, ${SLOTS} slots):`);
     const rounds: number[] = [];
@@ -182,18 +149,9 @@ async function main(): Promise<void> {
         `= $${(perHour * USD_PER_REQUEST).toFixed(5)}/hour, $${(perHour * USD_PER_REQUEST * 730).toFixed(2)} per runner-month busy`,
     );
   } finally {
-    if (server) {
-      const s = server;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
-    }
     await stub?.close().catch(() => undefined);
     await proxy?.close().catch(() => undefined);
-    if (core) await closeCore(core).catch(() => undefined);
-    await stack?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

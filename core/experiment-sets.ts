@@ -96,7 +96,7 @@ export function setStatus(statuses: readonly string[]): Status {
 
 export async function getExperimentSet(core: Core, id: number) {
   const set = await store.getSet(core.db, id);
-  const { rows } = await experiments.listExperimentRows(core.db, { limit: 100_000, setId: id });
+  const { rows } = await experiments.listExperimentRows(core.db, { setIds: [id] });
   const items = rows.map(experiments.experimentView);
   return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
 }
@@ -105,7 +105,7 @@ export async function listExperimentSets(core: Core, q: ListQuery) {
   const p = paging(q);
   const { rows, more } = await store.listSets(core.db, p);
   // The page's experiments in one query, not one per set.
-  const { rows: members } = await experiments.listExperimentRows(core.db, { limit: 10_000_000, setIds: rows.map((s) => s.id) });
+  const { rows: members } = await experiments.listExperimentRows(core.db, { setIds: rows.map((s) => s.id) });
   const bySet = new Map<number, ReturnType<typeof experiments.experimentView>[]>(rows.map((s) => [s.id, []]));
   for (const e of members) bySet.get(e.experiment_set_id!)!.push(experiments.experimentView(e));
   const items = rows.map((set) => {

@@ -84,11 +84,9 @@ export async function prepareExperiment(
   }
 
   const columns = providedColumns(dataset);
-  const answerFields = new Set(['output', 'think']);
-  if (raw) for (const f of ['context', 'retrieval_context'] as const) if (model[f]) answerFields.add(f);
   let uses: ReturnType<typeof checkMetrics> = [];
   try {
-    uses = checkMetrics(body.metrics, { columns, answerFields, path: at(prefix, 'metrics') });
+    uses = checkMetrics(body.metrics, { columns, path: at(prefix, 'metrics') });
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     issues.push(...err.issues);
@@ -226,7 +224,7 @@ export async function listExperiments(core: Core, q: ListQuery & { set_id?: numb
   const p = paging(q);
   // Evalap lists only experiments in no set unless told otherwise; with a set_id, that set's (Evalap would answer nothing).
   const orphan = q.orphan ?? (p.evalap && q.set_id === undefined ? true : undefined);
-  const { rows, more } = await store.listExperimentRows(core.db, { ...p, setId: q.set_id, orphan });
+  const { rows, more } = await store.listExperimentRows(core.db, { ...p, setIds: q.set_id === undefined ? undefined : [q.set_id], orphan });
   const items = rows.map(store.experimentView);
   return { items, next_cursor: nextCursor(p, rows, more) };
 }

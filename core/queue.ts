@@ -57,6 +57,18 @@ export const Task = z.discriminatedUnion('type', [FanoutTask, RetryTask, AnswerT
 export type Task = z.infer<typeof Task>;
 export type TaskInput = z.input<typeof Task>;
 
+/** Parses a message body into a task, or returns why it cannot be one. */
+export function parseTask(body: string | undefined): Task | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(body ?? '');
+  } catch (err) {
+    return `not JSON: ${(err as Error).message}`;
+  }
+  const parsed = Task.safeParse(json);
+  return parsed.success ? parsed.data : `not a task: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`;
+}
+
 /**
  * Sends tasks in batches of 10, `concurrency` batches at a time (one after
  * another by default); throws if some could not be sent after retries: an

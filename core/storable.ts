@@ -37,40 +37,20 @@ export function findUnstorable(value: unknown, root = ''): FieldIssue | undefine
   return undefined;
 }
 
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+/**
+ * In JSON.stringify's output (well-formed: a lone surrogate is written as an
+ * escape, a valid pair as itself), the escape of a NUL or of a lone
+ * surrogate, not preceded by an escaping backslash.
+ */
+const UNSTORABLE_ESCAPE = /(?<=(?:^|[^\\])(?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
 
 /**
- * `value` with every NUL character and unpaired surrogate (in strings and
- * keys) replaced by U+FFFD. For what a model, a judge or a provider's error
- * returns: the API refuses such input, but output is not ours to refuse, and
- * one such string must not make a whole group commit fail. Returns `value`
- * itself when there was nothing to replace.
+ * `value` as JSON PostgreSQL can store: every NUL character and unpaired
+ * surrogate, in strings and keys, replaced by U+FFFD. For what a model, a
+ * judge or a provider's error returns: the API refuses such input, but output
+ * is not ours to refuse, and one such string must not make a whole group
+ * commit fail. One pass over the text that is sent anyway, no walk of the value.
  */
-export function toStorable<T>(value: T): T {
-  return clean(value, 0) as T;
-}
-
-function clean(v: unknown, depth: number): unknown {
-  if (typeof v === 'string') return UNSTORABLE.test(v) ? v.replace(UNSTORABLE_ALL, '\ufffd') : v;
-  if (v === null || typeof v !== 'object' || depth > MAX_DEPTH) return v;
-  if (Array.isArray(v)) {
-    let out: unknown[] | undefined;
-    v.forEach((item, i) => {
-      const c = clean(item, depth + 1);
-      if (c !== item) (out ??= [...v])[i] = c;
-    });
-    return out ?? v;
-  }
-  let out: Record<string, unknown> | undefined;
-  for (const [k, item] of Object.entries(v)) {
-    const ck = clean(k, depth + 1) as string;
-    const c = clean(item, depth + 1);
-    if (c !== item || ck !== k) {
-      out ??= { ...(v as Record<string, unknown>) };
-      if (ck !== k) delete out[k];
-      out[ck] = c;
-    }
-  }
-  return out ?? v;
+export function storableJson(value: unknown): string {
+  return JSON.stringify(value).replace(UNSTORABLE_ESCAPE, '\\ufffd');
 }

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from './logger.js';
-import { enqueue, Task } from './queue.js';
+import { enqueue, parseTask } from './queue.js';
 import { claimStalled, failDeadLettered, failMissingWork } from './store/sweep.js';
 
 export interface SweepDeps {
@@ -85,8 +85,8 @@ async function recordDeadLetters(deps: SweepDeps, dlqUrl: string): Promise<numbe
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
     );
     if (!Messages.length) break;
-    const tasks = Messages.map((m) => ({ m, task: parse(m.Body) }));
-    const work = tasks.flatMap(({ m, task }) => (task && (task.type === 'answer' || task.type === 'observation') ? [{ ...task, reason: deadLetterReason(m) }] : []));
+    const tasks = Messages.map((m) => ({ m, task: parseTask(m.Body) }));
+    const work = tasks.flatMap(({ m, task }) => (typeof task === 'object' && (task.type === 'answer' || task.type === 'observation') ? [{ ...task, reason: deadLetterReason(m) }] : []));
     await failDeadLettered(deps.pool, work);
     for (const t of work) deps.logger.error('dead_letter_recorded', { experiment_id: t.experiment_id, num_line: t.num_line, task: t.type, reason: t.reason });
     recorded += work.length;
@@ -95,15 +95,6 @@ async function recordDeadLetters(deps: SweepDeps, dlqUrl: string): Promise<numbe
     );
   }
   return recorded;
-}
-
-function parse(body: string | undefined): Task | undefined {
-  try {
-    const parsed = Task.safeParse(JSON.parse(body ?? ''));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The runner's own reason when it set the task aside; else SQS moved it after too many receives (its runners died or never finished it). */

@@ -10,7 +10,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { isInline } from '../core/metrics/score.js';
 import type { ChatModel } from '../core/providers/openai.js';
-import { enqueue, SqsOutageLog, Task, type TaskInput } from '../core/queue.js';
+import { enqueue, parseTask, SqsOutageLog, type Task, type TaskInput } from '../core/queue.js';
 import type { SecretBox } from '../core/secrets.js';
 import { untilReachable } from '../core/store/pool.js';
 import { sweep } from '../core/sweeper.js';
@@ -348,7 +348,9 @@ export class Runner {
     if (cached && !fresh && now - cached.at < CONFIG_TTL_MS) return cached.value;
     const value = experimentConfig(this.deps.pool, id).then((c) => c && this.resolve(c));
     this.configs.set(id, { at: now, value });
-    value.catch(() => this.configs.delete(id));
+    // Only a running configuration is kept: a stopped (or missing) one may be resumed by a retry any moment.
+    const forget = () => this.configs.get(id)?.value === value && this.configs.delete(id);
+    value.then((c) => (!c || c.status === 'stopped') && forget(), forget);
     if (this.configs.size > 1000) for (const [k, v] of this.configs) if (now - v.at >= CONFIG_TTL_MS) this.configs.delete(k);
     return value;
   }
@@ -392,8 +394,6 @@ export class Runner {
         const known = new Set(configs.get(id)?.results.map((r) => `${r.id}.${r.version}`));
         return states.some((s) => s.experiment_id === id && s.results.some((r) => !known.has(r)));
       });
-      // So is one cached as stopped: a retry may have resumed it since.
-      for (const id of ids) if (configs.get(id)?.status === 'stopped' && !stale.includes(id)) stale.push(id);
       for (const id of stale) configs.set(id, await this.config(id, true));
     } catch (err) {
       this.deps.logger.error('prepare_failed', { error: (err as Error).message });
@@ -673,18 +673,6 @@ export class Runner {
 }
 
 // ----------------------------------------------------------------- helpers
-
-/** Parses a message body into a task, or returns why it cannot be one. */
-function parseTask(body: string | undefined): Task | string {
-  let json: unknown;
-  try {
-    json = JSON.parse(body ?? '');
-  } catch (err) {
-    return `not JSON: ${(err as Error).message}`;
-  }
-  const parsed = Task.safeParse(json);
-  return parsed.success ? parsed.data : `not a task: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`;
-}
 
 /** The row with Evalap's field names: columns_map renames columns to `query`, `output_true`, ... */
 function canonicalRow(data: Record<string, unknown>, map: Record<string, string> | null): Record<string, unknown> {

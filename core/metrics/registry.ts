@@ -40,12 +40,6 @@ export interface MetricUse {
 export interface CheckContext {
   /** Columns the dataset has, after `columns_map` (the Evalap field names it provides). */
   columns: ReadonlySet<string>;
-  /**
-   * Fields the model is known to provide (bring-your-own `context`, ...).
-   * Not needed to accept a launch: answer fields are checked per row when
-   * scored (see missingAnswerInput in score.ts).
-   */
-  answerFields?: ReadonlySet<string>;
   /** JSON path prefix of the metrics array in the request, for error paths. */
   path: string;
 }

@@ -156,13 +156,13 @@ export async function getExperimentRow(db: Db, id: number): Promise<ExperimentRo
 }
 
 export interface ExperimentFilter {
-  limit: number;
+  /** Rows in the page; all of them when absent. */
+  limit?: number;
   afterId?: number;
   /** Rows skipped before the page (Evalap's `skip`). */
   offset?: number;
   /** Newest first (Evalap's `backward`). */
   descending?: boolean;
-  setId?: number;
   /** The experiments of any of these sets. */
   setIds?: readonly number[];
   orphan?: boolean;
@@ -175,17 +175,16 @@ export async function listExperimentRows(db: Db, f: ExperimentFilter): Promise<{
   const where: string[] = [];
   const values: unknown[] = [];
   if (f.afterId !== undefined) where.push(`e.id > $${values.push(f.afterId)}`);
-  if (f.setId !== undefined) where.push(`e.experiment_set_id = $${values.push(f.setId)}`);
   if (f.setIds !== undefined) where.push(`e.experiment_set_id = ANY($${values.push(f.setIds)}::int[])`);
   if (f.orphan === true) where.push('e.experiment_set_id IS NULL');
   if (f.orphan === false) where.push('e.experiment_set_id IS NOT NULL');
   if (f.compliance !== undefined) where.push(`d.compliance = $${values.push(f.compliance)}::boolean`);
   const { rows } = await db.query<ExperimentRow>(
     `${EXPERIMENT_SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id ${f.descending ? 'DESC' : ''}
-     LIMIT $${values.push(f.limit + 1)} OFFSET $${values.push(f.offset ?? 0)}`,
+     LIMIT $${values.push(f.limit === undefined ? null : f.limit + 1)}::int OFFSET $${values.push(f.offset ?? 0)}`,
     values,
   );
-  return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
+  return f.limit === undefined ? { rows, more: false } : { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
 
 interface ResultRow extends ScoreColumns {
@@ -261,19 +260,6 @@ export async function listAnswers(db: Db, experimentId: number) {
     ['num_line'],
   );
   return docs.map((doc) => JSON.parse(doc) as Record<string, unknown>);
-}
-
-/** Fields the experiment's answers provide to metrics: `output` always, the others if any answer has them. */
-export async function answerFields(db: Db, experimentId: number, hasRawOutput: boolean): Promise<Set<string>> {
-  const fields = new Set(['output', 'think']);
-  if (!hasRawOutput) return fields;
-  const { rows } = await db.query(
-    `SELECT bool_or(context IS NOT NULL) AS context, bool_or(retrieval_context IS NOT NULL) AS retrieval_context
-     FROM answer WHERE experiment_id = $1`,
-    [experimentId],
-  );
-  for (const f of ['context', 'retrieval_context'] as const) if (rows[0]?.[f]) fields.add(f);
-  return fields;
 }
 
 export async function lockExperiment(db: Db, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; num_total: number; num_success: number }> {

@@ -7,7 +7,7 @@
  * only a success ever replaces a stored failure, never the reverse.
  */
 import type pg from 'pg';
-import { toStorable } from '../storable.js';
+import { storableJson } from '../storable.js';
 import type { Db } from './db.js';
 
 export interface AnswerOutcome {
@@ -83,7 +83,7 @@ export async function commitOutcomes(
   const uniqueObservations = dedupe(observations, (o) => `${o.result_id}:${o.num_line}`);
   const { rows } = await pool.query<{ skipped: number[]; finished: number[] }>(
     'SELECT skipped, finished FROM evalap_commit_outcomes($1::jsonb, $2::jsonb)',
-    [JSON.stringify(toStorable(uniqueAnswers)), JSON.stringify(toStorable(uniqueObservations))],
+    [storableJson(uniqueAnswers), storableJson(uniqueObservations)],
   );
   return { skippedExperiments: rows[0].skipped, finished: rows[0].finished };
 }

@@ -82,13 +82,15 @@ export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: num
               'answer', a.answer, 'think', a.think, 'context', a.context, 'retrieval_context', a.retrieval_context,
               'nb_tokens_prompt', a.nb_tokens_prompt, 'nb_tokens_completion', a.nb_tokens_completion,
               'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'error_msg', a.error_msg) END AS answer,
-            coalesce((SELECT array_agg(o.result_id) FROM result r JOIN observation o ON o.result_id = r.id AND o.num_line = t.line
-                      WHERE r.experiment_id = t.eid), '{}') AS observed,
-            coalesce((SELECT array_agg(r.id || '.' || r.version) FROM result r WHERE r.experiment_id = t.eid), '{}') AS results
+            coalesce(rs.observed, '{}') AS observed, coalesce(rs.results, '{}') AS results
      FROM unnest($1::int[], $2::int[]) AS t(eid, line)
      JOIN experiment e ON e.id = t.eid
      LEFT JOIN LATERAL (SELECT dr.data FROM dataset_row dr WHERE dr.dataset_id = e.dataset_id AND dr.num_line = t.line OFFSET 0) d ON true
-     LEFT JOIN LATERAL (SELECT * FROM answer an WHERE an.experiment_id = t.eid AND an.num_line = t.line OFFSET 0) a ON true`,
+     LEFT JOIN LATERAL (SELECT * FROM answer an WHERE an.experiment_id = t.eid AND an.num_line = t.line OFFSET 0) a ON true
+     -- One pass over the experiment's results gives both the row's observed ones and all of them.
+     LEFT JOIN LATERAL (SELECT array_agg(r.id) FILTER (WHERE o.result_id IS NOT NULL) AS observed, array_agg(r.id || '.' || r.version) AS results
+                        FROM result r LEFT JOIN observation o ON o.result_id = r.id AND o.num_line = t.line
+                        WHERE r.experiment_id = t.eid) rs ON true`,
     [keys.map((k) => k.experiment_id), keys.map((k) => k.num_line)],
   );
   return rows;

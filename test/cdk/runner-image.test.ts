@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { startApi } from '../support/api.js';
 import { buildDockerfile, hostEnv, hostPath, parseDockerfile, type DockerfileBuild } from '../support/dockerfile.js';
 import { startModelServer } from '../support/model-server.js';
-import { startRunner, waitUntil } from '../support/runner.js';
+import { startRunner, terminal, waitUntil } from '../support/runner.js';
 import { filesUnder, runnerImageAsset, type DockerImageAsset } from './runner-asset.js';
 import { removeOutdir, synth } from './synth.js';
 
@@ -117,10 +117,7 @@ describe("the runner's container image", () => {
       expect((await api.call('POST', '/v1/dataset', { body: { name: 'image-ds', readme: '', df: JSON.stringify([0, 1, 2, 3].map((i) => ({ query: `question ${i}`, output_true: `answer ${i}` }))) } })).status).toBe(200);
       const launched = await api.call('POST', '/v1/experiment', { body: { name: 'image-exp', dataset: 'image-ds', model: { name: 'stub', base_url: model.url, api_key: 'sk-stub-key-123456' }, metrics: ['exact_match'] } });
       expect(launched.status).toBe(200);
-      const exp = await waitUntil(async () => {
-        const res = await api.call('GET', `/v1/experiment/${launched.body.id}?with_results=true`);
-        return ['finished', 'stopped'].includes(res.body.experiment_status) ? res.body : undefined;
-      }, 30_000, 'the experiment to finish');
+      const exp = await terminal(api, launched.body.id);
       expect(exp).toMatchObject({ experiment_status: 'finished', num_try: 4, num_success: 4 });
       expect(exp.results).toEqual([expect.objectContaining({ metric_name: 'exact_match', num_success: 4, summary: expect.objectContaining({ mean: 0.5, support: 4 }) })]);
       // Every answer came from a worker thread's call to the model.

@@ -3,7 +3,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { makeDf, sqsClient, startApi, type TestApi } from '../support/api.js';
 import { startEcsAgent, type AgentReply, type StubEcsAgent } from '../support/ecs-agent.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
-import { startRunner, stopRunners, waitUntil, type RunningRunner } from '../support/runner.js';
+import { startRunner, stopRunners, terminal, waitUntil, type RunningRunner } from '../support/runner.js';
 
 // The clear waits for the runner's quiet period (30 s) after the run.
 jest.setTimeout(120_000);
@@ -52,12 +52,7 @@ async function launch(rows: number): Promise<number> {
   return res.body.id as number;
 }
 
-async function finished(id: number) {
-  return waitUntil(async () => {
-    const res = await api.call('GET', `/v1/experiment/${id}`);
-    return ['finished', 'stopped'].includes(res.body.experiment_status) ? res.body : undefined;
-  }, 60_000, `experiment ${id} to finish`);
-}
+const finished = (id: number) => terminal(api, id, 60_000);
 
 /** Messages of the test's queue received and neither deleted nor handed back yet. */
 async function messagesInFlight(): Promise<number> {

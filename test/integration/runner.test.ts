@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
-import { startRunner, stopRunners, waitUntil, type RunningRunner } from '../support/runner.js';
+import { startRunner, stopRunners, terminal, waitUntil, type RunningRunner } from '../support/runner.js';
 
 jest.setTimeout(90_000);
 
@@ -41,12 +41,7 @@ async function launch(rows: number, over: Record<string, unknown> = {}) {
   return res.body.id as number;
 }
 
-async function finished(id: number, timeoutMs = 30_000) {
-  return waitUntil(async () => {
-    const res = await api.call('GET', `/v1/experiment/${id}?with_results=true`);
-    return ['finished', 'stopped'].includes(res.body.experiment_status) ? res.body : undefined;
-  }, timeoutMs, `experiment ${id} to finish`);
-}
+const finished = (id: number, timeoutMs?: number) => terminal(api, id, timeoutMs);
 
 async function counts(id: number) {
   const q = (sql: string) => api.pool.query(sql, [id]).then((r) => r.rows[0].n as number);

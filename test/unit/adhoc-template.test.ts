@@ -53,7 +53,7 @@ describe('templateVariables', () => {
 });
 
 describe('judge_adhoc at launch', () => {
-  const ctx = { columns: new Set(['query', 'output_true']), answerFields: new Set(['output']), path: 'metrics' };
+  const ctx = { columns: new Set(['query', 'output_true']), path: 'metrics' };
 
   it('accepts a prompt without {{variables}}, requiring nothing', () => {
     expect(checkMetrics([{ name: 'judge_adhoc', params: { prompt: 'Reply 1.' } }], ctx)).toEqual([{ name: 'judge_adhoc', params: { prompt: 'Reply 1.' }, aliasedName: 'judge_adhoc' }]);

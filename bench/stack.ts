@@ -1,0 +1,93 @@
+/**
+ * A benchmark's private stack in a temp folder: embedded PostgreSQL without
+ * fsync (what is measured is the platform, not the disk), fauxqs, and the
+ * real API handler served over HTTP, reaching the database the way asked.
+ */
+import fs from 'node:fs';
+import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../core/config.js';
+import { closeCore, createCore, sqsClient, type Core } from '../core/context.js';
+import { createLogger } from '../core/logger.js';
+import { createPool, pgDatabase } from '../core/store/pool.js';
+import { createApiHandler } from '../functions/api/handler.js';
+import { createApiServer, listen } from '../local/http-server.js';
+import { freePort } from '../local/ports.js';
+import { localDataApiDatabase, startLocalServers, type RunningStack } from '../local/stack.js';
+import { apiAt, type Api } from './api.js';
+
+export interface BenchStackOptions {
+  /** Names the temp folder and the queue. */
+  name: string;
+  /** How the API reaches PostgreSQL: the Data API as the Lambda does, or a pool (to read pg_stat_statements through it). */
+  db: 'data-api' | 'pool';
+  /** PostgreSQL settings beyond those that turn fsync off. */
+  pgSettings?: Record<string, string>;
+  /** PostgreSQL's log lines. */
+  log?: (line: string) => void;
+}
+
+export interface BenchStack {
+  stack: RunningStack;
+  core: Core;
+  api: Api;
+  /** The API's base URL. */
+  url: string;
+  dataDir: string;
+  /** A runner's environment against this stack; SQS through `sqsEndpoint` if given (a counting proxy). */
+  runnerEnv(sqsEndpoint?: string): Record<string, string>;
+  /** Stops the API, the core and the servers, and removes the folder. Memoized. */
+  stop(): Promise<void>;
+}
+
+const NO_FSYNC = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `evalap-${o.name}-`));
+  let stack: RunningStack | undefined;
+  let core: Core | undefined;
+  let server: http.Server | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const s = server;
+      if (s) await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+      if (core) await closeCore(core).catch(() => undefined);
+      await stack?.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    })());
+  try {
+    const config = loadConfig({ LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
+    const servers = await startLocalServers({ dataDir, pgPort: await freePort(), sqsPort: 0, queueName: `evalap-${o.name}`, pgSettings: { ...NO_FSYNC, ...o.pgSettings }, log: o.log });
+    stack = servers;
+    const db = o.db === 'pool' ? pgDatabase(createPool(servers.databaseUrl)) : localDataApiDatabase(servers.dataApiEndpoint, servers.databaseUrl);
+    core = createCore(config, { db, sqs: sqsClient(config, servers.sqsEndpoint, LOCAL_CREDENTIALS), queueUrl: servers.queueUrl, logger: createLogger({ level: 'silent' }) });
+    server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
+    const url = `http://127.0.0.1:${await listen(server, await freePort(), '127.0.0.1')}`;
+    return {
+      stack: servers,
+      core,
+      api: apiAt(url),
+      url,
+      dataDir,
+      runnerEnv: (sqsEndpoint = servers.sqsEndpoint) => ({
+        DATABASE_URL: servers.databaseUrl,
+        QUEUE_URL: servers.queueUrl,
+        ...(servers.dlqUrl ? { DLQ_URL: servers.dlqUrl } : {}),
+        ...(sqsEndpoint ? { SQS_ENDPOINT: sqsEndpoint } : {}),
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        EVALAP_DATA_DIR: dataDir,
+      }),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
