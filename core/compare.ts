@@ -2,7 +2,8 @@
  * Run-to-run comparison: for each model (experiments matched by position in
  * their sets, which a schedule's template keeps stable) and metric, the
  * difference of means over the rows both runs scored, with the 95%
- * confidence interval of a paired t-test. A regression is an interval that
+ * confidence interval of a paired t-test, kept within what the metric's
+ * range allows. A regression is an interval that
  * lies entirely on the worse side of zero.
  */
 import type { Db } from './store/db.js';
@@ -36,9 +37,10 @@ export async function compareSets(db: Db, setA: number, setB: number): Promise<M
       const rb = b[i].results.find((r) => r.metric === ra.metric);
       if (!rb) continue;
       const pairs = await pairedScores(db, ra.id, rb.id);
-      const diff = pairedDifference(pairs.a, pairs.b);
+      const metric = getMetric(ra.metric_name);
+      const diff = pairedDifference(pairs.a, pairs.b, metric?.range);
       const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : null);
-      const lowerIsBetter = getMetric(ra.metric_name)?.higherIsBetter === false;
+      const lowerIsBetter = metric?.higherIsBetter === false;
       const regression = diff.ci95 !== null && (lowerIsBetter ? diff.ci95[0] > 0 : diff.ci95[1] < 0);
       out.push({ experiment_a: a[i].id, experiment_b: b[i].id, model: b[i].model, metric: ra.metric, n: diff.n, mean_a: mean(pairs.a), mean_b: mean(pairs.b), difference: diff.mean, ci95: diff.ci95, regression });
     }

@@ -146,10 +146,12 @@ export function tQuantile(level: number, df: number): number {
  * Paired comparison of two runs on the rows both scored: mean difference (b - a), its 95% CI (t with n-1 df), n.
  *
  * `a[i]` and `b[i]` must be the scores of the same row; callers drop rows that
- * only one run scored. n 0 → mean and ci95 null; n 1 → ci95 null.
+ * only one run scored. n 0 → mean and ci95 null; n 1 → ci95 null. Given the
+ * metric's score `range`, a difference can only lie within ±(its width), so
+ * the interval is clipped to that: a 0/1 metric never shows a difference past 1.
  * @throws RangeError when the arrays differ in length.
  */
-export function pairedDifference(a: number[], b: number[]): { n: number; mean: number | null; ci95: [number, number] | null } {
+export function pairedDifference(a: number[], b: number[], range?: readonly [number, number]): { n: number; mean: number | null; ci95: [number, number] | null } {
   if (a.length !== b.length) throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
   const n = a.length;
   if (n === 0) return { n: 0, mean: null, ci95: null };
@@ -158,7 +160,9 @@ export function pairedDifference(a: number[], b: number[]): { n: number; mean: n
   if (n === 1) return { n, mean, ci95: null };
   // Two passes over the data: no cancellation problem here.
   const variance = diffs.reduce((s, d) => s + (d - mean) * (d - mean), 0) / (n - 1);
-  return { n, mean, ci95: meanInterval(mean, Math.sqrt(variance), n) };
+  const [l, h] = meanInterval(mean, Math.sqrt(variance), n);
+  const width = range ? range[1] - range[0] : Infinity;
+  return { n, mean, ci95: Number.isFinite(width) ? [Math.max(l, -width), Math.min(h, width)] : [l, h] };
 }
 
 function meanInterval(mean: number, std: number, n: number): [number, number] {

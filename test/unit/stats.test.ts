@@ -131,6 +131,15 @@ describe('pairedDifference', () => {
     expect(pairedDifference([], [])).toEqual({ n: 0, mean: null, ci95: null });
   });
 
+  it('keeps the interval within the differences a bounded metric can show', () => {
+    // 0/1 scores: diffs 1, 1, 0; mean 2/3, sd sqrt(1/3), t(0.975, 2) = 4.302653, half = 4.302653 * sqrt(1/3) / sqrt(3) = 1.434218.
+    // Unclipped [-0.767551, 2.100884]; a difference of 0/1 scores cannot pass 1.
+    const { ci95 } = pairedDifference([0, 0, 0], [1, 1, 0], [0, 1]);
+    expect(ci95![0]).toBeCloseTo(2 / 3 - 1.434218, 5);
+    expect(ci95![1]).toBe(1);
+    expect(pairedDifference([0, 0, 0], [1, 1, 0]).ci95![1]).toBeCloseTo(2 / 3 + 1.434218, 5);
+  });
+
   it('gives the difference but no interval for a single shared row', () => {
     expect(pairedDifference([0.25], [0.75])).toEqual({ n: 1, mean: 0.5, ci95: null });
   });
