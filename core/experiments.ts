@@ -225,7 +225,8 @@ export async function listExperiments(core: Core, q: ListQuery & { set_id?: numb
   // Evalap lists only experiments in no set unless told otherwise; with a set_id, that set's (Evalap would answer nothing).
   const orphan = q.orphan ?? (p.evalap && q.set_id === undefined ? true : undefined);
   const { rows, more } = await store.listExperimentRows(core.db, { ...p, setIds: q.set_id === undefined ? undefined : [q.set_id], orphan });
-  const items = rows.map(store.experimentView);
+  const results = await store.resultsByExperiment(core.db, rows.map((r) => r.id));
+  const items = rows.map((row) => ({ ...store.experimentView(row), results: results.get(row.id) ?? [] }));
   return { items, next_cursor: nextCursor(p, rows, more) };
 }
 

@@ -300,6 +300,8 @@ export const Experiment = z
 export const ExperimentListItem = Experiment.omit({ results: true, answers: true })
   .extend({ dataset_id: z.number().int() })
   .meta({ id: 'ExperimentListItem' });
+/** Evalap's experiment list carries each experiment's results (without observations). */
+export const ExperimentWithResults = ExperimentListItem.extend({ results: z.array(Result) }).meta({ id: 'ExperimentWithResults' });
 
 // --------------------------------------------------------- experiment sets
 

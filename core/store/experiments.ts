@@ -200,23 +200,26 @@ interface ResultRow extends ScoreColumns {
   created_at: string;
 }
 
+const RESULT_SELECT = `SELECT id, experiment_id, metric_name, metric_aliased_name, metric_params, metric_status, num_try, num_success,
+            score_count, score_sum, score_sumsq, score_min, score_max, corpus_stats, ${TS('created_at')} AS created_at FROM result`;
+
+function resultView(row: ResultRow) {
+  const { rest: { corpus_stats, ...r }, summary } = withSummary(row, row.metric_name);
+  return { ...r, summary, corpus_score: corpusScore(r.metric_name, r.metric_params, corpus_stats) };
+}
+
 export async function listResults(db: Db, experimentId: number, withObservations: boolean) {
-  const { rows } = await db.query<ResultRow>(
-    `SELECT id, experiment_id, metric_name, metric_aliased_name, metric_params, metric_status, num_try, num_success,
-            score_count, score_sum, score_sumsq, score_min, score_max, corpus_stats, ${TS('created_at')} AS created_at
-     FROM result WHERE experiment_id = $1 ORDER BY id`,
-    [experimentId],
-  );
+  const { rows } = await db.query<ResultRow>(`${RESULT_SELECT} WHERE experiment_id = $1 ORDER BY id`, [experimentId]);
   const observations = withObservations ? await observationsByResult(db, experimentId) : undefined;
-  return rows.map((row) => {
-    const { rest: { corpus_stats, ...r }, summary } = withSummary(row, row.metric_name);
-    return {
-      ...r,
-      summary,
-      corpus_score: corpusScore(r.metric_name, r.metric_params, corpus_stats),
-      ...(observations ? { observation_table: observations.get(r.id) ?? [] } : {}),
-    };
-  });
+  return rows.map((row) => ({ ...resultView(row), ...(observations ? { observation_table: observations.get(row.id) ?? [] } : {}) }));
+}
+
+/** The results of several experiments in one query (Evalap's experiment list carries them). */
+export async function resultsByExperiment(db: Db, experimentIds: number[]) {
+  const { rows } = await db.query<ResultRow>(`${RESULT_SELECT} WHERE experiment_id = ANY($1::int[]) ORDER BY id`, [experimentIds]);
+  const byExperiment = new Map<number, ReturnType<typeof resultView>[]>();
+  for (const row of rows) byExperiment.set(row.experiment_id, [...(byExperiment.get(row.experiment_id) ?? []), resultView(row)]);
+  return byExperiment;
 }
 
 /** Answers and observations are keyed by (owner, row) and have no id column; Evalap

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as experiments from '../../core/experiments.js';
-import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListItem, ExperimentListQuery, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
+import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListQuery, ExperimentWithResults, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 /** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
@@ -22,9 +22,9 @@ export const experimentRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/experiments',
-    summary: 'List experiments by id, each with its dataset; the next page\'s cursor is in the X-Next-Cursor and Link headers. With skip or backward, pages as Evalap does (newest first, orphans unless set_id)',
+    summary: 'List experiments by id, each with its dataset and results; the next page\'s cursor is in the X-Next-Cursor and Link headers. With skip or backward, pages as Evalap does (newest first, orphans unless set_id)',
     query: ExperimentListQuery,
-    response: z.array(ExperimentListItem),
+    response: z.array(ExperimentWithResults),
     async run({ core, query }) {
       const page = await experiments.listExperiments(core, query);
       return { body: page.items, headers: pageHeaders('/v1/experiments', { ...query, cursor: undefined }, page.next_cursor) };

@@ -129,6 +129,16 @@ describe('Evalap\'s paging and filters on GET /v1/experiments', () => {
     expect(res.headers.get('x-next-cursor')).toBeNull();
   });
 
+  it('gives each listed experiment its results, as Evalap\'s ExperimentWithResults, without observations', async () => {
+    const res = await api.call('GET', `/v1/experiments?${py({ orphan: true, backward: true })}`);
+    for (const expe of res.body) {
+      expect(expe.results).toEqual([expect.objectContaining({ experiment_id: expe.id, metric_name: 'exact_match', summary: expect.any(Object) })]);
+      expect(expe.results[0].observation_table).toBeUndefined();
+    }
+    const inSet = await api.call('GET', `/v1/experiments?${py({ set_id: setPlain.id })}`);
+    expect(inSet.body.map((e: { results: unknown[] }) => e.results.length)).toEqual([1, 1]);
+  });
+
   it('defaults to orphans, newest first, once skip is given, and pages by offset', async () => {
     expect(ids((await api.call('GET', '/v1/experiments?skip=0&limit=1')).body)).toEqual([orphanRegulated]);
     expect(ids((await api.call('GET', '/v1/experiments?skip=1&limit=1')).body)).toEqual([orphanPlain]);
@@ -201,7 +211,8 @@ describe('the dataset of each listed experiment', () => {
     const item = doc.components.schemas.ExperimentListItem;
     expect(item.required).toEqual(expect.arrayContaining(['dataset', 'dataset_id']));
     expect(item.properties.dataset).toEqual({ $ref: '#/components/schemas/Dataset' });
-    expect(doc.paths['/v1/experiments'].get.responses['200'].content['application/json'].schema.items).toEqual({ $ref: '#/components/schemas/ExperimentListItem' });
+    expect(doc.paths['/v1/experiments'].get.responses['200'].content['application/json'].schema.items).toEqual({ $ref: '#/components/schemas/ExperimentWithResults' });
+    expect(doc.components.schemas.ExperimentWithResults.required).toEqual(expect.arrayContaining(['dataset', 'results']));
     expect(doc.components.schemas.ExperimentSet.properties.experiments.items).toEqual({ $ref: '#/components/schemas/ExperimentListItem' });
     const params = doc.paths['/v1/experiments'].get.parameters.map((p: { name: string }) => p.name);
     expect(params).toEqual(expect.arrayContaining(['skip', 'limit', 'cursor', 'backward', 'orphan', 'set_id', 'compliance']));
