@@ -389,6 +389,46 @@ export const ExperimentGetQuery = z
     with_eco: bool.default(false).describe('Evalap\'s eco view: the answers and the observations; no carbon figures are recorded yet'),
   })
   .strict();
+const scoreParam = z
+  .string()
+  .regex(/^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/, 'expected a number')
+  .transform(Number)
+  .pipe(z.number().finite('expected a finite number'));
+export const ExperimentRowsQuery = z
+  .object({
+    limit: intParam(1, 500).default(50),
+    cursor: z.string().max(100).optional().describe('The next_cursor of the previous page'),
+    failed: bool.optional().describe('Only rows whose answer failed or one of whose observations (of `metric`, if given) failed'),
+    metric: z.string().min(1).max(200).optional().describe('The metric (its aliased name) that min_score and max_score filter'),
+    min_score: scoreParam.optional(),
+    max_score: scoreParam.optional(),
+    sort: z.string().min(1).max(200).optional().describe('num_line (the default) or a metric\'s aliased name; a metric sorts worst first unless order says otherwise, rows without a score last'),
+    order: z.enum(['asc', 'desc']).optional(),
+    q: z.string().min(1).max(200).optional().describe('Text searched (case-insensitive) in the dataset row and the answer'),
+  })
+  .strict();
+const ObservationCell = z.object({
+  score: z.number().nullable(),
+  observation: z.unknown(),
+  error_msg: z.string().nullable(),
+  execution_time: z.number().nullable(),
+  num_try: z.number().int(),
+});
+export const ExperimentRowsPage = z
+  .object({
+    experiment_id: z.number().int(),
+    total: z.number().int().describe('Rows matching the filters'),
+    rows: z.array(
+      z.object({
+        num_line: z.number().int(),
+        data: jsonObject.describe('The dataset row, with its columns also under the names columns_map gives them'),
+        answer: jsonObject.nullable().describe('null until the row is answered'),
+        observations: z.record(z.string(), ObservationCell).describe('Per metric (aliased name); a metric not yet computed for the row is absent'),
+      }),
+    ),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'ExperimentRowsPage' });
 /** Evalap's paging and filter; `skip` or `backward` in a query selects Evalap's paging instead of the cursor. */
 const evalapListParams = {
   skip: intParam(0, PG_INT_MAX).optional().describe('Evalap\'s paging: how many items to skip; newest first unless backward=false'),

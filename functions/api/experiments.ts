@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as experiments from '../../core/experiments.js';
-import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListQuery, ExperimentWithResults, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
+import { listExperimentRows } from '../../core/experiment-rows.js';
+import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListQuery, ExperimentRowsPage, ExperimentRowsQuery, ExperimentWithResults, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 /** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
@@ -38,6 +39,15 @@ export const experimentRoutes: Route[] = [
     query: ExperimentGetQuery,
     response: Experiment,
     run: async ({ core, params, query }) => ({ body: await experiments.getExperiment(core, params.id, query) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiment/{id}/rows',
+    summary: 'One page of the experiment\'s rows: each dataset row with its answer and every metric\'s observation; filter to failed rows, a score range or a text, sort by a metric',
+    params: IdParam,
+    query: ExperimentRowsQuery,
+    response: ExperimentRowsPage,
+    run: async ({ core, params, query }) => ({ body: await listExperimentRows(core, params.id, query) }),
   },
   {
     method: 'PATCH',
