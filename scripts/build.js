@@ -19,7 +19,7 @@ const TARGETS = {
   cli: { outputs: ['cli'], options: { ...local, entryPoints: { 'cli/main': 'cli/main.ts' } } },
   bench: {
     outputs: ['bench'],
-    options: { ...local, entryPoints: { 'bench/launch': 'bench/launch.ts', 'bench/pipeline': 'bench/pipeline.ts', 'bench/floor-client': 'bench/floor-client.ts', 'bench/recovery': 'bench/recovery.ts' } },
+    options: { ...local, entryPoints: { 'bench/launch': 'bench/launch.ts', 'bench/pipeline': 'bench/pipeline.ts', 'bench/floor-client': 'bench/floor-client.ts', 'bench/recovery': 'bench/recovery.ts', 'bench/rows': 'bench/rows.ts' } },
   },
   lambda: {
     outputs: ['lambda'],

@@ -59,7 +59,9 @@ export async function experimentRows(db: Db, f: RowFilter): Promise<RowPage> {
     LEFT JOIN answer a ON a.experiment_id = e.id AND a.num_line = l.num_line
     ${scored ? `LEFT JOIN observation m ON m.result_id = ${metric}::int AND m.num_line = l.num_line` : ''}
     WHERE e.id = $1 ${where.length ? `AND ${where.join(' AND ')}` : ''}`;
-  const { rows } = await db.query<{ total: number }>(`SELECT count(*)::int AS total ${from}`, values);
+  // Unfiltered, every row of the experiment matches: its num_total says how many without counting them.
+  const counted = where.length ? `SELECT count(*)::int AS total ${from}` : 'SELECT num_total AS total FROM experiment WHERE id = $1';
+  const { rows } = await db.query<{ total: number }>(counted, where.length ? values : [f.experimentId]);
   const total = rows[0]?.total ?? 0;
   if (f.offset >= total) return { total, docs: [] };
 

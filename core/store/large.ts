@@ -11,6 +11,8 @@ import type { Db } from './db.js';
 const WRITE_BYTES = 1 << 20;
 /** Text per Data API read: well under the 1 MiB response limit once JSON-escaped. */
 const READ_BUDGET = 256 * 1024;
+/** Docs per Data API read, at most. */
+const DOCS_PER_READ = 2000;
 /** Characters per piece of a long value: at most 4 bytes each, so a piece stays far below the 64 KB row limit. */
 const PIECE = 8000;
 
@@ -54,14 +56,15 @@ export async function readDocs(db: Db, source: string, params: unknown[], keys: 
     WITH docs AS (
       SELECT ${order}, doc FROM (${source}) src
       WHERE $${n + 1}::boolean OR (${order}) >= (${afterKeys})
-      ORDER BY ${order} LIMIT 2000),
+      ORDER BY ${order} LIMIT ${DOCS_PER_READ}),
     pieces AS (
       SELECT ${order}, i AS piece, (length(doc) - 1) / ${PIECE} AS last, substr(doc, i * ${PIECE} + 1, ${PIECE}) AS part
       FROM docs, generate_series(0, greatest(length(doc) - 1, 0) / ${PIECE}) AS i
       WHERE $${n + 1}::boolean OR (${order}, i) > (${afterKeys}, ${afterPiece})),
     page AS (
       SELECT *, sum(octet_length(part)) OVER (ORDER BY ${order}, piece) - octet_length(part) AS before FROM pieces)
-    SELECT ${order}, piece, last, part FROM page WHERE before < ${READ_BUDGET} ORDER BY ${order}, piece`;
+    SELECT ${order}, piece, last, part, (SELECT count(*) FROM pieces)::int AS pieces_left, (SELECT count(*) FROM docs)::int AS docs_read
+    FROM page WHERE before < ${READ_BUDGET} ORDER BY ${order}, piece`;
   const docs: string[] = [];
   let cursor: unknown[] | undefined;
   let pieces: string[] = [];
@@ -76,5 +79,7 @@ export async function readDocs(db: Db, source: string, params: unknown[], keys: 
       }
       cursor = [...keys.map((k) => row[k]), row.piece];
     }
+    // Every piece of a short read came back: asking again would run the source once more to find nothing.
+    if (rows.length === rows[0].pieces_left && rows[0].docs_read < DOCS_PER_READ) return docs;
   }
 }
