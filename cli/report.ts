@@ -51,6 +51,33 @@ export function table(rows: ResultRow[]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+interface FailureGroup {
+  failed: number;
+  kinds: { example: string; rows: number }[];
+  other_rows: number;
+}
+
+/**
+ * Why rows failed, per experiment: its answers, then each metric, each
+ * failure kind with its row count and one example message, most frequent first.
+ */
+export function whyRowsFailed(experiments: { id: number; name: string }[], reports: { experiment_id: number; answers: FailureGroup; metrics: (FailureGroup & { metric: string })[] }[]): string {
+  const lines = ['Why rows failed:'];
+  const plural = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+  const group = (label: string, g: FailureGroup) => {
+    if (!g.failed) return;
+    lines.push(`    ${label}: ${plural(g.failed)} failed`);
+    for (const k of g.kinds) lines.push(`      ${k.example.replace(/\s+/g, ' ').slice(0, 300)} — ${plural(k.rows)}`);
+    if (g.other_rows) lines.push(`      (other kinds) — ${plural(g.other_rows)}`);
+  };
+  for (const r of reports) {
+    lines.push(`  ${experiments.find((e) => e.id === r.experiment_id)?.name ?? r.experiment_id}`);
+    group('answers', r.answers);
+    for (const m of r.metrics) group(m.metric, m);
+  }
+  return lines.join('\n');
+}
+
 // ------------------------------------------------------------------ gates
 
 export interface Gate {

@@ -4,7 +4,7 @@ import type { ApiClient } from './client.js';
 import { readDatasetFile } from './dataset-file.js';
 import { CliError, ExitCode } from './errors.js';
 import { Progress, type ExperimentProgress } from './progress.js';
-import { checkGates, exportResults, resultRows, table, type Gate } from './report.js';
+import { checkGates, exportResults, resultRows, table, whyRowsFailed, type Gate } from './report.js';
 import { loadRunFile, type DatasetRef } from './spec.js';
 
 export interface RunOptions {
@@ -90,12 +90,20 @@ export async function run(api: ApiClient, file: string, o: RunOptions): Promise<
   const rows = resultRows(full);
   const answerFailures = full.reduce((n, e) => n + (e.num_try - e.num_success), 0);
   o.out.write('\n' + table(rows) + '\n');
+  const failing = full.filter((e) => e.num_try > e.num_success || rows.some((r) => r.experiment_id === e.id && r.failures > 0));
+  if (failing.length) {
+    const reports = await Promise.all(failing.map((e) => api.get(`/v1/experiment/${e.id}/failures`)));
+    o.out.write('\n' + whyRowsFailed(failing, reports) + '\n');
+  }
   const problems = checkGates(rows, o.gates, o.maxFailures, answerFailures);
   for (const f of o.outputs) {
     exportResults(f, rows, problems, set.name);
     o.say(`wrote ${f}`);
   }
   for (const p of problems) o.say(`FAILED ${p}`);
-  if (experiments.some((e) => e.experiment_status === 'stopped')) return ExitCode.failed;
+  // Every answer failed: the scores measure nothing, whatever the gates say.
+  const unanswered = full.filter((e) => e.num_total > 0 && e.num_success === 0 && !e.model?.has_raw_output);
+  for (const e of unanswered) o.say(`FAILED ${e.name}: none of its ${e.num_total} rows was answered (see why above)`);
+  if (unanswered.length || experiments.some((e) => e.experiment_status === 'stopped')) return ExitCode.failed;
   return problems.length ? ExitCode.gateFailed : ExitCode.ok;
 }

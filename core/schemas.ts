@@ -429,6 +429,21 @@ export const ExperimentRowsPage = z
     next_cursor: z.string().nullable(),
   })
   .meta({ id: 'ExperimentRowsPage' });
+const FailureGroup = z.object({
+  failed: z.number().int().describe('Rows that failed'),
+  kinds: z
+    .array(z.object({ example: z.string(), rows: z.number().int(), first_num_line: z.number().int() }))
+    .describe('Failures grouped by message (numbers masked), the most frequent first, at most 10'),
+  other_rows: z.number().int().describe('Failed rows of kinds beyond those listed'),
+});
+export const ExperimentFailures = z
+  .object({
+    experiment_id: z.number().int(),
+    num_total: z.number().int(),
+    answers: FailureGroup,
+    metrics: z.array(FailureGroup.extend({ metric: z.string() })),
+  })
+  .meta({ id: 'ExperimentFailures' });
 /** Evalap's paging and filter; `skip` or `backward` in a query selects Evalap's paging instead of the cursor. */
 const evalapListParams = {
   skip: intParam(0, PG_INT_MAX).optional().describe('Evalap\'s paging: how many items to skip; newest first unless backward=false'),

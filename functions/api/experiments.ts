@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import * as experiments from '../../core/experiments.js';
+import { failuresOf } from '../../core/experiment-failures.js';
 import { listExperimentRows } from '../../core/experiment-rows.js';
-import { Experiment, ExperimentCreate, ExperimentGetQuery, ExperimentListQuery, ExperimentRowsPage, ExperimentRowsQuery, ExperimentWithResults, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
+import { Experiment, ExperimentCreate, ExperimentFailures, ExperimentGetQuery, ExperimentListQuery, ExperimentRowsPage, ExperimentRowsQuery, ExperimentWithResults, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 /** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
@@ -48,6 +49,14 @@ export const experimentRoutes: Route[] = [
     query: ExperimentRowsQuery,
     response: ExperimentRowsPage,
     run: async ({ core, params, query }) => ({ body: await listExperimentRows(core, params.id, query) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiment/{id}/failures',
+    summary: 'Why rows failed: failed answers and each metric\'s failed observations, grouped by message with counts and one example each',
+    params: IdParam,
+    response: ExperimentFailures,
+    run: async ({ core, params }) => ({ body: await failuresOf(core, params.id) }),
   },
   {
     method: 'PATCH',

@@ -108,6 +108,27 @@ describe('evalap run', () => {
   });
 });
 
+describe('evalap run when rows fail', () => {
+  it('ends with why rows failed, kinds counted with one example, and exits non-zero when no answer came back', async () => {
+    stub.setBehaviour({ script: () => '400' });
+    try {
+      const spec = file('refused.yaml', `name: refused\ndataset: capitals\nmodel: { name: stub, base_url: "${stub.url}" }\nmetrics: [exact_match]\n`);
+      const res = await evalap(['run', spec, '--api', api.url]);
+      expect([res.code, res.stderr]).toEqual([3, expect.stringContaining('FAILED refused: none of its 8 rows was answered (see why above)')]);
+      const why = res.stdout.slice(res.stdout.indexOf('Why rows failed:'));
+      expect(why).toMatch(/^Why rows failed:\n {2}refused\n {4}answers: 8 rows failed\n {6}.*400.* — 8 rows$/m);
+    } finally {
+      stub.setBehaviour({ latencyMs: 300 });
+    }
+  });
+
+  it('says nothing of failures when every row succeeded', async () => {
+    const res = await evalap(['run', 'examples/quickstart.yaml', '--api', api.url]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toContain('Why rows failed');
+  });
+});
+
 describe('the OpenAI-compatible example', () => {
   it('runs examples/openai.yaml against the endpoint in OPENAI_BASE_URL', async () => {
     // The judge (the same model) is asked for 1 or 0 alone, as Evalap's judge_exactness is.

@@ -100,3 +100,14 @@ describe('GET /v1/experiment/{id}/rows', () => {
     expect((await fx.api.call('GET', '/v1/experiment/999999/rows')).status).toBe(404);
   });
 });
+
+describe('GET /v1/experiment/{id}/failures', () => {
+  it('groups the failed answers by message with a count, an example and the first row, and lists every metric', async () => {
+    const res = await fx.api.call('GET', `/v1/experiment/${id}/failures`);
+    expect(res.status).toBe(200);
+    expect(res.body.num_total).toBe(6);
+    expect(res.body.answers).toEqual({ failed: 1, kinds: [{ example: expect.stringMatching(/400/), rows: 1, first_num_line: 3 }], other_rows: 0 });
+    expect(res.body.metrics.map((m: { metric: string }) => m.metric)).toEqual(['exact_match', 'output_length']);
+    expect((await fx.api.call('GET', '/v1/experiment/999999/failures')).status).toBe(404);
+  });
+});
