@@ -12,6 +12,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { DOCS_ASSET_DIR, PACKAGED_FILES, type PackagedFile } from '../functions/api/docs-assets.js';
 
 export interface AppFunctionProps {
   /** The repository's root: entry points, package-lock.json and tsconfig.json are under it. */
@@ -51,6 +52,34 @@ export function bundlingOptions(): nodejs.BundlingOptions {
 }
 
 /**
+ * Files an entry reads from disk at run time, copied beside its bundle
+ * (esbuild bundles code, not data). The API's documentation pages read their
+ * Swagger UI and Redoc files from there rather than having them inlined into
+ * the bundle, which every cold start of every route would parse
+ * (functions/api/docs.ts).
+ */
+const FILES_BESIDE: Record<string, { dir: string; files: readonly PackagedFile[] }> = {
+  'functions/api/handler.ts': { dir: DOCS_ASSET_DIR, files: PACKAGED_FILES },
+};
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** Shell commands run after esbuild (locally, with bash), copying `<package>/<file>` from node_modules into the asset. */
+export function copyBeside(entry: string): nodejs.ICommandHooks | undefined {
+  const beside = FILES_BESIDE[entry];
+  if (!beside) return undefined;
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) =>
+      beside.files.map((f) => {
+        const to = path.posix.join(outputDir, beside.dir, f.package, f.file);
+        return `mkdir -p ${shellQuote(path.posix.dirname(to))} && cp ${shellQuote(path.posix.join(inputDir, 'node_modules', f.package, f.file))} ${shellQuote(to)}`;
+      }),
+  };
+}
+
+/**
  * A function's role, instead of the AWS managed AWSLambdaBasicExecutionRole
  * (logs on every log group): its own log group only. X-Ray's actions are
  * added by `tracing`.
@@ -78,7 +107,7 @@ export function appFunction(scope: Construct, id: string, props: AppFunctionProp
     logGroup,
     reservedConcurrentExecutions: props.reservedConcurrency,
     environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-    bundling: bundlingOptions(),
+    bundling: { ...bundlingOptions(), commandHooks: copyBeside(props.entry) },
   });
   return { function: fn, logGroup };
 }

@@ -49,7 +49,7 @@ export function createApiServer(handler: ApiHandler, maxBodyBytes: number): http
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
-    const send = (status: number, headers: Record<string, string | number | boolean>, body: string) => {
+    const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer) => {
       res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
@@ -71,7 +71,8 @@ export function createApiServer(handler: ApiHandler, maxBodyBytes: number): http
       const event = toEvent(req, Buffer.concat(chunks));
       try {
         const out = await handler(event, lambdaContext(event.requestContext.requestId));
-        send(out.statusCode ?? 200, (out.headers ?? {}) as Record<string, string>, out.body ?? '');
+        // As API Gateway does, a base64 body (gzip, binary) goes out as the bytes it encodes.
+        send(out.statusCode ?? 200, (out.headers ?? {}) as Record<string, string>, out.isBase64Encoded ? Buffer.from(out.body ?? '', 'base64') : (out.body ?? ''));
       } catch (err) {
         const out = problem(err, event.rawPath);
         send(out.statusCode!, out.headers as Record<string, string>, out.body!);

@@ -13,13 +13,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ApiKeys, ApiKeySource } from '../../core/api-keys.js';
+import { isDocsPath } from './docs.js';
 import { HttpError } from './errors.js';
 import { header } from './http.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const matches = (given: Buffer, key: Buffer) => timingSafeEqual(given, key);
 
-/** Paths answered without a key. */
+/** Paths answered without a key (and the documentation pages showing the API description: isDocsPath). */
 const PUBLIC = new Set(['/health', '/v1/openapi.json', '/openapi.json']);
 
 const authenticated = new WeakSet<APIGatewayProxyEventV2>();
@@ -42,7 +43,7 @@ export function authMiddleware(keys: ApiKeySource): middy.MiddlewareObj<APIGatew
     before: async function authMiddlewareBefore(request) {
       const method = request.event.requestContext?.http?.method;
       const path = request.event.requestContext?.http?.path ?? '';
-      const isPublic = method === 'GET' && PUBLIC.has(path);
+      const isPublic = method === 'GET' && (PUBLIC.has(path) || isDocsPath(path));
       const value = header(request.event, 'authorization');
       // A public path without a key reads no secret: it is answered from the process alone.
       if (isPublic && value === undefined && keys.remote) return;

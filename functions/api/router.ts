@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Core } from '../../core/context.js';
 import { CoreError, ValidationError } from '../../core/errors.js';
 import { findUnstorable } from '../../core/storable.js';
+import { docsRoutes } from './docs.js';
 import { HttpError } from './errors.js';
 import { bodyText, header, json, validate, type Route, type RouteInput } from './http.js';
 
@@ -69,12 +70,13 @@ export function createRouter(routes: readonly Route[], getCore: () => Core, auth
   // A path parameter without a schema would reach the database unchecked (an id past its range is a 500 there).
   const unchecked = routes.find((r) => /\{[^/]+\}/.test(r.path) && !r.params);
   if (unchecked) throw new Error(`route ${unchecked.method} ${unchecked.path} has path parameters but no params schema`);
-  const patterns = routes.map((r) => ({
+  // The documentation pages answer HTML, scripts and styles, not JSON: they bypass `adapt`.
+  const patterns = [...routes, ...docsRoutes].map((r) => ({
     method: r.method,
     regex: new RegExp('^' + r.path.replace(/\{[^/]+\}/g, '[^/]+') + '/?$'),
   }));
   return httpRouter({
-    routes: routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore, authenticated) })),
+    routes: [...routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore, authenticated) })), ...docsRoutes],
     notFoundResponse: ({ method, path }: { method: string; path: string }) => {
       const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
       if (allowed.length) throw new HttpError(405, `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, { allow: allowed.join(', ') });
