@@ -23,6 +23,8 @@ export interface ApiProps {
   queue: sqs.IQueue;
   database: Database;
   apiKeys: secretsmanager.ISecret;
+  /** The judge providers' keys: the API lists a provider's models with them to resolve a judge name at launch. */
+  providerKeys?: secretsmanager.ISecret;
   providerKeyEncryption: kms.IKey;
   /** Variables both the API and the runner get (log level, judge). */
   sharedEnvironment: Record<string, string>;
@@ -58,6 +60,7 @@ export class Api extends Construct {
         ...props.database.dataApiEnvironment,
         EVALAP_API_KEYS_SECRET_ARN: props.apiKeys.secretArn,
         EVALAP_KMS_KEY_ID: props.providerKeyEncryption.keyArn,
+        ...(props.providerKeys ? { EVALAP_PROVIDER_KEYS_SECRET_ARN: props.providerKeys.secretArn } : {}),
       },
     });
     this.function = made.function;
@@ -66,6 +69,7 @@ export class Api extends Construct {
     props.queue.grantSendMessages(this.function);
     props.database.grantDataApi(this.function);
     props.apiKeys.grantRead(this.function);
+    props.providerKeys?.grantRead(this.function);
     // Seals provider keys (envelope encryption: a data key per seal); opening them is the runner's job.
     props.providerKeyEncryption.grant(this.function, 'kms:GenerateDataKey');
 

@@ -23,6 +23,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Database } from './database.js';
@@ -33,6 +34,8 @@ export interface SchedulesProps {
   queue: sqs.IQueue;
   database: Database;
   providerKeyEncryption: kms.IKey;
+  /** The judge providers' keys: a tick resolves judge names at launch as the API does. */
+  providerKeys?: secretsmanager.ISecret;
   sharedEnvironment: Record<string, string>;
   dlqRetentionDays: number;
   logRetention: logs.RetentionDays;
@@ -41,12 +44,13 @@ export interface SchedulesProps {
 export const SCHEDULE_TIMEOUT = Duration.seconds(60);
 
 /** The schedule Lambda's environment (the migrations Lambda gets the same, cdk/migrations.ts). */
-export function scheduleEnvironment(props: Pick<SchedulesProps, 'queue' | 'database' | 'providerKeyEncryption' | 'sharedEnvironment'>): Record<string, string> {
+export function scheduleEnvironment(props: Pick<SchedulesProps, 'queue' | 'database' | 'providerKeyEncryption' | 'sharedEnvironment' | 'providerKeys'>): Record<string, string> {
   return {
     ...props.sharedEnvironment,
     QUEUE_URL: props.queue.queueUrl,
     ...props.database.dataApiEnvironment,
     EVALAP_KMS_KEY_ID: props.providerKeyEncryption.keyArn,
+    ...(props.providerKeys ? { EVALAP_PROVIDER_KEYS_SECRET_ARN: props.providerKeys.secretArn } : {}),
   };
 }
 
@@ -77,6 +81,7 @@ export class Schedules extends Construct {
     props.queue.grantSendMessages(this.function);
     props.database.grantDataApi(this.function);
     props.providerKeyEncryption.grant(this.function, 'kms:GenerateDataKey');
+    props.providerKeys?.grantRead(this.function);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

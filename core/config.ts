@@ -3,6 +3,9 @@
  * nowhere else. A wrong value stops start-up with a `ConfigError` naming the
  * variable. README's configuration table mirrors `VARIABLES`.
  */
+import os from 'node:os';
+import path from 'node:path';
+import { AUTO_ZONE, ECO_ZONES } from './eco/electricity-mixes.js';
 import { ConfigError } from './errors.js';
 import type { LogLevel } from './logger.js';
 
@@ -69,6 +72,15 @@ const keyList = (doc: string): Variable<string[], undefined> => ({
   },
 });
 
+/** The user's home; a sandbox without one (no HOME, no passwd entry) gets the temporary folder. */
+function homeDir(): string {
+  try {
+    return os.homedir();
+  } catch {
+    return os.tmpdir();
+  }
+}
+
 /** The table of variables; README's configuration section lists the same. */
 export const VARIABLES = {
   HOST: str('Address the local API server binds to. Anything but loopback requires API keys.', '127.0.0.1'),
@@ -85,7 +97,12 @@ export const VARIABLES = {
   RDS_DATA_ENDPOINT: url('RDS Data API endpoint override (the local stack\'s Data-API-compatible server). Unset in AWS.'),
   EVALAP_API_KEYS_SECRET_ARN: str('AWS: the secret holding EVALAP_API_KEYS and EVALAP_ADMIN_KEY (JSON), read through a short-lived cache so a revoked key stops working within EVALAP_SECRET_TTL_SEC.'),
   EVALAP_SECRET_TTL_SEC: int('How long a secret read from Secrets Manager (database credentials, API keys) is reused before it is read again. A failed database login rereads it at once.', '60', 0, 3600),
-  EVALAP_DATA_DIR: str('Folder of the local stack\'s state: PostgreSQL data, the local encryption key.', '.evalap'),
+  EVALAP_HOME: {
+    doc: 'Folder of the local stack\'s state (PostgreSQL data, the local encryption key, the CLI\'s log), the same whatever the current folder. ~ is the user\'s home.',
+    default: '~/.evalap',
+    parse: (raw: string) => path.resolve(raw.replace(/^~(?=$|[\\/])/, homeDir)),
+  },
+  EVALAP_DATA_DIR: str('Overrides EVALAP_HOME for the local stack\'s state (tests give each stack its own).', ''),
   EVALAP_PG_PORT: int('Port of the embedded PostgreSQL.', '54329', 1, 65535),
   SQS_ENDPOINT: url('SQS endpoint override (the local SQS-compatible server). Unset in AWS.'),
   EVALAP_SQS_PORT: int('Port of the local SQS-compatible server (fauxqs) when the local stack starts it.', '9324', 0, 65535),
@@ -99,9 +116,24 @@ export const VARIABLES = {
   EVALAP_MAX_BODY_BYTES: int('Largest request body accepted (Lambda accepts 6 MB).', String(6 * 1024 * 1024), 1024, 64 * 1024 * 1024),
   EVALAP_FANOUT_CHUNK: int('Row tasks enqueued by one fan-out task before it enqueues its continuation.', '500', 10, 100000),
   LOG_LEVEL: oneOf<LogLevel>('Log level.', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
-  EVALAP_JUDGE_MODEL: str('Judge model of experiments that name none (LLM and RAG metrics).'),
-  EVALAP_JUDGE_BASE_URL: url('OpenAI-compatible base URL of judge models given by name (the default judge, or judge_model: "<name>").'),
+  EVALAP_JUDGE_MODEL: str('Default judge: the judge name of experiments that ask for an LLM or RAG metric and name none (Evalap\'s is gpt-4o-mini), resolved at launch as any judge name.'),
+  EVALAP_JUDGE_BASE_URL: url('An OpenAI-compatible endpoint of your own serving judges given by name; checked before the named providers.'),
   EVALAP_JUDGE_API_KEY: str('API key of EVALAP_JUDGE_BASE_URL. Never logged.'),
+  EVALAP_JUDGE_MODELS: str('Judge names EVALAP_JUDGE_BASE_URL serves, comma-separated, for an endpoint without GET /models; "*" for an endpoint that serves any name. Unset: its GET /models tells.'),
+  EVALAP_PROVIDER_KEYS_SECRET_ARN: str('AWS: the secret holding the judge providers\' keys (fields named as their variables: OPENAI_API_KEY, ...), read by the API through the short-lived cache. A non-empty field overrides the variable.'),
+  EVALAP_JUDGE_LIST_TTL_SEC: int('How long a provider\'s GET /models listing is reused to resolve judge names.', '300', 0, 86_400),
+  EVALAP_JUDGE_LIST_TIMEOUT_MS: int('Timeout of one GET /models call resolving a judge name at launch.', '3000', 100, 60_000),
+  OPENAI_API_KEY: str('OpenAI key: judges given by name are looked up in its GET /models (as Evalap does). Never logged.'),
+  OPENAI_BASE_URL: { ...url('Base URL of the OpenAI judge provider (tests point it at a local server).'), default: 'https://api.openai.com/v1' },
+  MISTRAL_API_KEY: str('Mistral key: judges given by name are looked up in its GET /models. Never logged.'),
+  MISTRAL_BASE_URL: { ...url('Base URL of the Mistral judge provider (tests point it at a local server).'), default: 'https://api.mistral.ai/v1' },
+  ANTHROPIC_API_KEY: str('Anthropic key: judges given by name are looked up in its GET /models. Never logged.'),
+  ANTHROPIC_BASE_URL: { ...url('Base URL of the Anthropic judge provider (tests point it at a local server).'), default: 'https://api.anthropic.com/v1' },
+  ALBERT_API_KEY: str('Albert (Etalab) key: judges given by name are looked up in its GET /models. Never logged.'),
+  ALBERT_BASE_URL: { ...url('Base URL of the Albert judge provider (tests point it at a local server).'), default: 'https://albert.api.etalab.gouv.fr/v1' },
+  SCALEWAY_API_KEY: str('Scaleway Generative APIs key: judges given by name are looked up in its GET /models. Never logged.'),
+  SCALEWAY_BASE_URL: { ...url('Base URL of the Scaleway judge provider (tests point it at a local server).'), default: 'https://api.scaleway.ai/v1' },
+  EVALAP_ECO_ZONE: oneOf('Electricity mix of the energy and carbon estimates of model calls (EcoLogits\' zones: WOR world, EEE Europe, FRA, USA, …). auto: Evalap\'s choice, FRA for models served by Albert, WOR for the others.', AUTO_ZONE, [AUTO_ZONE, ...ECO_ZONES]),
   EVALAP_API_URL: url('CLI: the API to use (or --api). Unset: a local API on PORT if one answers, else the embedded stack, started for the run.'),
   EVALAP_API_KEY: str('CLI: the API key sent as Bearer token. Never printed.'),
   SCHEDULER_LAMBDA_ARN: str('AWS: the schedule Lambda EventBridge Scheduler invokes. Set with SCHEDULER_ROLE_ARN, schedules become EventBridge schedules.'),
@@ -140,6 +172,8 @@ export function loadConfig(env: Env = process.env): Config {
     out[name] = raw === undefined ? undefined : variable.parse(raw, name);
   }
   const config = out as Config;
+  // One place for the local state, wherever the command runs: a relative folder would follow the current one.
+  (config as { EVALAP_DATA_DIR: string }).EVALAP_DATA_DIR = config.EVALAP_DATA_DIR ? path.resolve(config.EVALAP_DATA_DIR) : config.EVALAP_HOME;
   if (!config.DATABASE_URL && config.PGHOST) {
     // The deployment hands out the database secret's fields; the drivers take one URL.
     const enc = encodeURIComponent;

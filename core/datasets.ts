@@ -1,8 +1,9 @@
 /** Dataset operations behind the API: parse uploads, store rows, guard deletes. */
 import type { Core } from './context.js';
 import { parseCsv, parseDataFrameJson, parseJsonl, type ParsedFrame } from './dataframe.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { NotFoundError, ValidationError, type FieldIssue } from './errors.js';
 import { getMetric } from './metrics/registry.js';
+import { readParquet } from './parquet.js';
 import { findUnstorable } from './storable.js';
 import type { DatasetCreate, DatasetPatch } from './schemas.js';
 import * as store from './store/datasets.js';
@@ -55,8 +56,51 @@ export const listDatasets = (core: Core) => store.listDatasets(core.db);
 
 export async function patchDataset(core: Core, id: number, patch: DatasetPatch) {
   const current = await store.getDataset(core.db, id);
-  checkMetadata(patch, current.columns);
+  // As in Evalap, columns_map may name a column of the Parquet upload (Marker's OCR notebook maps output_true to one).
+  checkMetadata(patch, [...current.columns, ...current.parquet_columns]);
   return store.patchDataset(core.db, id, patch);
+}
+
+/**
+ * A row is written in one statement, and the RDS Data API takes requests of
+ * at most 4 MiB (Aurora User Guide, "Limits for the Amazon RDS Data API"):
+ * with room for escaping, a row's JSON (its image in base64) stays under 3 MiB.
+ */
+const MAX_ROW_JSON_BYTES = 3 << 20;
+
+function oversizedRow(rows: unknown[]): FieldIssue | undefined {
+  const i = rows.findIndex((r) => Buffer.byteLength(JSON.stringify(r)) > MAX_ROW_JSON_BYTES);
+  return i < 0 ? undefined : { path: `rows.${i}`, message: `is larger than ${MAX_ROW_JSON_BYTES} bytes once stored (images as base64); store smaller images` };
+}
+
+/**
+ * Stores a Parquet file's rows as the dataset's Parquet rows (what a
+ * `with_vision` experiment reads) and answers the updated dataset, as
+ * Evalap's upload_parquet does. Nothing is written unless the whole file reads.
+ */
+export async function uploadParquet(core: Core, id: number, bytes: Uint8Array) {
+  await store.getDataset(core.db, id);
+  const frame = await readParquet(bytes);
+  const issue = findUnstorable(frame.rows, 'rows') ?? oversizedRow(frame.rows);
+  if (issue) throw new ValidationError('invalid Parquet rows', [issue]);
+  return core.db.transaction((client) => store.replaceParquetRows(client, id, frame.columns, frame.rows, bytes.byteLength));
+}
+
+/** The Parquet column whose image a with_vision experiment sends (Evalap's name: Hugging Face's Image feature as saved by `datasets`). */
+export const IMAGE_COLUMN = 'img';
+
+/**
+ * The dataset as a with_vision experiment sees it: its Parquet rows (their
+ * count, and the df's columns plus the Parquet's for metric requirements, as
+ * Evalap checks them). Without an image column there is nothing to show the
+ * model: an issue at `path`, so the launch is refused.
+ */
+export function visionRows(dataset: store.DatasetRecord, path: string, issues: FieldIssue[]): store.DatasetRecord {
+  if (!dataset.parquet_columns.includes(IMAGE_COLUMN)) {
+    const has = dataset.parquet_size ? `its Parquet columns are ${dataset.parquet_columns.map((c) => JSON.stringify(c)).join(', ')}` : 'it has no Parquet upload';
+    issues.push({ path, message: `needs an image column ${JSON.stringify(IMAGE_COLUMN)} in the dataset's Parquet upload (POST /v1/dataset/${dataset.id}/upload_parquet); ${has}` });
+  }
+  return { ...dataset, size: dataset.parquet_size, columns: [...new Set([...dataset.columns, ...dataset.parquet_columns])] };
 }
 
 export const deleteDataset = (core: Core, id: number) => core.db.transaction((client) => store.deleteDataset(client, id));

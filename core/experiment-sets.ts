@@ -158,7 +158,8 @@ function retryRuns(before: readonly experiments.RetryCounters[], reopened: reado
     // Bring-your-own answers cannot be generated again, as in Evalap: only their observations are retried.
     if (!e.has_raw_output && e.num_try !== e.num_success) runs.experiment_ids.push(e.id);
     else runs.result_ids.push(...e.results.filter((r) => r.num_try !== r.num_success).map((r) => r.id));
-    if (e.num_try !== e.num_total) runs.unfinished_experiment_ids.push(e.id);
+    // An experiment without a model has no answers to try: only its results can be unfinished.
+    if (e.has_model && e.num_try !== e.num_total) runs.unfinished_experiment_ids.push(e.id);
     else runs.unfinished_result_ids.push(...e.results.filter((r) => r.num_try !== e.num_total).map((r) => r.id));
   }
   return runs;

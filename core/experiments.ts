@@ -6,13 +6,17 @@
  */
 import type { Db } from './store/db.js';
 import type { Core } from './context.js';
-import { parseUpload } from './datasets.js';
+import { parseUpload, visionRows } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
-import { checkMetrics } from './metrics/registry.js';
+import { launchJudge } from './judges/resolve.js';
+import { checkMetrics, getMetric, type MetricUse } from './metrics/registry.js';
+import { ANSWER_FIELDS } from './metrics/types.js';
+import { isInline } from './metrics/score.js';
 import { enqueue, type TaskInput } from './queue.js';
 import { isRawModel, PG_INT_MAX, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
 import * as datasets from './store/datasets.js';
 import * as store from './store/experiments.js';
+import { ecoReport } from './store/ops.js';
 
 /** Datasets created inline during one request, by name, so a grid that
  *  repeats the same inline dataset creates it once. */
@@ -45,6 +49,30 @@ function providedColumns(dataset: datasets.DatasetRecord): Set<string> {
   return columns;
 }
 
+/**
+ * Why an experiment without a model cannot compute these metrics: such an
+ * experiment has no answers (as Evalap's dataset metrics, judge_complexity),
+ * so a metric qualifies only if the row gives every field it reads. `output`
+ * only ever comes with an answer; context, retrieval_context and think do
+ * too, unless the dataset has them as columns. One issue, at `path` (the
+ * missing model), naming each metric that needs an answer.
+ */
+function modellessIssues(uses: readonly MetricUse[], columns: ReadonlySet<string>, path: string, patching = false): FieldIssue[] {
+  if (!uses.length) return [{ path, message: 'required: give a model to answer the rows, or metrics that read the dataset rows alone (such as judge_complexity)' }];
+  const needs = uses.flatMap((u) => {
+    const def = getMetric(u.name)!;
+    const fields = [...def.require, ...(def.requireFromParams?.(u.params ?? {}) ?? [])];
+    const fromAnswer = [...new Set(fields.filter((f) => (ANSWER_FIELDS as readonly string[]).includes(f) && (f === 'output' || !columns.has(f))))];
+    return fromAnswer.length ? [`${u.aliasedName} (reads ${fromAnswer.join(', ')})`] : [];
+  });
+  if (!needs.length) return [];
+  const advice = patching ? 'this experiment has no model' : 'give a model to generate the answers, or your own outputs in model.output';
+  return [{ path, message: `${patching ? '' : 'required by '}metrics that need an answer: ${needs.join('; ')}. Only metrics that read the dataset row alone run without a model: ${advice}` }];
+}
+
+/** Whether any of these metrics asks a judge (the others are computed without a model call). */
+const needsJudge = (uses: readonly MetricUse[]) => uses.some((u) => !isInline(u.name));
+
 async function sealModel(core: Core, model: ModelCreate) {
   const { api_key, ...rest } = model;
   return { model: rest as Record<string, unknown>, key: api_key ? await core.secrets.seal(api_key) : null };
@@ -63,8 +91,10 @@ export async function prepareExperiment(
   prefix = '',
   inline: InlineDatasets = new Map(),
 ): Promise<{ id: number; task: TaskInput }> {
-  const dataset = await resolveDataset(client, body.dataset, inline, prefix);
+  const found = await resolveDataset(client, body.dataset, inline, prefix);
   const issues: FieldIssue[] = [];
+  // A with_vision experiment reads the rows of the dataset's Parquet upload, as in Evalap.
+  const dataset = body.with_vision ? visionRows(found, at(prefix, 'with_vision'), issues) : found;
 
   const sample = body.sample ?? null;
   sample?.forEach((idx, i) => {
@@ -72,8 +102,8 @@ export async function prepareExperiment(
   });
   const numTotal = sample ? sample.length : dataset.size;
 
-  const model = body.model;
-  const raw = isRawModel(model);
+  const model = body.model ?? null;
+  const raw = model !== null && isRawModel(model);
   if (raw) {
     for (const field of ['output', 'execution_time', 'nb_tokens_prompt', 'nb_tokens_completion', 'nb_tool_calls', 'context', 'retrieval_context', 'think'] as const) {
       const values = model[field];
@@ -87,14 +117,17 @@ export async function prepareExperiment(
   let uses: ReturnType<typeof checkMetrics> = [];
   try {
     uses = checkMetrics(body.metrics, { columns, path: at(prefix, 'metrics') });
+    if (model === null) issues.push(...modellessIssues(uses, columns, at(prefix, 'model')));
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
     issues.push(...err.issues);
   }
   if (issues.length) throw new ValidationError('invalid experiment', issues);
 
-  const sealed = raw ? { model: (({ output, execution_time, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls, context, retrieval_context, think, ...m }) => m)(model), key: null } : await sealModel(core, model);
-  const judge = body.judge_model == null ? null : typeof body.judge_model === 'string' ? { model: { name: body.judge_model }, key: null } : await sealModel(core, body.judge_model);
+  const sealed = model === null ? { model: null, key: null } : raw ? { model: (({ output, execution_time, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls, context, retrieval_context, think, ...m }) => m)(model), key: null } : await sealModel(core, model);
+  // A judge by name (or the default judge) is resolved to its provider now: an unknown one is refused, not launched to fail every observation.
+  const resolved = await launchJudge(core.config, body.judge_model, needsJudge(uses), at(prefix, 'judge_model'), uses.find((u) => !isInline(u.name))?.aliasedName);
+  const judge = resolved ? { model: { ...resolved }, key: null } : body.judge_model && typeof body.judge_model === 'object' ? await sealModel(core, body.judge_model) : null;
 
   const id = await store.insertExperiment(client, {
     name: body.name,
@@ -106,6 +139,7 @@ export async function prepareExperiment(
     judge_model: judge?.model ?? null,
     judge_api_key: judge?.key ?? null,
     has_raw_output: raw,
+    with_vision: Boolean(body.with_vision),
     sample,
     num_total: numTotal,
     num_try: raw ? numTotal : 0,
@@ -172,13 +206,16 @@ export async function getExperiment(core: Core, id: number, o: ExperimentViewOpt
   const dataset = row.dataset;
   const view = store.experimentView(row);
   const { dataset_id, ...rest } = view;
-  // Evalap answers with_dataset and with_eco with its full view (answers and observations too), which its UI reads; eco figures are not recorded yet.
+  // Evalap answers with_dataset and with_eco with its full view (answers and observations too), which its UI reads;
+  // with_eco adds each row's emission_carbon and, beyond Evalap, the experiment's totals (its UI sums the answers').
   const full = Boolean(o.with_dataset || o.with_eco);
+  const eco = Boolean(o.with_eco);
   return {
     ...rest,
     dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(core.db, dataset_id) } : dataset,
-    results: await store.listResults(core.db, id, Boolean(o.with_results) || full),
-    ...(o.with_answers || full ? { answers: await store.listAnswers(core.db, id) } : {}),
+    results: await store.listResults(core.db, id, Boolean(o.with_results) || full, eco),
+    ...(o.with_answers || full ? { answers: await store.listAnswers(core.db, id, eco) } : {}),
+    ...(eco ? { eco: await ecoReport(core.db, id) } : {}),
   };
 }
 
@@ -237,15 +274,26 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
     const tasks: TaskInput[] = [];
     if (patch.rerun_answers) {
       if (current.has_raw_output) throw new ValidationError('cannot rerun', [{ path: 'rerun_answers', message: 'this experiment brought its own outputs: there is nothing to generate' }]);
+      if (!current.has_model) throw new ValidationError('cannot rerun', [{ path: 'rerun_answers', message: 'this experiment has no model: its metrics read the dataset rows alone, there is nothing to generate' }]);
       await store.resetExperiment(client, id, true);
       tasks.push({ type: 'fanout', experiment_id: id, stage: 'answers', from: 0 });
     }
     if (patch.metrics) {
       const row = await store.getExperimentRow(client, id);
-      const dataset = await datasets.getDataset(client, row.dataset_id);
+      const stored = await datasets.getDataset(client, row.dataset_id);
+      // A vision experiment's rows are the Parquet rows: metrics may read their columns too.
+      const dataset = row.with_vision ? { ...stored, columns: [...new Set([...stored.columns, ...stored.parquet_columns])] } : stored;
       const columns = providedColumns(dataset);
       const existing = new Set((await store.listResults(client, id, false)).map((r) => r.metric_aliased_name));
       const uses = checkMetrics(patch.metrics, { columns, path: 'metrics' });
+      const modelless = current.has_model ? [] : modellessIssues(uses, columns, 'metrics', true);
+      if (modelless.length) throw new ValidationError('invalid metrics', modelless);
+      // Judged metrics added to an experiment without a usable judge (none, or a name from before judges were resolved) get one now, or a 400.
+      if (needsJudge(uses) && !row.judge_model?.base_url) {
+        const name = typeof row.judge_model?.name === 'string' ? row.judge_model.name : undefined;
+        const resolved = await launchJudge(core.config, name, true, 'judge_model', uses.find((u) => !isInline(u.name))?.aliasedName);
+        await client.query('UPDATE experiment SET judge_model = $2::jsonb, updated_at = now() WHERE id = $1', [id, JSON.stringify(resolved)]);
+      }
       // A metric the experiment already has is started over, as Evalap reruns it; the others are added.
       const resultIds = [
         ...(await store.resetResults(client, id, uses.filter((u) => existing.has(u.aliasedName)))),

@@ -13,7 +13,7 @@ export const FanoutTask = z
   .object({
     type: z.literal('fanout'),
     experiment_id: z.number().int().positive(),
-    /** `answers`: enqueue answer tasks (or, for bring-your-own outputs, observation tasks);
+    /** `answers`: enqueue answer tasks (or, for bring-your-own outputs and experiments without a model, observation tasks);
      *  `observations`: enqueue observation tasks of `result_ids` for rows already answered. */
     stage: z.enum(['answers', 'observations']),
     result_ids: z.array(z.number().int().positive()).optional(),

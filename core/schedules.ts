@@ -148,7 +148,10 @@ export async function tick(core: Core, id: number, at: Date): Promise<TickOutcom
         return { status: 'launched', experiment_set_id: setId };
       } catch (err) {
         // Rolls the launch back; the failure is recorded after, in a statement of its own.
-        throw err instanceof CoreError ? new LaunchFailed(err.message) : err;
+        // With its field issues: "invalid experiment" alone would not say which judge or dataset is wrong.
+        if (!(err instanceof CoreError)) throw err;
+        const issues = err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+        throw new LaunchFailed(issues.length ? `${err.message}: ${issues.join('; ')}` : err.message);
       }
     });
   } catch (err) {

@@ -90,8 +90,8 @@ export const Dataset = z
     compliance: z.boolean(),
     columns: z.array(z.string()),
     size: z.number().int(),
-    parquet_size: z.number().int().describe('Rows of the dataset\'s parquet file, as in Evalap; always 0: no parquet upload here'),
-    parquet_columns: z.array(z.string()).describe('Columns of the parquet file, as in Evalap; always []'),
+    parquet_size: z.number().int().describe('Rows of the Parquet file uploaded with POST /v1/dataset/{id}/upload_parquet (0 without one), as in Evalap'),
+    parquet_columns: z.array(z.string()).describe('Columns of that Parquet file, as in Evalap'),
     created_at: z.string(),
     df: z.string().optional().describe('The rows as a JSON records string; only with with_df=true'),
   })
@@ -169,7 +169,7 @@ const experimentFields = {
   name: name,
   readme: z.string().max(100_000).nullish(),
   dataset: z.union([z.string().min(1).max(200), DatasetCreate]).describe('A dataset name, or a dataset to create'),
-  model: ModelSpec,
+  model: ModelSpec.nullish().describe('The model that answers each row; absent for metrics that read the dataset row alone (judge_complexity, ...), as Evalap\'s dataset metrics'),
   metrics: z.array(MetricRef).max(100).default([]),
   judge_model: z.union([z.string().min(1).max(200), ModelCreate]).nullish(),
   sample: z
@@ -179,6 +179,10 @@ const experimentFields = {
     .nullish()
     .refine((s) => !s || new Set(s).size === s.length, { message: 'sample indices must be unique' })
     .describe('Row indices to evaluate; all rows when absent'),
+  with_vision: z
+    .boolean()
+    .optional()
+    .describe('As in Evalap: read the rows of the dataset\'s Parquet upload and send each row\'s `img` column to the model as an image, with the query'),
 };
 
 export const ExperimentCreate = z
@@ -199,6 +203,13 @@ export const ExperimentPatch = z
   .meta({ id: 'ExperimentPatch' });
 export type ExperimentPatch = z.infer<typeof ExperimentPatch>;
 
+/** core/eco/emission.ts's record, in Evalap's shape (EcoLogits' impacts). */
+const EmissionCarbon = z
+  .record(z.string(), z.unknown())
+  .nullable()
+  .describe('with_eco only: energy (kWh), gwp (kgCO2eq), adpe, pe, usage and embodied of the model or judge call, each value a {min, max} range (EcoLogits\' method), and `estimated` when the model\'s size was guessed from its name; null for outputs brought with the experiment')
+  .meta({ id: 'EmissionCarbon' });
+
 export const Answer = z
   .object({
     id: z.number().int().describe('Derived from (experiment id, num_line): experiment_id × 2^31 + num_line'),
@@ -214,6 +225,7 @@ export const Answer = z
     error_msg: z.string().nullable(),
     num_try: z.number().int(),
     created_at: z.string(),
+    emission_carbon: EmissionCarbon.optional(),
   })
   .meta({ id: 'Answer' });
 
@@ -227,6 +239,7 @@ export const Observation = z
     execution_time: z.number().nullable().describe('Seconds the metric took'),
     num_try: z.number().int(),
     created_at: z.string(),
+    emission_carbon: EmissionCarbon.optional(),
   })
   .meta({ id: 'Observation' });
 
@@ -280,19 +293,24 @@ export const Experiment = z
     readme: z.string().nullable(),
     experiment_set_id: z.number().int().nullable(),
     experiment_status: ExperimentStatus,
-    num_total: z.number().int().describe('How many answers the experiment needs'),
-    num_try: z.number().int().describe('How many answers were attempted'),
+    with_vision: z.boolean().describe('Whether the experiment reads the dataset\'s Parquet rows and sends their image to the model, as Evalap\'s'),
+    num_total: z.number().int().describe('How many rows the experiment evaluates (and answers it needs, when it has a model)'),
+    num_try: z.number().int().describe('How many answers were attempted (0 without a model: there are none)'),
     num_success: z.number().int().describe('How many answers were generated'),
     num_observation_try: z.number().int(),
     num_observation_success: z.number().int(),
     num_metrics: z.number().int(),
     sample: z.array(z.number().int()).nullable(),
     dataset: Dataset,
-    model: PublicModel,
+    model: PublicModel.nullable().describe('null for an experiment whose metrics read the dataset row alone'),
     judge_model: PublicModel.nullable(),
     created_at: z.string(),
     results: z.array(Result).optional(),
     answers: z.array(Answer).optional(),
+    eco: z
+      .object({ answers: z.unknown(), observation_table: z.unknown() })
+      .optional()
+      .describe('with_eco only: the energy and carbon totals of the experiment\'s answers and judge observations, shaped as GET /v1/ops_eco'),
   })
   .meta({ id: 'Experiment' });
 
@@ -386,7 +404,7 @@ export const ExperimentGetQuery = z
     with_results: bool.default(false),
     with_answers: bool.default(false),
     with_dataset: bool.default(false).describe('Adds the dataset\'s rows, the answers and the observations, as Evalap does'),
-    with_eco: bool.default(false).describe('Evalap\'s eco view: the answers and the observations; no carbon figures are recorded yet'),
+    with_eco: bool.default(false).describe('Evalap\'s eco view: the answers and the observations with their emission_carbon, and the experiment\'s energy and carbon totals (eco)'),
   })
   .strict();
 const scoreParam = z
@@ -535,11 +553,15 @@ const OpsEcoDetails = z
     total_emissions: z.record(z.string(), z.number()),
     total_entries_with_emissions: z.number().int(),
     first_emission_date: z.string().nullable(),
+    equivalents: z
+      .object({ lightbulb_5w_hours: z.number(), streaming_hours: z.number() })
+      .optional()
+      .describe('The totals in everyday terms, as Evalap\'s ops page shows them: hours of a 5 W bulb for the energy, hours of video streaming for the GWP; absent when nothing carries a figure'),
   })
   .meta({ id: 'OpsEcoDetails' });
 export const OpsEco = z
   .object({ answers: OpsEcoDetails, observation_table: OpsEcoDetails })
-  .describe('Energy and carbon totals, as in Evalap; empty until this platform measures emissions')
+  .describe('Energy (kWh) and carbon (kgCO2eq) totals of the generated answers and of the judge observations, keyed as Evalap flattens its records (energy, gwp, usage_energy, embodied_gwp, ...); a range counts as its midpoint')
   .meta({ id: 'OpsEco' });
 
 export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });

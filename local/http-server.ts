@@ -3,12 +3,18 @@
  * the API Gateway v2 event the handler gets in AWS, so the same code runs in
  * both places.
  */
+import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { ApiHandler } from '../functions/api/handler.js';
 import { tooLarge } from '../functions/api/datasets.js';
 import { problem } from '../functions/api/http.js';
+
+/** Media types whose bodies are text; any other body (a Parquet upload) is binary. */
+const TEXT_TYPE = /^(text\/|application\/(json|[\w.+-]*\+json|x-ndjson|jsonl|x-jsonlines|x-www-form-urlencoded|xml)$)/;
+
+const mediaTypeOf = (req: http.IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 
 function toEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
@@ -17,6 +23,9 @@ function toEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = Date.now();
+  const type = mediaTypeOf(req);
+  // Without a content type (Python's requests with data=...), bytes that are not UTF-8 text are binary.
+  const binary = body.length > 0 && (type ? !TEXT_TYPE.test(type) : !isUtf8(body));
   return {
     version: '2.0',
     routeKey: '$default',
@@ -36,8 +45,10 @@ function toEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV
       time: new Date(now).toISOString(),
       timeEpoch: now,
     },
-    body: body.length ? body.toString('utf8') : undefined,
-    isBase64Encoded: false,
+    // As API Gateway does for an HTTP API, a binary body reaches the handler base64-encoded: text decoding would corrupt it
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html: isBase64Encoded).
+    body: body.length ? body.toString(binary ? 'base64' : 'utf8') : undefined,
+    isBase64Encoded: binary,
   };
 }
 
@@ -48,6 +59,7 @@ export function createApiServer(handler: ApiHandler, maxBodyBytes: number): http
   return http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const binaryType = mediaTypeOf(req) !== '' && !TEXT_TYPE.test(mediaTypeOf(req));
     let rejected = false;
     const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer) => {
       res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
@@ -57,7 +69,8 @@ export function createApiServer(handler: ApiHandler, maxBodyBytes: number): http
       if (rejected) return;
       size += chunk.length;
       // Lambda refuses such bodies before the handler runs: refuse them before reading them whole.
-      if (size > maxBodyBytes) {
+      // A binary body counts at its base64 size, as it weighs in the Lambda request payload.
+      if ((binaryType ? Math.ceil(size / 3) * 4 : size) > maxBodyBytes) {
         rejected = true;
         const out = problem(tooLarge(maxBodyBytes, req.url ?? ''), req.url ?? '');
         send(out.statusCode!, { ...(out.headers as Record<string, string>), connection: 'close' }, out.body!);

@@ -7,7 +7,25 @@ import { scoreInline, type ScoreInput } from '../core/metrics/score.js';
 import { ProviderError, RateLimitedError, ProviderServerError, ProviderTimeoutError, ProviderConnectionError } from '../core/providers/errors.js';
 import { chatComplete, generateAnswer } from '../core/providers/openai.js';
 import { runJudge } from '../core/metrics/judges.js';
+import { emissionCarbon, type EmissionCarbon } from '../core/eco/emission.js';
+import { AUTO_ZONE } from '../core/eco/electricity-mixes.js';
 import type { CallResult, ObservationFields, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
+
+/**
+ * The energy and carbon of a model call (EcoLogits' method, core/eco/), from
+ * the completion tokens and the time the call(s) took, as Evalap computes it
+ * for answers and judge calls. Null when the provider reported no token
+ * count: there is nothing to estimate from, and Evalap stores none either.
+ */
+function callEmission(task: WorkerTask, model: { name: string; base_url: string }, completionTokens: number | null, ms: number): EmissionCarbon | null {
+  if (completionTokens === null) return null;
+  try {
+    return emissionCarbon({ model: model.name, baseUrl: model.base_url, outputTokens: completionTokens, latencySec: ms / 1000 }, task.ecoZone ?? AUTO_ZONE);
+  } catch {
+    // A figure that cannot be computed is left out; it never fails the answer or the metric.
+    return null;
+  }
+}
 
 /** Maps a provider failure to what the limiter and the retry decision need. Classified here, once. */
 export function callFailure(err: unknown): Extract<CallResult, { ok: false }> {
@@ -45,20 +63,25 @@ async function judgeTask(task: WorkerTask): Promise<WorkerOutcome> {
     id: task.id,
     observations: [{ resultId: judge.resultId, score: null, observation, error_msg, execution_time }],
   });
-  if (!judge.model) return fail('no judge model: set judge_model on the experiment, or EVALAP_JUDGE_MODEL for the runner');
+  // Launches refuse a judge no provider serves; what is left is a runner configured unlike the API (or an experiment from before).
+  if (!judge.model) return fail('no judge model: this runner has no key for the provider of the experiment\'s judge (or, for an experiment with no judge, no EVALAP_JUDGE_BASE_URL and EVALAP_JUDGE_MODEL)');
   const input = scoreInput(task.row, task.answer);
   const started = performance.now();
   let tokens = 0;
+  let completionTokens: number | null = null;
   try {
     const out = await runJudge(judge.name, judge.params, input, judge.model, async (model, messages) => {
       const reply = await chatComplete(model, messages, { timeoutMs: task.timeoutMs });
       tokens += (reply.nb_tokens_prompt ?? 0) + (reply.nb_tokens_completion ?? 0);
+      if (reply.nb_tokens_completion !== null) completionTokens = (completionTokens ?? 0) + reply.nb_tokens_completion;
       return reply;
     });
     const execution_time = Math.round(performance.now() - started);
     const call: CallResult = { ok: true, tokens };
     if ('error' in out) return { ...fail(out.error, out.observation, execution_time), call };
-    return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time }] };
+    // As Evalap: the judge's completion tokens over the whole metric's time, recorded with a scored observation.
+    const emission_carbon = callEmission(task, judge.model, completionTokens, execution_time);
+    return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time, emission_carbon }] };
   } catch (err) {
     return { id: task.id, call: callFailure(err), observations: [] };
   }
@@ -69,10 +92,10 @@ export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
   let answer = task.answer;
   let call: CallResult | undefined;
   if (!answer) {
-    const query = typeof task.row.query === 'string' ? task.row.query : JSON.stringify(task.row.query ?? '');
+    const query = typeof task.row.query === 'string' ? task.row.query : task.row.query == null ? '' : JSON.stringify(task.row.query);
     try {
       const out = await generateAnswer(task.model!, query, task.row, { timeoutMs: task.timeoutMs });
-      answer = { ...out, context: null, retrieval_context: null };
+      answer = { ...out, context: null, retrieval_context: null, emission_carbon: callEmission(task, task.model!, out.nb_tokens_completion, out.execution_time) };
       call = { ok: true, tokens: (out.nb_tokens_prompt ?? 0) + (out.nb_tokens_completion ?? 0) };
     } catch (err) {
       return { id: task.id, call: callFailure(err), observations: [] };

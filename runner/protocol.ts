@@ -35,6 +35,8 @@ export interface StoredAnswer {
   nb_tokens_completion: number | null;
   nb_tool_calls: number | null;
   execution_time: number | null;
+  /** Energy and carbon of the generation (core/eco/emission.ts); absent for bring-your-own outputs. */
+  emission_carbon?: unknown;
 }
 
 /** A task as a worker runs it: everything it needs, nothing it must fetch. */
@@ -55,6 +57,8 @@ export interface WorkerTask {
   /** Observation tasks: the judged metric and its judge. */
   judge?: MetricUse & { model: ChatModel | null };
   timeoutMs: number;
+  /** Electricity-mix zone of the energy and carbon estimates (EVALAP_ECO_ZONE); `auto` when absent. */
+  ecoZone?: string;
   /** Fault injection for tests: the worker thread crashes on this task. */
   crash?: boolean;
 }
@@ -70,6 +74,8 @@ export interface ObservationFields {
   observation: unknown;
   error_msg: string | null;
   execution_time: number | null;
+  /** Energy and carbon of the judge call(s), when the metric called one. */
+  emission_carbon?: unknown;
 }
 
 export interface WorkerOutcome {

@@ -7,6 +7,7 @@
 import { SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Config } from '../core/config.js';
+import { providerById, resolvedProvider } from '../core/judges/providers.js';
 import type { Logger } from '../core/logger.js';
 import { isInline } from '../core/metrics/score.js';
 import type { ChatModel } from '../core/providers/openai.js';
@@ -316,7 +317,11 @@ export class Runner {
           return this.settle(held, 'release', held.attempt + 1);
         }
         if (typeof chunk === 'object') {
-          const tasks: TaskInput[] = chunk.lines.map((num_line) => ({ type: 'answer', experiment_id: task.experiment_id, num_line }));
+          const tasks: TaskInput[] = [
+            ...chunk.lines.map((num_line) => ({ type: 'answer' as const, experiment_id: task.experiment_id, num_line })),
+            // An experiment without a model has no answers: its rows go straight to their observations.
+            ...chunk.observations.map((o) => ({ type: 'observation' as const, experiment_id: task.experiment_id, ...o })),
+          ];
           // The continuation goes last: if this task dies half-way, its redelivery redoes the chunk, idempotently.
           const started = Date.now();
           // This runner will likely take the first of these tasks: their configuration is read meanwhile.
@@ -358,7 +363,7 @@ export class Runner {
   private async resolve(c: ExperimentConfig): Promise<Resolved> {
     try {
       const open = async (sealed: string | null) => (sealed ? await this.deps.secrets.open(sealed) : null);
-      const chatModel = c.hasRawOutput ? null : ({ ...(c.model as unknown as ChatModel), api_key: await open(c.modelApiKey) });
+      const chatModel = c.hasRawOutput || c.model === null ? null : ({ ...(c.model as unknown as ChatModel), api_key: await open(c.modelApiKey) });
       const judge = this.judgeOf(c, await open(c.judgeApiKey));
       return { ...c, chatModel, judge };
     } catch {
@@ -367,12 +372,22 @@ export class Runner {
   }
 
   /**
-   * The experiment's judge: a full model as given, a name served by the
-   * configured judge endpoint, or the configured default judge.
+   * The experiment's judge: one the API resolved from a provider, called
+   * with this runner's key and URL for that provider (null when it has no
+   * key for it); a full model as given, with its stored key; or, for
+   * experiments launched before names were resolved, a name (or the
+   * default judge) sent to the custom judge endpoint.
    */
   private judgeOf(c: ExperimentConfig, key: string | null): ChatModel | null {
     const { EVALAP_JUDGE_MODEL, EVALAP_JUDGE_BASE_URL, EVALAP_JUDGE_API_KEY } = this.deps.config;
-    const given = c.judgeModel as (Partial<ChatModel> & { name: string }) | null;
+    const given = c.judgeModel as (Partial<ChatModel> & { name: string; provider?: unknown }) | null;
+    const provider = resolvedProvider(given);
+    if (provider) {
+      const served = providerById(this.deps.config, provider);
+      if (!served) return null;
+      const { provider: _, ...model } = given!;
+      return { ...(model as ChatModel), base_url: served.baseUrl, api_key: served.apiKey ?? null };
+    }
     if (given?.base_url) return { ...(given as ChatModel), api_key: key };
     const name = given?.name ?? EVALAP_JUDGE_MODEL;
     if (!name || !EVALAP_JUDGE_BASE_URL) return null;
@@ -428,16 +443,18 @@ export class Runner {
     const experimentId = task.experiment_id;
     const numLine = task.num_line;
     const missing = config.results.filter((r) => !state.observed.includes(r.id));
-    if (!state.data) return this.fail(held, config, numLine, `row ${numLine} does not exist in the dataset`, missing, state.answer === null);
+    // An experiment without a model scores the dataset row alone: it has no answer to record or to wait for.
+    const modelless = config.model === null;
+    if (!state.data) return this.fail(held, config, numLine, `row ${numLine} does not exist in the dataset`, missing, state.answer === null && !modelless);
     const row = canonicalRow(state.data, config.columnsMap);
-    const base = { attempt: held.attempt, experimentId, numLine, row, timeoutMs: this.deps.config.RUNNER_MODEL_TIMEOUT_MS };
+    const base = { attempt: held.attempt, experimentId, numLine, row, timeoutMs: this.deps.config.RUNNER_MODEL_TIMEOUT_MS, ecoZone: this.deps.config.EVALAP_ECO_ZONE };
 
     if (task.type === 'observation') {
       const result = missing.find((r) => r.id === task.result_id);
       if (!result) return this.settle(held, 'delete');
-      if (!state.answer || state.answer.error_msg !== null) return this.fail(held, config, numLine, 'the row has no answer to score', [result], false);
+      if (!modelless && (!state.answer || state.answer.error_msg !== null)) return this.fail(held, config, numLine, 'the row has no answer to score', [result], false);
       const judge = config.judge;
-      const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'observation', answer: storedAnswer(state.answer), inline: [], judge: { ...use(result), model: judge } };
+      const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'observation', answer: state.answer ? storedAnswer(state.answer) : undefined, inline: [], judge: { ...use(result), model: judge } };
       return this.dispatch(held, config, wire, [result], judge ?? undefined);
     }
 
@@ -548,7 +565,7 @@ export class Runner {
     }
     // A judged observation took the judge's calls; a metric computed here took one try.
     const observationTries = wire.kind === 'observation' ? Math.max(1, held.calls) : 1;
-    const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, num_try: observationTries }));
+    const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, emission_carbon: o.emission_carbon ?? null, num_try: observationTries }));
     const answers: AnswerOutcome[] = outcome.answer ? [{ experiment_id: config.id, num_line: wire.numLine, ...outcome.answer, error_msg: null, num_try: held.calls }] : [];
     const followUps = wire.kind === 'answer' ? this.judgeTasks(config.id, wire.numLine, pending) : [];
     this.commit(held, { answers, observations, followUps });

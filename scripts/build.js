@@ -50,7 +50,7 @@ else for (const name of chosen) for (const dir of TARGETS[name].outputs) rmSync(
 
 // Every target runs to its end, so one broken target leaves the others' bundles
 // built; esbuild has printed the errors (logLevel).
-const results = await Promise.allSettled(chosen.map((name) => build(TARGETS[name].options)));
+const results = await Promise.allSettled(chosen.map(async (name) => { const { options } = TARGETS[name]; return build(typeof options === 'function' ? await options() : options); }));
 const failed = chosen.filter((_, i) => results[i].status === 'rejected');
 if (failed.length > 0) {
   console.error(`build failed: ${failed.join(', ')}`);

@@ -168,6 +168,8 @@ export const METRICS: readonly MetricDefinition[] = [
   ops('nb_tokens_prompt', 'Prompt tokens of the generation.', false),
   ops('nb_tokens_completion', 'Completion tokens of the generation.', false),
   ops('nb_tool_calls', 'Tool calls made during the generation.', false),
+  ops('energy_consumption', 'Energy consumption (kWh) of the generation: its environmental impact estimated by the EcoLogits method (midpoint of its range).', false),
+  ops('gwp_consumption', 'Global Warming Potential (kgCO2eq) of the generation: its environmental impact estimated by the EcoLogits method (midpoint of its range).', false),
   // ---------------------------------------------------------------- judges
   // Evalap's judges (evalap/api/metrics/judge_*.py): same question, fields and scale; the judge replies with a bare number, kept as given.
   judge('judge_notator', '[1-10] A judge rates how close in meaning the output is to the expected output, given the query: 10 same meaning, 1 very different or not answering. As Evalap\'s.', [...Q, ...OUT_TRUE], [1, 10]),

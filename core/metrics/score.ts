@@ -10,6 +10,7 @@ import { rouge, type RougeVariant } from './rouge.js';
 import { qcmExactnessEvalap } from './qcm-evalap.js';
 import { jsonSchemaScore, levenshteinRatio, ocrV1, qcmExactness } from './text-metrics.js';
 import { ANSWER_FIELDS } from './types.js';
+import { ecoScore } from '../eco/emission.js';
 
 /** What a metric sees of one row: the answer and the dataset fields (after columns_map). */
 export interface ScoreInput {
@@ -51,6 +52,13 @@ const firstNumber = (s: string): number | null => {
 const opsField = (field: 'execution_time' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls', scale = 1): Scorer => (input) => {
   const v = input[field];
   return typeof v === 'number' ? { score: v * scale, observation: null } : { error: `the answer has no ${field}` };
+};
+
+/** Evalap's energy_consumption / gwp_consumption: an answer without an estimate (its own outputs) has no score, and says why. */
+const ecoField = (key: 'energy' | 'gwp'): Scorer => (input) => {
+  const score = ecoScore(input.emission_carbon, key);
+  if (score !== null) return { score, observation: null };
+  return { score: null, observation: 'no energy or carbon estimate for this answer: it was not generated here (outputs brought with the experiment), or its provider reported no token count' };
 };
 
 const SCORERS: Record<string, Scorer> = {
@@ -101,6 +109,8 @@ const SCORERS: Record<string, Scorer> = {
   nb_tokens_prompt: opsField('nb_tokens_prompt'),
   nb_tokens_completion: opsField('nb_tokens_completion'),
   nb_tool_calls: opsField('nb_tool_calls'),
+  energy_consumption: ecoField('energy'),
+  gwp_consumption: ecoField('gwp'),
 };
 
 /** Whether a metric is scored inline (no model call) rather than by an observation task. */

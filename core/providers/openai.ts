@@ -5,6 +5,7 @@
  */
 import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
 import { NO_HEADERS, postJson } from './http.js';
+import { imagePart, type ImagePart } from './image.js';
 
 export interface ChatModel {
   name: string;
@@ -16,6 +17,8 @@ export interface ChatModel {
   sampling_params?: Record<string, unknown> | null;
   /** Spread into the body last, so it overrides everything else. */
   extra_params?: Record<string, unknown> | null;
+  /** The experiment's with_vision: the row's `img` goes with the user message, as an image part after the text. */
+  with_vision?: boolean | null;
 }
 
 export interface ChatAnswer {
@@ -32,7 +35,7 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
-  content: string;
+  content: string | (ImagePart | { type: 'text'; text: string })[];
 }
 
 export interface CallOptions {
@@ -93,7 +96,8 @@ function buildMessages(model: ChatModel, query: string, row: Record<string, unkn
   const messages: ChatMessage[] = [];
   if (model.system_prompt) messages.push({ role: 'system', content: model.system_prompt });
   const content = model.prelude_prompt ? `${renderTemplate(model.prelude_prompt, row)}\n\n${query}` : query;
-  messages.push({ role: 'user', content });
+  // Evalap's column name for the image; its model sees the text part, then the image.
+  messages.push({ role: 'user', content: model.with_vision ? [{ type: 'text', text: content }, imagePart(row.img, 'img')] : content });
   return messages;
 }
 

@@ -18,8 +18,7 @@ export interface DatasetRecord {
   created_at: string;
 }
 
-// No parquet file is kept: Evalap reports 0 rows and no columns for a dataset without one.
-const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, 0 AS parquet_size, '{}'::text[] AS parquet_columns, ${isoTime('created_at')} AS created_at`;
+const COLUMNS = `id, name, readme, default_metric, columns_map, compliance, columns, size, parquet_size, parquet_columns, ${isoTime('created_at')} AS created_at`;
 /** The select list of a dataset's metadata, for queries that embed it (an experiment's `dataset`). */
 export const DATASET_COLUMNS = COLUMNS;
 
@@ -105,6 +104,30 @@ export async function patchDataset(db: Db, id: number, patch: Partial<NewDataset
   const { rows } = await uniqueName(db.query<DatasetRecord>(`UPDATE dataset SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values), () => `a dataset named ${JSON.stringify(patch.name)} already exists`);
   if (!rows.length) throw new NotFoundError('dataset', id);
   return rows[0];
+}
+
+/**
+ * Replaces a dataset's Parquet rows (Evalap overwrites the file on a new
+ * upload), unless an experiment already uses the dataset: rows an
+ * experiment has read never change under it.
+ */
+export async function replaceParquetRows(db: Db, id: number, columns: string[], rows: unknown[], byteSize: number): Promise<DatasetRecord> {
+  const { rows: found } = await db.query('SELECT id FROM dataset WHERE id = $1 FOR UPDATE', [id]);
+  if (!found.length) throw new NotFoundError('dataset', id);
+  if (await isUsed(db, id)) throw new ConflictError(`dataset ${id} is used by experiments; its rows can no longer change`);
+  await db.query('DELETE FROM dataset_parquet_row WHERE dataset_id = $1', [id]);
+  for (const slice of jsonSlices(rows, 20_000)) {
+    await db.query(
+      `INSERT INTO dataset_parquet_row (dataset_id, num_line, data)
+       SELECT $1, $2 + ord - 1, value FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(value, ord)`,
+      [id, slice.offset, slice.json],
+    );
+  }
+  const { rows: out } = await db.query<DatasetRecord>(
+    `UPDATE dataset SET parquet_size = $2, parquet_columns = $3::text[], parquet_byte_size = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, rows.length, columns, byteSize],
+  );
+  return out[0];
 }
 
 export async function deleteDataset(db: Db, id: number): Promise<void> {

@@ -55,7 +55,13 @@ export async function experimentRows(db: Db, f: RowFilter): Promise<RowPage> {
   const order = f.sortByScore ? `m.score ${f.sortByScore === 'asc' ? 'ASC' : 'DESC'} NULLS LAST, l.num_line` : 'l.num_line';
   const from = `
     FROM experiment e
-    JOIN dataset_row l ON l.dataset_id = e.dataset_id AND (e.sample IS NULL OR l.num_line = ANY(e.sample))
+    JOIN LATERAL (
+      SELECT num_line, data FROM dataset_row WHERE NOT e.with_vision AND dataset_id = e.dataset_id
+      UNION ALL
+      -- A vision experiment's rows are the Parquet rows; their image is left out of the page (a page of them would weigh megabytes).
+      SELECT num_line, CASE WHEN data->'img' IS NOT NULL THEN (data - 'img') || '{"img": "(image)"}'::jsonb ELSE data END
+      FROM dataset_parquet_row WHERE e.with_vision AND dataset_id = e.dataset_id
+    ) l ON (e.sample IS NULL OR l.num_line = ANY(e.sample))
     LEFT JOIN answer a ON a.experiment_id = e.id AND a.num_line = l.num_line
     ${scored ? `LEFT JOIN observation m ON m.result_id = ${metric}::int AND m.num_line = l.num_line` : ''}
     WHERE e.id = $1 ${where.length ? `AND ${where.join(' AND ')}` : ''}`;

@@ -11,11 +11,14 @@ export interface NewExperiment {
   readme: string | null;
   experiment_set_id: number | null;
   dataset_id: number;
-  model: Record<string, unknown>;
+  /** null for an experiment whose metrics read the dataset row alone (migration 010). */
+  model: Record<string, unknown> | null;
   model_api_key: string | null;
   judge_model: Record<string, unknown> | null;
   judge_api_key: string | null;
   has_raw_output: boolean;
+  /** Reads the dataset's Parquet rows, whose image goes to the model (Evalap's with_vision). */
+  with_vision: boolean;
   sample: number[] | null;
   num_total: number;
   /** Bring-your-own outputs arrive answered. */
@@ -26,12 +29,12 @@ export interface NewExperiment {
 export async function insertExperiment(db: Db, e: NewExperiment): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO experiment (name, readme, experiment_set_id, dataset_id, model, model_api_key, judge_model, judge_api_key,
-                             has_raw_output, sample, num_total, num_try, num_success)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8, $9, $10::int[], $11, $12, $13) RETURNING id`,
+                             has_raw_output, sample, num_total, num_try, num_success, with_vision)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8, $9, $10::int[], $11, $12, $13, $14) RETURNING id`,
     [
-      e.name, e.readme, e.experiment_set_id, e.dataset_id, JSON.stringify(e.model), e.model_api_key,
+      e.name, e.readme, e.experiment_set_id, e.dataset_id, e.model && JSON.stringify(e.model), e.model_api_key,
       e.judge_model ? JSON.stringify(e.judge_model) : null, e.judge_api_key, e.has_raw_output, e.sample,
-      e.num_total, e.num_try, e.num_success,
+      e.num_total, e.num_try, e.num_success, e.with_vision,
     ],
   );
   return rows[0].id;
@@ -89,11 +92,12 @@ interface ExperimentRow {
   readme: string | null;
   experiment_set_id: number | null;
   dataset_id: number;
-  model: Record<string, unknown>;
+  model: Record<string, unknown> | null;
   has_api_key: boolean;
   judge_model: Record<string, unknown> | null;
   has_judge_key: boolean;
   has_raw_output: boolean;
+  with_vision: boolean;
   sample: number[] | null;
   experiment_status: string;
   num_total: number;
@@ -109,7 +113,7 @@ interface ExperimentRow {
 /** An experiment with its counters and its dataset's metadata, in one statement (lists embed the dataset too). */
 const EXPERIMENT_SELECT = `
   SELECT e.id, e.name, e.readme, e.experiment_set_id, e.dataset_id, e.model, e.model_api_key IS NOT NULL AS has_api_key,
-         e.judge_model, e.judge_api_key IS NOT NULL AS has_judge_key, e.has_raw_output, e.sample, e.experiment_status,
+         e.judge_model, e.judge_api_key IS NOT NULL AS has_judge_key, e.has_raw_output, e.with_vision, e.sample, e.experiment_status,
          e.num_total, e.num_try, e.num_success,
          coalesce(r.num_try, 0) AS num_observation_try, coalesce(r.num_success, 0) AS num_observation_success,
          coalesce(r.num_metrics, 0) AS num_metrics, ${TS('e.created_at')} AS created_at, to_jsonb(d) AS dataset
@@ -143,7 +147,7 @@ export function experimentView(row: ExperimentRow) {
   return {
     ...rest,
     dataset,
-    model: publicModel(model, 2 * row.id - 1, has_api_key, has_raw_output)!,
+    model: publicModel(model, 2 * row.id - 1, has_api_key, has_raw_output),
     judge_model: publicModel(judge_model, 2 * row.id, has_judge_key, false),
   };
 }
@@ -208,9 +212,9 @@ function resultView(row: ResultRow) {
   return { ...r, summary, corpus_score: corpusScore(r.metric_name, r.metric_params, corpus_stats) };
 }
 
-export async function listResults(db: Db, experimentId: number, withObservations: boolean) {
+export async function listResults(db: Db, experimentId: number, withObservations: boolean, withEco = false) {
   const { rows } = await db.query<ResultRow>(`${RESULT_SELECT} WHERE experiment_id = $1 ORDER BY id`, [experimentId]);
-  const observations = withObservations ? await observationsByResult(db, experimentId) : undefined;
+  const observations = withObservations ? await observationsByResult(db, experimentId, withEco) : undefined;
   return rows.map((row) => ({ ...resultView(row), ...(observations ? { observation_table: observations.get(row.id) ?? [] } : {}) }));
 }
 
@@ -230,13 +234,26 @@ const rowId = (owner: string, numLine: string) => `((${owner})::bigint * 2147483
 /** execution_time is stored in milliseconds; the API shows seconds, as Evalap does. */
 const SECONDS = (col: string) => `(${col} / 1000.0)::float8`;
 
-async function observationsByResult(db: Db, experimentId: number) {
+/** Evalap's eco view adds each row's `emission_carbon` (core/eco); its other views leave it out. */
+const ECO_FIELD = (withEco: boolean, col: string) => (withEco ? `, 'emission_carbon', ${col}` : '');
+
+/**
+ * An observation as Evalap shows it. Evalap stores judge_complexity's as JSON
+ * text (json.dumps of answer, scores, thematique: evalap/api/metrics/
+ * judge_complexity.py), and its notebook reads it back with json.loads; here
+ * it is stored as an object, whose `reply` is Evalap's `answer`, and shown as
+ * that text. Every other observation is shown as stored.
+ */
+const EVALAP_OBSERVATION = `CASE WHEN r.metric_name = 'judge_complexity' AND jsonb_typeof(o.observation) = 'object'
+  THEN to_jsonb((jsonb_build_object('answer', o.observation->'reply') || (o.observation - 'reply'))::text) ELSE o.observation END`;
+
+async function observationsByResult(db: Db, experimentId: number, withEco = false) {
   const docs = await readDocs(
     db,
     `SELECT o.result_id, o.num_line, json_build_object('id', ${rowId('o.result_id', 'o.num_line')}, 'result_id', o.result_id,
-              'num_line', o.num_line, 'score', o.score, 'observation', o.observation, 'error_msg', o.error_msg,
+              'num_line', o.num_line, 'score', o.score, 'observation', ${EVALAP_OBSERVATION}, 'error_msg', o.error_msg,
               'execution_time', ${SECONDS('o.execution_time')}, 'num_try', o.num_try,
-              'created_at', ${TS('o.created_at')})::text AS doc
+              'created_at', ${TS('o.created_at')}${ECO_FIELD(withEco, 'o.emission_carbon')})::text AS doc
      FROM observation o JOIN result r ON r.id = o.result_id WHERE r.experiment_id = $1`,
     [experimentId],
     ['result_id', 'num_line'],
@@ -250,14 +267,14 @@ async function observationsByResult(db: Db, experimentId: number) {
   return out;
 }
 
-export async function listAnswers(db: Db, experimentId: number) {
+export async function listAnswers(db: Db, experimentId: number, withEco = false) {
   const docs = await readDocs(
     db,
     `SELECT num_line, json_build_object('id', ${rowId('experiment_id', 'num_line')}, 'num_line', num_line, 'answer', answer,
               'think', think, 'context', context, 'retrieval_context', retrieval_context, 'nb_tokens_prompt', nb_tokens_prompt,
               'nb_tokens_completion', nb_tokens_completion, 'nb_tool_calls', nb_tool_calls,
               'execution_time', ${SECONDS('execution_time')}, 'error_msg', error_msg, 'num_try', num_try,
-              'created_at', ${TS('created_at')})::text AS doc
+              'created_at', ${TS('created_at')}${ECO_FIELD(withEco, 'emission_carbon')})::text AS doc
      FROM answer WHERE experiment_id = $1`,
     [experimentId],
     ['num_line'],
@@ -265,8 +282,8 @@ export async function listAnswers(db: Db, experimentId: number) {
   return docs.map((doc) => JSON.parse(doc) as Record<string, unknown>);
 }
 
-export async function lockExperiment(db: Db, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; num_total: number; num_success: number }> {
-  const { rows } = await db.query('SELECT experiment_status, has_raw_output, num_total, num_success FROM experiment WHERE id = $1 FOR UPDATE', [id]);
+export async function lockExperiment(db: Db, id: number): Promise<{ experiment_status: string; has_raw_output: boolean; has_model: boolean; num_total: number; num_success: number }> {
+  const { rows } = await db.query('SELECT experiment_status, has_raw_output, model IS NOT NULL AS has_model, num_total, num_success FROM experiment WHERE id = $1 FOR UPDATE', [id]);
   if (!rows.length) throw new NotFoundError('experiment', id);
   return rows[0];
 }
@@ -332,7 +349,8 @@ export async function stopExperiments(db: Db, ids: readonly number[]): Promise<n
 
 /**
  * Those of the experiments `ids` with anything left to do: failed or
- * missing answers, failed or missing observations, or not finished. They
+ * missing answers (an experiment without a model has none to miss), failed
+ * or missing observations, or not finished. They
  * are put back to `pending` (stopped ones resume) and their ids returned.
  * Without `force`, experiments still running are left alone, as Evalap
  * does: their work is in flight, and re-enqueuing it would call the model
@@ -342,7 +360,7 @@ export async function reopenForRetry(db: Db, ids: readonly number[], force = fal
   const { rows } = await db.query<{ id: number }>(
     `UPDATE experiment e SET experiment_status = 'pending', updated_at = now()
      WHERE e.id = ANY($1::int[]) AND ($2::boolean OR e.experiment_status IN ('finished', 'stopped')) AND (
-       e.experiment_status <> 'finished' OR e.num_success < e.num_total
+       e.experiment_status <> 'finished' OR (e.model IS NOT NULL AND e.num_success < e.num_total)
        OR EXISTS (SELECT 1 FROM result r WHERE r.experiment_id = e.id AND r.num_success < e.num_total))
      RETURNING e.id`,
     [ids, force],
@@ -358,6 +376,8 @@ export async function reopenForRetry(db: Db, ids: readonly number[], force = fal
 export interface RetryCounters {
   id: number;
   has_raw_output: boolean;
+  /** False for an experiment whose metrics read the dataset row alone: it has no answers to count or redo. */
+  has_model: boolean;
   num_total: number;
   num_try: number;
   num_success: number;
@@ -366,7 +386,7 @@ export interface RetryCounters {
 
 export async function retryCounters(db: Db, ids: readonly number[]): Promise<RetryCounters[]> {
   const { rows } = await db.query<RetryCounters>(
-    `SELECT e.id, e.has_raw_output, e.num_total, e.num_try, e.num_success,
+    `SELECT e.id, e.has_raw_output, e.model IS NOT NULL AS has_model, e.num_total, e.num_try, e.num_success,
             coalesce((SELECT json_agg(json_build_object('id', r.id, 'num_try', r.num_try, 'num_success', r.num_success) ORDER BY r.id)
                       FROM result r WHERE r.experiment_id = e.id), '[]') AS results
      FROM experiment e WHERE e.id = ANY($1::int[]) ORDER BY e.id`,

@@ -12,7 +12,8 @@ export interface LeaderboardFilter {
 /** Evalap lists an experiment once it has observations for the metric, even
  *  when none of them parsed to a score; its score is then null and it ranks last. */
 export async function leaderboard(db: Db, f: LeaderboardFilter) {
-  const where = ['r.num_try > 0'];
+  // As Evalap's (which joins the model), an experiment without a model ranks nothing: there is no model to rank.
+  const where = ['r.num_try > 0', 'e.model IS NOT NULL'];
   const values: unknown[] = [];
   if (f.metricName) where.push(`r.metric_aliased_name = $${values.push(f.metricName)}`);
   if (f.datasetName) where.push(`d.name = $${values.push(f.datasetName)}`);

@@ -21,6 +21,8 @@ export interface AnswerOutcome {
   nb_tokens_completion?: number | null;
   nb_tool_calls?: number | null;
   execution_time?: number | null;
+  /** Energy and carbon of the generation (core/eco); none for bring-your-own outputs. */
+  emission_carbon?: unknown;
   /** Set when the answer failed for good. */
   error_msg: string | null;
   /** Attempts this outcome took. */
@@ -34,6 +36,8 @@ export interface ObservationOutcome {
   observation?: unknown;
   error_msg: string | null;
   execution_time?: number | null;
+  /** Energy and carbon of the judge call(s) that scored it (core/eco); none for metrics that call no model. */
+  emission_carbon?: unknown;
   num_try: number;
 }
 
@@ -69,7 +73,7 @@ export async function advance(db: Db, ids: readonly number[]): Promise<number[]>
 
 /**
  * Stores a batch of outcomes in one statement, hence one transaction and one
- * round trip (the function is in migration 004). What models and judges
+ * round trip (the function is in migration 004, redefined by 008). What models and judges
  * returned is made storable first (NUL characters and unpaired surrogates
  * replaced): PostgreSQL would refuse the whole batch for one of them.
  */

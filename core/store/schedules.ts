@@ -106,7 +106,7 @@ export async function pairedScores(db: Db, resultA: number, resultB: number): Pr
 /** A set's experiments in order, each with its results. */
 export async function setResults(db: Db, setId: number): Promise<{ id: number; name: string; model: string; results: { id: number; metric: string; metric_name: string }[] }[]> {
   const { rows } = await db.query(
-    `SELECT e.id, e.name, coalesce(nullif(e.model->>'aliased_name', ''), e.model->>'name') AS model,
+    `SELECT e.id, e.name, coalesce(nullif(e.model->>'aliased_name', ''), e.model->>'name', e.name) AS model,
             coalesce((SELECT json_agg(json_build_object('id', r.id, 'metric', r.metric_aliased_name, 'metric_name', r.metric_name) ORDER BY r.id) FROM result r WHERE r.experiment_id = e.id), '[]') AS results
      FROM experiment e WHERE e.experiment_set_id = $1 ORDER BY e.id`,
     [setId],

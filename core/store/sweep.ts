@@ -76,12 +76,14 @@ type Observation = ObservationOutcome & { experiment_id: number };
 
 /**
  * Records every answer and observation an experiment still lacks as failed
- * with `reason`, which finishes it. Returns the rows recorded.
+ * with `reason`, which finishes it (an experiment without a model lacks no
+ * answer: it has none to make). Returns the rows recorded.
  */
 export async function failMissingWork(pool: pg.Pool, experimentId: number, reason: string): Promise<number> {
   const { rows } = await pool.query<{ num_line: number; answered: boolean; unobserved: number[] }>(
-    `WITH l AS (SELECT unnest(coalesce(e.sample, ARRAY(SELECT generate_series(0, e.num_total - 1)))) AS num_line FROM experiment e WHERE e.id = $1),
-          m AS (SELECT l.num_line, EXISTS (SELECT 1 FROM answer a WHERE a.experiment_id = $1 AND a.num_line = l.num_line) AS answered,
+    `WITH l AS (SELECT unnest(coalesce(e.sample, ARRAY(SELECT generate_series(0, e.num_total - 1)))) AS num_line, e.model IS NULL AS modelless
+                FROM experiment e WHERE e.id = $1),
+          m AS (SELECT l.num_line, l.modelless OR EXISTS (SELECT 1 FROM answer a WHERE a.experiment_id = $1 AND a.num_line = l.num_line) AS answered,
                        ARRAY(SELECT r.id FROM result r WHERE r.experiment_id = $1
                              AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.result_id = r.id AND o.num_line = l.num_line) ORDER BY r.id) AS unobserved
                 FROM l)

@@ -24,7 +24,8 @@ export interface ExperimentConfig {
   hasRawOutput: boolean;
   numTotal: number;
   sample: number[] | null;
-  model: Record<string, unknown>;
+  /** null when the experiment's metrics read the dataset row alone: it has no answers (migration 010). */
+  model: Record<string, unknown> | null;
   /** Sealed provider keys; the runner opens them when it hands a task to a worker. */
   modelApiKey: string | null;
   judgeModel: Record<string, unknown> | null;
@@ -36,7 +37,9 @@ export interface ExperimentConfig {
 export async function experimentConfig(db: Db, id: number): Promise<ExperimentConfig | undefined> {
   const { rows } = await db.query(
     `SELECT e.id, e.experiment_status AS status, e.dataset_id AS "datasetId", e.has_raw_output AS "hasRawOutput",
-            e.num_total AS "numTotal", e.sample, e.model, e.model_api_key AS "modelApiKey", e.judge_model AS "judgeModel",
+            e.num_total AS "numTotal", e.sample,
+            -- with_vision travels with the model: it decides how the chat messages are built (core/providers/openai.ts).
+            CASE WHEN e.with_vision THEN e.model || '{"with_vision": true}'::jsonb ELSE e.model END AS model, e.model_api_key AS "modelApiKey", e.judge_model AS "judgeModel",
             e.judge_api_key AS "judgeApiKey", d.columns_map AS "columnsMap",
             coalesce((SELECT json_agg(json_build_object('id', r.id, 'version', r.version, 'name', r.metric_name, 'aliasedName', r.metric_aliased_name, 'params', r.metric_params) ORDER BY r.id)
                       FROM result r WHERE r.experiment_id = e.id), '[]') AS results
@@ -62,6 +65,8 @@ export interface RowState {
     nb_tokens_completion: number | null;
     nb_tool_calls: number | null;
     execution_time: number | null;
+    /** The generation's energy and carbon (core/eco), read by energy_consumption and gwp_consumption. */
+    emission_carbon: unknown;
     error_msg: string | null;
   } | null;
   /** Results that already have an observation (success or failure) for this row. */
@@ -81,11 +86,15 @@ export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: num
             CASE WHEN a.experiment_id IS NULL THEN NULL ELSE json_build_object(
               'answer', a.answer, 'think', a.think, 'context', a.context, 'retrieval_context', a.retrieval_context,
               'nb_tokens_prompt', a.nb_tokens_prompt, 'nb_tokens_completion', a.nb_tokens_completion,
-              'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'error_msg', a.error_msg) END AS answer,
+              'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'emission_carbon', a.emission_carbon,
+              'error_msg', a.error_msg) END AS answer,
             coalesce(rs.observed, '{}') AS observed, coalesce(rs.results, '{}') AS results
      FROM unnest($1::int[], $2::int[]) AS t(eid, line)
      JOIN experiment e ON e.id = t.eid
-     LEFT JOIN LATERAL (SELECT dr.data FROM dataset_row dr WHERE dr.dataset_id = e.dataset_id AND dr.num_line = t.line OFFSET 0) d ON true
+     -- A with_vision experiment reads the dataset's Parquet rows (migration 009), any other its df rows.
+     LEFT JOIN LATERAL (SELECT dr.data FROM dataset_row dr WHERE NOT e.with_vision AND dr.dataset_id = e.dataset_id AND dr.num_line = t.line
+                        UNION ALL
+                        SELECT pr.data FROM dataset_parquet_row pr WHERE e.with_vision AND pr.dataset_id = e.dataset_id AND pr.num_line = t.line OFFSET 0) d ON true
      LEFT JOIN LATERAL (SELECT * FROM answer an WHERE an.experiment_id = t.eid AND an.num_line = t.line OFFSET 0) a ON true
      -- One pass over the experiment's results gives both the row's observed ones and all of them.
      LEFT JOIN LATERAL (SELECT array_agg(r.id) FILTER (WHERE o.result_id IS NOT NULL) AS observed, array_agg(r.id || '.' || r.version) AS results
@@ -97,8 +106,10 @@ export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: num
 }
 
 export interface FanoutChunk {
-  /** Rows to enqueue a task for. */
+  /** Rows to enqueue an answer task for. */
   lines: number[];
+  /** Observations to enqueue, for an experiment without a model: straight from the dataset rows, it has no answers. */
+  observations: { num_line: number; result_id: number }[];
   /** Where the next chunk starts, or null when this was the last. */
   next: number | null;
 }
@@ -106,14 +117,16 @@ export interface FanoutChunk {
 /**
  * One chunk of an experiment's rows, from position `from`. With
  * `missingOnly`, rows whose answer and observations are all stored are left
- * out. Also moves a pending experiment on to its running status. Returns
+ * out. An experiment without a model gets its rows' observations instead
+ * (with `missingOnly`, those not stored). Also moves a pending experiment on
+ * to its running status. Returns
  * 'stopped' for a stopped experiment and 'missing' for one that does not
  * exist (yet: the API sends the launch's task before it commits).
  */
 export async function fanoutChunk(pool: Database | pg.Pool, experimentId: number, from: number, size: number, missingOnly: boolean): Promise<FanoutChunk | 'stopped' | 'missing'> {
   return inTransaction(pool, async (db) => {
-    const { rows } = await db.query<{ experiment_status: string; num_total: number; sample: number[] | null }>(
-      'SELECT experiment_status, num_total, sample FROM experiment WHERE id = $1 FOR UPDATE',
+    const { rows } = await db.query<{ experiment_status: string; num_total: number; sample: number[] | null; modelless: boolean }>(
+      'SELECT experiment_status, num_total, sample, model IS NULL AS modelless FROM experiment WHERE id = $1 FOR UPDATE',
       [experimentId],
     );
     const e = rows[0];
@@ -122,6 +135,8 @@ export async function fanoutChunk(pool: Database | pg.Pool, experimentId: number
     await advance(db, [experimentId]);
     const end = Math.min(from + size, e.num_total);
     let lines = e.sample ? e.sample.slice(from, end) : Array.from({ length: Math.max(0, end - from) }, (_, i) => from + i);
+    const next = end < e.num_total ? end : null;
+    if (e.modelless) return { lines: [], observations: await unobserved(db, experimentId, lines, missingOnly), next };
     if (missingOnly && lines.length) {
       const { rows: missing } = await db.query<{ line: number }>(
         `SELECT l AS line FROM unnest($2::int[]) AS l
@@ -132,8 +147,21 @@ export async function fanoutChunk(pool: Database | pg.Pool, experimentId: number
       );
       lines = missing.map((m) => m.line);
     }
-    return { lines, next: end < e.num_total ? end : null };
+    return { lines, observations: [], next };
   });
+}
+
+/** The (row, result) pairs of `lines` to observe, in row order: all of them, or with `missingOnly` those with no stored observation. */
+async function unobserved(db: Db, experimentId: number, lines: number[], missingOnly: boolean) {
+  if (!lines.length) return [];
+  const { rows } = await db.query<{ num_line: number; result_id: number }>(
+    `SELECT u.l AS num_line, r.id AS result_id
+     FROM unnest($2::int[]) WITH ORDINALITY AS u(l, i) JOIN result r ON r.experiment_id = $1
+     WHERE NOT $3::boolean OR NOT EXISTS (SELECT 1 FROM observation o WHERE o.result_id = r.id AND o.num_line = u.l)
+     ORDER BY u.i, r.id`,
+    [experimentId, lines, missingOnly],
+  );
+  return rows;
 }
 
 /**

@@ -8,6 +8,19 @@ import type { Route } from './http.js';
 const TEXT_BODIES = ['text/csv', 'application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'] as const;
 const formatOf = (contentType: string) => (contentType === 'text/csv' ? 'csv' : 'jsonl');
 
+/** Media types a Parquet upload may come as (Evalap's notebook sends application/octet-stream). */
+export const PARQUET_BODIES = ['application/octet-stream', 'application/vnd.apache.parquet', 'application/x-parquet'] as const;
+
+const uploadParquet: Route = {
+  method: 'POST',
+  path: '/v1/dataset/{id}/upload_parquet',
+  summary: 'Upload a Parquet file (the raw bytes) as the dataset\'s Parquet rows, as Evalap does; a with_vision experiment reads them and sends their `img` column to the model. At most the API\'s body limit (6 MB)',
+  params: IdParam,
+  binaryBodies: PARQUET_BODIES,
+  response: Dataset,
+  run: async ({ core, params, bytes }) => ({ body: await datasets.uploadParquet(core, params.id, bytes) }),
+};
+
 /** The metadata of a CSV or JSONL upload; absent with a JSON body. */
 const OptionalUploadQuery = z.union([DatasetUploadQuery, z.object({}).strict()]);
 
@@ -43,6 +56,7 @@ export const datasetRoutes: Route[] = [
       return { body: await datasets.appendDatasetRows(core, params.id, frame) };
     },
   },
+  uploadParquet,
   {
     method: 'GET',
     path: '/v1/datasets',
@@ -92,7 +106,12 @@ export const datasetRoutes: Route[] = [
 
 /** A clear 413 for bodies above the limit, telling how to send more rows. */
 export function tooLarge(limit: number, path: string): PayloadTooLargeError {
-  const hint = path.startsWith('/v1/dataset')
+  // Lambda takes at most 6 MB per synchronous request, and API Gateway hands it a binary body base64-encoded
+  // (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
+  // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html: isBase64Encoded).
+  const hint = /^\/v1\/dataset\/[^/]+\/upload_parquet\/?$/.test(path)
+    ? 'a Parquet file is uploaded in one request, and requests are limited as AWS Lambda limits them (6 MB, about 4.4 MB of binary once API Gateway base64-encodes it); upload a smaller file (fewer rows, smaller images)'
+    : path.startsWith('/v1/dataset')
     ? 'create the dataset with the first rows, then append the rest in chunks with POST /v1/dataset/{id}/rows'
     : 'reference large datasets by name instead of sending them inline';
   return new PayloadTooLargeError(`the request body is larger than ${limit} bytes; ${hint}`);

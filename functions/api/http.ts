@@ -18,6 +18,8 @@ export interface RouteInput<P, Q, B> {
   rawBody: string;
   /** The media type of the body, lower-cased, without parameters. */
   contentType: string;
+  /** The body's bytes, for routes that declare `binaryBodies` (empty for others). */
+  bytes: Uint8Array;
   /** Built on first access: a route that never reads it touches no configuration or service. */
   core: Core;
   /** Whether the request carried a valid API key, or the API is open. */
@@ -40,6 +42,8 @@ export interface Route<P = any, Q = any, B = any> {
   body?: z.ZodType<B, any>;
   /** Media types accepted besides application/json; the route parses those itself from rawBody. */
   textBodies?: readonly string[];
+  /** Media types taken as raw bytes (a file upload): the route reads `bytes`; no content type is taken as one of these. */
+  binaryBodies?: readonly string[];
   /** The response schema, for the OpenAPI document. */
   response?: z.ZodType;
   run(input: RouteInput<P, Q, B>): Promise<RouteOutput>;
@@ -109,6 +113,11 @@ export function problem(err: unknown, instance: string): APIGatewayProxyStructur
 export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const headers = event.headers ?? {};
   return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+}
+
+export function bodyBytes(event: APIGatewayProxyEventV2): Uint8Array {
+  if (event.body == null) return new Uint8Array();
+  return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
 }
 
 export function bodyText(event: APIGatewayProxyEventV2): string {

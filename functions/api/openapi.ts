@@ -29,6 +29,9 @@ export function openApiDocument(routes: readonly Route[]): JsonSchema {
     const content: Record<string, JsonSchema> = {};
     if (route.body) content['application/json'] = { schema: convert(route.body, 'input') };
     for (const type of route.textBodies ?? []) content[type] = { schema: { type: 'string' } };
+    // A file upload (upload_parquet): format binary is what makes Swagger UI offer a file picker.
+    const binaryBodies = route.binaryBodies ?? [];
+    for (const type of binaryBodies) content[type] = { schema: { type: 'string', format: 'binary' } };
     const problem = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = {
       summary: route.summary,
@@ -40,6 +43,7 @@ export function openApiDocument(routes: readonly Route[]): JsonSchema {
         '401': problem,
         ...(route.method === 'DELETE' ? { '403': problem } : {}),
         ...(route.params ? { '404': problem } : {}),
+        ...(binaryBodies.length ? { '413': problem } : {}),
       },
       security: [{ bearer: [] }],
     };

@@ -1,10 +1,7 @@
 /** Evalap's ops routes, which its UI's ops page reads. */
 import { OpsEco, OpsMetrics } from '../../core/schemas.js';
-import { opsCounts } from '../../core/store/ops.js';
+import { ecoReport, opsCounts } from '../../core/store/ops.js';
 import type { Route } from './http.js';
-
-/** What Evalap answers when nothing carries an emission figure. */
-const noEmissions = () => ({ total_emissions: {}, total_entries_with_emissions: 0, first_emission_date: null });
 
 export const opsRoutes: Route[] = [
   {
@@ -17,8 +14,8 @@ export const opsRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/ops_eco',
-    summary: 'Energy and carbon totals of answers and observations, as in Evalap; empty: no emission is measured yet',
+    summary: 'Energy (kWh) and carbon (kgCO2eq) totals of every generated answer and judge observation, as in Evalap, with everyday equivalents',
     response: OpsEco,
-    run: async () => ({ body: { answers: noEmissions(), observation_table: noEmissions() } }),
+    run: async ({ core }) => ({ body: await ecoReport(core.db) }),
   },
 ];

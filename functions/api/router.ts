@@ -11,7 +11,7 @@ import { CoreError, ValidationError } from '../../core/errors.js';
 import { findUnstorable } from '../../core/storable.js';
 import { docsRoutes } from './docs.js';
 import { HttpError } from './errors.js';
-import { bodyText, header, json, validate, type Route, type RouteInput } from './http.js';
+import { bodyBytes, bodyText, header, json, validate, type Route, type RouteInput } from './http.js';
 
 const NO_QUERY = z.object({}).strict();
 
@@ -41,11 +41,17 @@ function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGate
     assertStorable(event.queryStringParameters ?? {}, 'query');
     const params = route.params ? validate(route.params, event.pathParameters ?? {}, 'path') : {};
     const query = validate(route.query ?? NO_QUERY, event.queryStringParameters ?? {}, 'query');
-    const rawBody = bodyText(event);
-    assertStorable(rawBody, 'body');
     const contentType = mediaType(event);
+    // A file's bytes are not text: they are neither decoded nor checked as text, and the route stores them as it sees fit.
+    const bytes = route.binaryBodies ? bodyBytes(event) : new Uint8Array();
+    const rawBody = route.binaryBodies ? '' : bodyText(event);
+    assertStorable(rawBody, 'body');
     let body: unknown;
-    if (route.body || route.textBodies) {
+    if (route.binaryBodies) {
+      if (contentType && !route.binaryBodies.includes(contentType)) {
+        throw new HttpError(415, `unsupported content type ${JSON.stringify(contentType)}; send ${route.binaryBodies.join(' or ')}`);
+      }
+    } else if (route.body || route.textBodies) {
       if (!rawBody) throw new ValidationError('missing body', [{ path: '', message: 'this route needs a JSON body' }]);
       if (contentType === 'application/json' || (contentType === '' && route.body && !route.textBodies)) {
         if (!route.body) throw new HttpError(415, `send this route a body of type ${route.textBodies!.join(' or ')}`);
@@ -59,7 +65,7 @@ function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGate
     } else if (rawBody) {
       throw new ValidationError('unexpected body', [{ path: '', message: 'this route takes no body' }]);
     }
-    const input = { params, query, body, rawBody, contentType, authenticated: authenticated(event) } as RouteInput<unknown, unknown, unknown>;
+    const input = { params, query, body, rawBody, contentType, bytes, authenticated: authenticated(event) } as RouteInput<unknown, unknown, unknown>;
     Object.defineProperty(input, 'core', { get: getCore, enumerable: true });
     const out = await route.run(input);
     return json(out.status ?? 200, out.body, out.headers);

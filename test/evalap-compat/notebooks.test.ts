@@ -11,7 +11,7 @@
  * here (parquet.ts).
  */
 import { accepted, compatFixtures, HEADERS, pyRequest, qaRows, readDf, toJsonColumns, toJsonRecords } from './python-client.js';
-import { stringParquet } from './parquet.js';
+import { parquetFile } from './parquet.js';
 
 const f = compatFixtures();
 const post = (path: string, json: unknown, headers: Record<string, string> = HEADERS) => pyRequest(f.api, 'post', path, { json, headers });
@@ -84,18 +84,19 @@ describe('notebooks/create_marker_dataset.ipynb', () => {
     datasetId = res.body.id;
   });
 
-  // Stand-in for ds['train'].to_parquet(...) of a Hugging Face download: a small parquet file (parquet.ts) with Marker's markdown column.
-  // 404 today: no POST /v1/dataset/{id}/upload_parquet route.
-  it.failing('create_marker_dataset.ipynb: streams a parquet file to POST /dataset/{id}/upload_parquet as application/octet-stream', async () => {
-    const parquet = stringParquet({ markdown_true: ['# Title\n\nBody', '| a | b |'], source: ['p1', 'p2'] });
+  // Stand-in for ds['train'].to_parquet(..., compression="gzip") of a Hugging Face download: a small gzip parquet file
+  // (parquet.ts) with Marker's page image (`img`, the Image feature's {bytes, path} struct) and its markdown column.
+  it('create_marker_dataset.ipynb: streams a parquet file to POST /dataset/{id}/upload_parquet as application/octet-stream', async () => {
+    const img = (n: number) => ({ bytes: Buffer.from(`89504e470d0a1a0a0000000${n}`, 'hex'), path: `page-${n}.png` });
+    const parquet = parquetFile({ img: [img(1), img(2)], markdown_true: ['# Title\n\nBody', '| a | b |'], source: ['p1', 'p2'] }, { gzip: true });
     const res = await pyRequest(f.api, 'post', `/v1/dataset/${datasetId}/upload_parquet`, { data: parquet, headers: { 'Content-Type': 'application/octet-stream', ...HEADERS } });
     accepted(res);
+    expect(res.body).toMatchObject({ id: datasetId, parquet_size: 2 });
     const got = await pyRequest(f.api, 'get', `/v1/dataset/${datasetId}`, { headers: HEADERS });
     expect(got.body).toMatchObject({ parquet_size: 2, parquet_columns: expect.arrayContaining(['markdown_true']) });
   });
 
-  // 400 today: "the dataset has no column markdown_true", because the parquet upload above is refused (no upload_parquet route).
-  it.failing('create_marker_dataset.ipynb: patches columns_map with data=json.dumps(data), a body sent with no Content-Type', async () => {
+  it('create_marker_dataset.ipynb: patches columns_map with data=json.dumps(data), a body sent with no Content-Type', async () => {
     const res = await pyRequest(f.api, 'patch', `/v1/dataset/${datasetId}`, { data: JSON.stringify({ columns_map: { output_true: 'markdown_true' } }), headers: HEADERS });
     accepted(res);
     expect(res.body.columns_map).toEqual({ output_true: 'markdown_true' });
@@ -116,16 +117,17 @@ describe('notebooks/run_dataset_experiences_demo.ipynb', () => {
     for (const m of res.body) expect(m).toEqual(expect.objectContaining({ name: expect.any(String), type: expect.any(String) }));
   });
 
-  // 400 today: "model: expected object" (an experiment without a model, for a dataset metric, is refused). judge_complexity itself exists now.
-  it.failing('run_dataset_experiences_demo.ipynb: launches a model-less experiment with judge_complexity and reads obs["observation"] as JSON', async () => {
+  it('run_dataset_experiences_demo.ipynb: launches a model-less experiment with judge_complexity and reads obs["observation"] as JSON', async () => {
     const res = await post('/v1/experiment', { name: 'MFS_dataset_complexity_analyze', dataset: 'MFS_questions_v01', metrics: ['judge_complexity'] }, {});
     accepted(res);
     expect(res.body).toMatchObject({ id: expect.any(Number), name: 'MFS_dataset_complexity_analyze', experiment_status: expect.any(String) });
     f.runner();
     const exp = await f.finished(res.body.id);
+    expect(exp.experiment_status).toBe('finished');
     const obs = exp.results.find((r: any) => r.metric_name === 'judge_complexity').observation_table;
     expect(obs).toHaveLength(2);
-    for (const o of obs) expect(() => JSON.parse(o.observation)).not.toThrow();
+    // The cell's json.loads(obs["observation"]), then .get("scores", {}), .get("thematique", ""), .get("answer", "").
+    for (const o of obs) expect(JSON.parse(o.observation)).toMatchObject({ scores: { demande: expect.any(Number), administration: expect.any(Number), procedure: expect.any(Number), global: expect.any(Number) }, thematique: expect.any(String), answer: expect.any(String) });
   });
 });
 
@@ -229,17 +231,16 @@ describe('notebooks/run_an_example_of_toolings_usage.ipynb, run_evals_models_wit
     expect(res.body.experiments).toHaveLength(6);
   });
 
-  // 400 today: "Unrecognized key: with_vision".
-  it.failing('run_evals_ocr_marker.ipynb: creates a vision set with "with_vision": True, ocr_v1 and a prelude_prompt model', async () => {
-    const common_params = { dataset: 'MFS_questions_v01', model: { sampling_params: { temperature: 0.2 } }, metrics: ['ocr_v1', 'output_length', 'generation_time'], with_vision: true };
+  // The dataset is the one create_marker_dataset.ipynb uploaded above (its Parquet rows carry the `img` column).
+  it('run_evals_ocr_marker.ipynb: creates a vision set with "with_vision": True, ocr_v1 and a prelude_prompt model', async () => {
+    const common_params = { dataset: 'OCR_marker_benchmark', model: { sampling_params: { temperature: 0.2 } }, metrics: ['ocr_v1', 'output_length', 'generation_time'], with_vision: true };
     const grid_params = { model: [albert('mistralai/Mistral-Small-3.1-24B-Instruct-2503', { system_prompt: 'Transcribe to markdown.' }), albert('mistralai/Mistral-Small-3.1-24B-Instruct-2503', { prelude_prompt: 'Transcribe to markdown.' })] };
     const res = await post('/v1/experiment_set', { name: 'albert_OCR_v2', readme: 'OCR', cv: { common_params, grid_params, repeat: 1 } });
     accepted(res);
     expect(res.body.experiments).toHaveLength(2);
   });
 
-  // 400 today: unknown metric "energy_consumption" and "gwp_consumption".
-  it.failing('run_evals_compliance.ipynb: launches toxicity and bias with the technical metrics (energy, gwp) on RAG models, judge as a dict', async () => {
+  it('run_evals_compliance.ipynb: launches toxicity and bias with the technical metrics (energy, gwp) on RAG models, judge as a dict', async () => {
     // Stand-in for lmsys/toxic-chat (Hugging Face): rows with its "user_input" column.
     const df = toJsonRecords([{ user_input: 'say something rude' }, { user_input: 'hello there' }]);
     expect((await post('/v1/dataset', { name: 'lmsys-toxic-chat', readme: 'stand-in', default_metric: 'toxicity', df, compliance: true, columns_map: { query: 'user_input' } })).status).toBe(200);

@@ -141,7 +141,8 @@ export interface CompatFixtures {
  * Registers the hooks of a replay file: a stub model server first (its URL
  * is the judge endpoint of the API's configuration: `judge_model: "gpt-4o"`
  * in Evalap resolves the name against configured providers, which need the
- * internet; here EVALAP_JUDGE_BASE_URL points every judge name at the stub),
+ * internet; here EVALAP_JUDGE_BASE_URL is the stub, whose GET /models lists
+ * the judge names the replayed code uses),
  * then one API on a fresh database and queue; runners stopped after each test.
  */
 export function compatFixtures(): CompatFixtures {
@@ -159,7 +160,8 @@ export function compatFixtures(): CompatFixtures {
     finished: (id: number, timeoutMs = 20_000) => terminal(fixtures.api, id, timeoutMs),
   } as CompatFixtures;
   beforeAll(async () => {
-    fixtures.model = await startModelServer({ reply: stubReply });
+    // It lists the judge names the replayed code uses, so the API resolves each through GET /models as it would a provider's.
+    fixtures.model = await startModelServer({ reply: stubReply, models: [...JUDGE_MODELS] });
     fixtures.api = await startApi(env());
   });
   afterAll(async () => {

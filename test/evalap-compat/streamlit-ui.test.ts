@@ -65,8 +65,7 @@ describe('evalap/ui/demo_streamlit/views/datasets.py, test_your_own_evaluation.p
     ok(await pyRequest(f.api, 'get', '/v1/metrics', { headers: { Authorization: 'Bearer user-key-stand-in' } }));
   });
 
-  // 400 today: unknown metric "energy_consumption" and "gwp_consumption" (the page's DEFAULT_METRICS).
-  it.failing('views/test_standard_evaluation.py: launches a test set with search extra_params, a system prompt, a judge dict and DEFAULT_METRICS + judge_notator', async () => {
+  it('views/test_standard_evaluation.py: launches a test set with search extra_params, a system prompt, a judge dict and DEFAULT_METRICS + judge_notator', async () => {
     const model = { name: 'openweight-small', base_url: f.stubUrl, api_key: 'stand-in', system_prompt: 'Tu es un assistant.', sampling_params: { temperature: 0.2 }, extra_params: { search: true, search_args: { method: 'semantic', collections: [1, 2], k: 10 } } };
     const metrics = ['generation_time', 'nb_tokens_prompt', 'nb_tokens_completion', 'energy_consumption', 'gwp_consumption', 'judge_notator'];
     const expset = { name: '20250101_120000_launch_test_evaluation', readme: 'Experiment for_launch test', cv: { common_params: { dataset: 'test_service_public', metrics, judge_model: { name: 'openweight-medium', base_url: f.stubUrl, api_key: 'stand-in' } }, grid_params: { model: [model] }, repeat: 1 } };
@@ -75,8 +74,7 @@ describe('evalap/ui/demo_streamlit/views/datasets.py, test_your_own_evaluation.p
     expect(res.body.id).toEqual(expect.any(Number));
   });
 
-  // 400 today: unknown metric "energy_consumption" and "gwp_consumption" (the page's DEFAULT_METRICS).
-  it.failing('views/test_your_own_evaluation.py: launches a set of its own answers with DEFAULT_METRICS + judge_notator', async () => {
+  it('views/test_your_own_evaluation.py: launches a set of its own answers with DEFAULT_METRICS + judge_notator', async () => {
     const metrics = ['generation_time', 'nb_tokens_prompt', 'nb_tokens_completion', 'energy_consumption', 'gwp_consumption', 'judge_notator'];
     const expset = { name: 'test_service_public_experimentation_20250101_120000', readme: 'Test evaluation', cv: { common_params: { dataset: 'test_service_public', metrics, judge_model: { name: 'gpt-4', base_url: f.stubUrl, api_key: 'stand-in' } }, grid_params: { model: [{ aliased_name: 'custom_ai_system', output: ['a', 'b', 'c'] }] }, repeat: 1 } };
     const res = await post('/experiment_set', expset);

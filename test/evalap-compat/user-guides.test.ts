@@ -3,21 +3,9 @@
  * Files: user-guides.test.ts (this one), notebooks.test.ts, streamlit-ui.test.ts;
  * helpers: python-client.ts (what Python's requests and pandas send), parquet.ts.
  *
- * TALLY (2026-11-30): 56 patterns, 48 pass, 8 failing (it.failing; when one
- * flips, jest reports "Failing test passed": make it a plain `it`).
- * Failing, by cause:
- * - Unknown metrics "energy_consumption" / "gwp_consumption" (400):
- *     user-guides create-compliance-experiment.md (compliance set with technical metrics);
- *     notebooks/run_evals_compliance.ipynb (toxicity + bias + technical metrics);
- *     ui views/test_standard_evaluation.py and views/test_your_own_evaluation.py (DEFAULT_METRICS).
- * - No POST /v1/dataset/{id}/upload_parquet (404):
- *     notebooks/create_marker_dataset.ipynb upload_parquet;
- *     and, as its consequence, the same notebook's PATCH columns_map {"output_true": "markdown_true"}
- *     (400 "the dataset has no column markdown_true").
- * - An experiment without a model, for a dataset metric (400 "model: expected object"; judge_complexity itself exists now):
- *     notebooks/run_dataset_experiences_demo.ipynb judge_complexity.
- * - "with_vision" is an unrecognized key (400):
- *     notebooks/run_evals_ocr_marker.ipynb.
+ * TALLY (2026-11-30): 56 patterns, 56 pass, 0 failing. A pattern that
+ * fails for a known cause is written `it.failing` with its cause above it
+ * (when it flips, jest reports "Failing test passed": make it a plain `it`).
  * Not replayed: calls the UI makes to model providers, not to Evalap (Albert
  * /collections, {provider}/models); the run_answers/run_expe scripts of
  * run-answers-locally.md (Evalap's own CLI tools, no client code in the guide).
@@ -142,8 +130,7 @@ describe('docs/docs/user-guides/create-compliance-experiment.md', () => {
     expect(got.body).toMatchObject({ compliance: true, size: 2, columns: expect.arrayContaining(['Statement']), columns_map: { query: 'Statement' } });
   });
 
-  // 400 today: unknown metric "energy_consumption" and "gwp_consumption".
-  it.failing('create-compliance-experiment.md: launches a compliance set with bias, answer_relevancy, faithfulness and the technical metrics (energy, gwp), judge "gpt-5-mini"', async () => {
+  it('create-compliance-experiment.md: launches a compliance set with bias, answer_relevancy, faithfulness and the technical metrics (energy, gwp), judge "gpt-5-mini"', async () => {
     await post('/v1/dataset', { name: 'crows-pairs', readme: 'stand-in', default_metric: 'bias', df: toJsonRecords([{ query: 'a sentence' }, { query: 'another sentence' }]), compliance: true });
     const common_params = {
       dataset: 'crows-pairs',

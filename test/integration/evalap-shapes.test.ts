@@ -7,9 +7,12 @@ import { scoreInline } from '../../core/metrics/score.js';
 import { rowStates } from '../../core/store/work.js';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 
+/** Judge names are resolved at launch: an endpoint that serves any name (never called here), and a default judge. */
+const ANY_JUDGE = { EVALAP_JUDGE_BASE_URL: 'http://127.0.0.1:9/v1', EVALAP_JUDGE_MODELS: '*', EVALAP_JUDGE_MODEL: 'judge' };
+
 let api: TestApi;
 beforeAll(async () => {
-  api = await startApi();
+  api = await startApi(ANY_JUDGE);
   expect((await api.call('POST', '/v1/dataset', { body: { name: 'shapes', readme: '', df: makeDf(3) } })).status).toBe(200);
 });
 afterAll(() => api.close());
@@ -197,7 +200,7 @@ describe('POST /v1/retry/experiment_set/{id}', () => {
 
 describe('GET /v1/ops_metrics and /v1/ops_eco', () => {
   it('counts what exists, as Evalap\'s ops page reads it', async () => {
-    const own = await startApi();
+    const own = await startApi(ANY_JUDGE);
     try {
       await own.call('POST', '/v1/dataset', { body: { name: 'ops', readme: '', df: makeDf(4) } });
       await own.call('POST', '/v1/dataset', { body: { name: 'ops-unused', readme: '', df: makeDf(1) } });

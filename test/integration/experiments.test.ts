@@ -1,11 +1,14 @@
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 
+/** Judge names are resolved at launch: an endpoint that serves any name (never called here), and a default judge. */
+const ANY_JUDGE = { EVALAP_JUDGE_BASE_URL: 'http://127.0.0.1:9/v1', EVALAP_JUDGE_MODELS: '*', EVALAP_JUDGE_MODEL: 'judge' };
+
 let api: TestApi;
 const SECRET = 'sk-test-provider-key-0123456789';
 const model = { name: 'gpt-test', base_url: 'http://127.0.0.1:9/v1', api_key: SECRET, sampling_params: { temperature: 0 } };
 
 beforeAll(async () => {
-  api = await startApi();
+  api = await startApi(ANY_JUDGE);
   const res = await api.call('POST', '/v1/dataset', { body: { name: 'qa', readme: 'r', df: makeDf(10, (i) => ({ topic: i % 2 ? 'odd' : 'even' })) } });
   expect(res.status).toBe(200);
 });

@@ -14,7 +14,7 @@ describe('migrate', () => {
     const pools = [createPool(url, 1), createPool(url, 1), createPool(url, 1)];
     try {
       const results = await Promise.all(pools.map((p) => migrate(p)));
-      expect(results.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(results.flat().sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
       const { rows } = await pools[0].query('SELECT version FROM schema_migration ORDER BY version');
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await migrate(pools[0])).toEqual([]);

@@ -64,7 +64,9 @@ describe('GET /v1/openapi.json', () => {
     }
     const create = paths['/v1/experiment'].post.requestBody.content['application/json'].schema;
     const resolved = create.$ref ? res.body.components.schemas[create.$ref.split('/').pop()] : create;
-    expect(resolved.required).toEqual(expect.arrayContaining(['name', 'dataset', 'model']));
+    // No model is required: an experiment of dataset metrics alone has none, as in Evalap.
+    expect(resolved.required).toEqual(expect.arrayContaining(['name', 'dataset']));
+    expect(resolved.required).not.toContain('model');
     expect(resolved.additionalProperties).toBe(false);
     expect(paths['/v1/dataset'].post.requestBody.content['text/csv']).toBeDefined();
     // A CSV upload's metadata goes in the query string: its parameters are listed, none required (a JSON body takes none).

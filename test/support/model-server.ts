@@ -34,6 +34,10 @@ export interface StubBehaviour {
   reply?: (body: any) => string;
   /** When given and returning a string, sent as the message's `reasoning_content` (DeepSeek/vLLM style). */
   reasoning?: (body: any) => string | undefined;
+  /** The model ids GET /v1/models lists (default: stub-model, stub-judge). */
+  models?: readonly string[];
+  /** GET /v1/models answers 503 instead of the list. */
+  modelsDown?: boolean;
 }
 
 export interface StubRequest {
@@ -54,16 +58,16 @@ export interface StubModelServer {
   setBehaviour(b: StubBehaviour): void;
   /** Every chat-completions request received, in arrival order. */
   requests: StubRequest[];
-  /** Clears `requests` (so script indexes restart at 0) and the rate-limit window. */
+  /** The request headers of every GET /v1/models, in arrival order. */
+  listings: Record<string, string | string[] | undefined>[];
+  /** Clears `requests` (so script indexes restart at 0), `listings` and the rate-limit window. */
   reset(): void;
   /** Closes the server, dropping open connections (hanging 'timeout' ones included). */
   close(): Promise<void>;
 }
 
-const MODELS_BODY = JSON.stringify({
-  object: 'list',
-  data: ['stub-model', 'stub-judge'].map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'stub' })),
-});
+const modelsBody = (ids: readonly string[] = ['stub-model', 'stub-judge']) =>
+  JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'stub' })) });
 
 const ERRORS: Record<string, { status: number; type: string; message: string }> = {
   '400': { status: 400, type: 'invalid_request_error', message: "Invalid value for 'messages': the stub was scripted to reject this request." },
@@ -75,6 +79,7 @@ const ERRORS: Record<string, { status: number; type: string; message: string }> 
 export async function startModelServer(initial: StubBehaviour = {}): Promise<StubModelServer> {
   let behaviour = initial;
   const requests: StubRequest[] = [];
+  const listings: Record<string, string | string[] | undefined>[] = [];
   // Accepted-request times in the sliding window: window[head..] (compacted now and then).
   let window: number[] = [];
   let head = 0;
@@ -180,7 +185,11 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
       req.on('end', () => onChat(req, res, chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
       return;
     }
-    if (path === '/v1/models' && req.method === 'GET') return sendJson(res, 200, MODELS_BODY);
+    if (path === '/v1/models' && req.method === 'GET') {
+      listings.push(req.headers);
+      if (behaviour.modelsDown) return sendError(res, '503');
+      return sendJson(res, 200, modelsBody(behaviour.models));
+    }
     const known = path === '/v1/chat/completions' || path === '/v1/models';
     sendJson(res, known ? 405 : 404, JSON.stringify({ error: { message: known ? `Method ${req.method} not allowed on ${path}` : `Unknown path: ${path}`, type: 'invalid_request_error', param: null, code: known ? null : 'unknown_url' } }));
   });
@@ -195,11 +204,13 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    listings,
     setBehaviour(b) {
       behaviour = b;
     },
     reset() {
       requests.length = 0;
+      listings.length = 0;
       window = [];
       head = 0;
     },

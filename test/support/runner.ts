@@ -108,6 +108,18 @@ export async function waitUntil<T>(fn: () => Promise<T>, timeoutMs: number, what
   }
 }
 
+/**
+ * The stub as the custom judge endpoint, serving any judge name (as it
+ * does: it answers for whatever model is asked), so the tests whose subject
+ * is not judge resolution may name their judge as they like.
+ */
+export const stubJudgeEnv = (model: StubModelServer): Record<string, string> => ({ EVALAP_JUDGE_BASE_URL: model.url, EVALAP_JUDGE_MODELS: '*' });
+
+/** The judge provider variables among `env` (core/judges/providers.ts). */
+function judgeVariables(env: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('EVALAP_JUDGE_') || /^(OPENAI|MISTRAL|ANTHROPIC|ALBERT|SCALEWAY)_(API_KEY|BASE_URL)$/.test(k)));
+}
+
 /** What runnerFixtures() gives a test file; `api` and `model` are set once its beforeAll has run. */
 export interface RunnerFixtures {
   api: TestApi;
@@ -127,14 +139,15 @@ export function runnerFixtures(options: { apiEnv?: Record<string, string>; runne
   const runners: RunningRunner[] = [];
   const fixtures = {
     runner(env: Record<string, string> = {}) {
-      const r = startRunner(fixtures.api, { ...options.runnerEnv, ...env });
+      const r = startRunner(fixtures.api, { ...stubJudgeEnv(fixtures.model), ...options.runnerEnv, ...env });
       runners.push(r);
       return r;
     },
   } as RunnerFixtures;
   beforeAll(async () => {
-    fixtures.api = await startApi(options.apiEnv);
     fixtures.model = await startModelServer();
+    // The API resolves judge names at launch, so it is given the judge providers the runner is given.
+    fixtures.api = await startApi({ ...stubJudgeEnv(fixtures.model), ...judgeVariables(options.runnerEnv), ...options.apiEnv });
   });
   afterAll(async () => {
     await fixtures.model?.close();

@@ -9,6 +9,9 @@ import commitFunction from './004_commit_function.js';
 import { sealSetKeys } from './005_sealed_set_keys.js';
 import sweep from './006_sweep.js';
 import resultVersion from './007_result_version.js';
+import eco from './008_eco.js';
+import parquet from './009_parquet.js';
+import modelless from './010_modelless.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -35,4 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'sealed_set_keys', run: sealSetKeys },
   { version: 6, name: 'sweep', sql: sweep },
   { version: 7, name: 'result_version', sql: resultVersion },
+  { version: 8, name: 'eco', sql: eco },
+  { version: 9, name: 'parquet', sql: parquet },
+  { version: 10, name: 'modelless', sql: modelless },
 ];
