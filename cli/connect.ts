@@ -18,7 +18,8 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export async function connect(config: Config, apiFlag: string | undefined, env: NodeJS.ProcessEnv, say: (line: string) => void): Promise<Connection> {
+/** `port`: where the embedded stack's API listens, when one is started (default: any free port, the stack lives as long as the command). */
+export async function connect(config: Config, apiFlag: string | undefined, env: NodeJS.ProcessEnv, say: (line: string) => void, port = 0): Promise<Connection> {
   const url = apiFlag ?? config.EVALAP_API_URL;
   if (url) return { api: new ApiClient(url, config.EVALAP_API_KEY), embedded: false, close: async () => undefined };
   const local = new ApiClient(`http://127.0.0.1:${config.PORT}`, config.EVALAP_API_KEY);
@@ -31,7 +32,7 @@ export async function connect(config: Config, apiFlag: string | undefined, env: 
   let platform;
   try {
     // A short poll: the runner's stop waits for its poll to return, and the user waits for the stop.
-    platform = await startPlatform({ ...config, PORT: 0, HOST: '127.0.0.1' }, createLogger({ level: 'info', write }), { RUNNER_POLL_WAIT_SEC: '1', ...env }, write);
+    platform = await startPlatform({ ...config, PORT: port, HOST: '127.0.0.1' }, createLogger({ level: 'info', write }), { RUNNER_POLL_WAIT_SEC: '1', ...env }, write);
   } catch (err) {
     log.end();
     throw new CliError(`cannot start the embedded stack: ${(err as Error).message}`, ExitCode.failed);

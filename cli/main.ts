@@ -11,23 +11,30 @@ import { projectRoot } from '../local/paths.js';
 import { connect } from './connect.js';
 import { readDatasetFile } from './dataset-file.js';
 import { CliError, ExitCode } from './errors.js';
+import { compare } from './compare.js';
+import { ensureDataset } from './dataset-sync.js';
+import { leaderboard } from './leaderboard.js';
 import { parseGate, resultRows, table } from './report.js';
-import { run, uploadDataset } from './run.js';
+import { prepareRun, run } from './run.js';
+import { experimentStatus, setStatus } from './status.js';
+import { view } from './view.js';
 
 const HELP = `evalap — run and follow LLM evaluations
 
 Usage:
-  evalap run <file> [--output results.json|.jsonl|.csv|.xml|.html]... [--fail-under metric=value]... [--max-failures N]
+  evalap run <file> [--output results.json|.jsonl|.csv|.xml|.html]... [--fail-under metric=value]... [--max-failures N] [--replace]
   evalap status <experiment-id>        an experiment's status and counters
+  evalap status --set <set-id>         a set's (the id \`run\` prints), each experiment's too
   evalap results <experiment-id>       its results table
-  evalap leaderboard [--metric M] [--dataset D]   ranked by M (judge_notator by default, as in Evalap)
-  evalap datasets push <file> [--name N]
+  evalap leaderboard [--metric M] [--dataset D]   ranked by M; without --metric, one ranking per metric
+  evalap datasets push <file> [--name N] [--replace]
   evalap stop <set-id>                 cancel an experiment set
   evalap retry <set-id> [--force]      re-run what failed or is missing (--force: also in running experiments)
   evalap stop --experiment <id>        the same for one experiment (in a set or not)
   evalap retry --experiment <id>
   evalap compare <set-a> <set-b>       per model and metric: difference of means (b - a), 95% CI, regressions
   evalap serve                         the whole platform locally (npm start)
+  evalap view                          the web UI (starts the embedded stack if no API answers)
 
 Options:
   --api URL      the API to use (or EVALAP_API_URL; key in EVALAP_API_KEY). Without it: a local API
@@ -36,10 +43,30 @@ Options:
   -h, --help     this help
 
 Run files are the API's own experiment or experiment-set body in YAML or JSON; a dataset may be
-{name, path} to upload a CSV, JSONL, JSON or Parquet file when the API does not have it yet.
+{name, path} to upload a CSV, JSONL, JSON or Parquet file when the API does not have it yet. When
+the API has a dataset of that name with other rows, the run stops and says so: --replace deletes
+and uploads it again (refused while experiments use it), or give the changed file a new name.
+Outputs: .json (results, gates and every row), .jsonl and .csv (one record per row and metric),
+.xml (JUnit: a testcase per metric and per row and metric), .html (self-contained report).
 Exit codes: 0 ok, 1 a gate failed, 2 bad usage or input, 3 the API or the run failed, 130 interrupted.`;
 
 const say = (line: string) => process.stderr.write(line + '\n');
+
+/**
+ * `evalap serve`: the platform (local/main.ts) as a child in its own process
+ * group, each signal we get passed on once. In the terminal's group, a Ctrl-C
+ * would reach it twice (from the terminal and from us), and its second signal
+ * means "force the exit", skipping PostgreSQL's stop.
+ */
+function serve(): Promise<number> {
+  const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'local', 'main.js')], { stdio: 'inherit', detached: true });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward(signal));
+  // When `tee` (or whatever reads our output) dies, the child gets EPIPE on its own writes and stops; we write nothing more.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.failed))));
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -56,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       verbose: { type: 'boolean' },
       experiment: { type: 'string' },
       force: { type: 'boolean' },
+      replace: { type: 'boolean' },
+      set: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,10 +93,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return command || values.help ? ExitCode.ok : ExitCode.usage;
   }
-  if (command === 'serve') {
-    const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'local', 'main.js')], { stdio: 'inherit' });
-    return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? ExitCode.failed)));
-  }
+  if (command === 'serve') return serve();
   const need = (n: number, what: string) => {
     if (args.length < n) throw new CliError(`evalap ${command} needs ${what}; see evalap --help`, ExitCode.usage);
   };
@@ -75,16 +101,19 @@ async function main(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(v)) throw new CliError(`expected a numeric id, got ${JSON.stringify(v)}`, ExitCode.usage);
     return v;
   };
-  if (!['run', 'status', 'results', 'leaderboard', 'datasets', 'stop', 'retry', 'compare'].includes(command)) {
+  if (!['run', 'status', 'results', 'leaderboard', 'datasets', 'stop', 'retry', 'compare', 'view'].includes(command)) {
     throw new CliError(`unknown command ${JSON.stringify(command)}; see evalap --help`, ExitCode.usage);
   }
   if (command === 'run') need(1, 'a run file');
   const gates = (values['fail-under'] ?? []).map(parseGate);
   const maxFailures = values['max-failures'] === undefined ? undefined : Number(values['max-failures']);
   if (maxFailures !== undefined && !(Number.isInteger(maxFailures) && maxFailures >= 0)) throw new CliError('--max-failures expects a non-negative integer', ExitCode.usage);
+  // A typo in an output or a gate is refused before anything starts, not after a long run.
+  if (command === 'run') prepareRun(args[0], values.output ?? [], gates, process.env);
 
   const config = loadConfig();
-  const conn = await connect(config, values.api, process.env, say);
+  // `view` keeps the stack it starts: on the PORT a user expects, not a random one.
+  const conn = await connect(config, values.api, process.env, say, command === 'view' ? config.PORT : 0);
   let interrupt!: () => void;
   const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
   const onSigint = () => interrupt();
@@ -93,11 +122,17 @@ async function main(argv: string[]): Promise<number> {
     const api = conn.api;
     switch (command) {
       case 'run':
-        return await run(api, args[0], { outputs: values.output ?? [], gates, maxFailures, env: process.env, out: process.stdout, say, interrupted });
+        return await run(api, args[0], { outputs: values.output ?? [], gates, maxFailures, replace: values.replace, env: process.env, out: process.stdout, say, interrupted });
       case 'status': {
-        need(1, 'an experiment id');
-        const e = await api.get(`/v1/experiment/${id(args[0])}`);
-        process.stdout.write(`${e.name}: ${e.experiment_status}, answers ${e.num_success}/${e.num_try} of ${e.num_total}, observations ${e.num_observation_success}/${e.num_observation_try}\n`);
+        // `run` prints a set id: `status --set <id>` (or `status set <id>`) takes it.
+        if (values.set !== undefined) await setStatus(api, id(values.set), process.stdout);
+        else if (args[0] === 'set') {
+          need(2, 'an experiment set id');
+          await setStatus(api, id(args[1]), process.stdout);
+        } else {
+          need(1, 'an experiment id (or --set <set-id>)');
+          await experimentStatus(api, id(args[0]), process.stdout);
+        }
         return ExitCode.ok;
       }
       case 'results': {
@@ -106,32 +141,22 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(table(resultRows([e])) + '\n');
         return ExitCode.ok;
       }
-      case 'leaderboard': {
-        const q = new URLSearchParams();
-        if (values.metric) q.set('metric_name', values.metric);
-        if (values.dataset) q.set('dataset_name', values.dataset);
-        const { entries } = await api.get(`/v1/leaderboard?${q}`);
-        for (const [i, e] of entries.entries()) process.stdout.write(`${String(i + 1).padStart(3)}. ${e.model_name}  ${e.metric_name}  ${e.summary.mean?.toFixed(4)} ± ${e.summary.std?.toFixed(4) ?? '—'} (n=${e.summary.support})  ${e.experiment_name} on ${e.dataset_name}\n`);
+      case 'view':
+        return await view(conn, { env: process.env, out: process.stdout, say, interrupted });
+      case 'leaderboard':
+        await leaderboard(api, { metric: values.metric, dataset: values.dataset }, process.stdout);
         return ExitCode.ok;
-      }
       case 'datasets': {
         if (args[0] !== 'push') throw new CliError('usage: evalap datasets push <file> [--name N]', ExitCode.usage);
         need(2, 'a dataset file');
         const frame = await readDatasetFile(args[1]);
         const name = values.name ?? path.basename(args[1]).replace(/\.[^.]+$/, '');
-        const id = await uploadDataset(api, { name }, frame);
-        process.stdout.write(`dataset ${name}: ${frame.rows.length} rows (id ${id})\n`);
+        await ensureDataset(api, { name, file: args[1] }, async () => frame, { replace: values.replace ?? false, say });
         return ExitCode.ok;
       }
-      case 'compare': {
+      case 'compare':
         need(2, 'two experiment set ids');
-        const { metrics } = await api.get(`/v1/compare?set_a=${id(args[0])}&set_b=${id(args[1])}`);
-        const f = (v: number | null) => (v === null ? '—' : v.toFixed(4));
-        for (const m of metrics) {
-          process.stdout.write(`${m.model}  ${m.metric}  ${f(m.mean_a)} → ${f(m.mean_b)}  diff ${f(m.difference)}  95% CI ${m.ci95 ? `[${f(m.ci95[0])}, ${f(m.ci95[1])}]` : '—'}  n=${m.n}${m.regression ? '  REGRESSION' : ''}\n`);
-        }
-        return metrics.some((m: { regression: boolean }) => m.regression) ? ExitCode.gateFailed : ExitCode.ok;
-      }
+        return await compare(api, id(args[0]), id(args[1]), process.stdout);
       case 'stop':
       case 'retry': {
         const force = command === 'retry' && values.force ? '?force=true' : '';

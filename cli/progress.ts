@@ -2,9 +2,12 @@
  * Live progress of a run: a bar per experiment (answers and observations
  * done, failures, rate, time left). On a terminal the bars redraw in place;
  * elsewhere (CI logs) a line per experiment is printed when it changes, at
- * most every few seconds.
+ * most every few seconds. Experiments are labelled by what tells them apart
+ * (core/variant-labels.ts), fitted to one column without two reading the same.
  */
-export interface ExperimentProgress {
+import { fitLabels, variantLabels, type VariantSource } from '../core/variant-labels.js';
+
+export interface ExperimentProgress extends VariantSource {
   id: number;
   name: string;
   experiment_status: string;
@@ -17,6 +20,8 @@ export interface ExperimentProgress {
 }
 
 const WIDTH = 24;
+/** Widest label column: longer labels are fitted (cut in the middle). */
+const LABEL_WIDTH = 32;
 
 function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
@@ -36,7 +41,7 @@ export class Progress {
     private readonly now = Date.now,
   ) {}
 
-  line(e: ExperimentProgress): string {
+  line(e: ExperimentProgress, label = e.name): string {
     const total = e.num_total * (1 + e.num_metrics);
     const done = e.num_try + e.num_observation_try;
     const failed = e.num_try - e.num_success + (e.num_observation_try - e.num_observation_success);
@@ -46,11 +51,14 @@ export class Progress {
     const rate = elapsed > 0 ? done / elapsed : 0;
     const left = rate > 0 ? (total - done) / rate : Infinity;
     const status = ['finished', 'stopped'].includes(e.experiment_status) ? e.experiment_status : `${clock(left)} left`;
-    return `${e.name.padEnd(24).slice(0, 24)} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  answers ${e.num_try}/${e.num_total}  observations ${e.num_observation_try}/${e.num_total * e.num_metrics}  failed ${failed}  ${rate.toFixed(1)}/s  ${status}`;
+    return `${label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  answers ${e.num_try}/${e.num_total}  observations ${e.num_observation_try}/${e.num_total * e.num_metrics}  failed ${failed}  ${rate.toFixed(1)}/s  ${status}`;
   }
 
   update(experiments: ExperimentProgress[], final = false): void {
-    const lines = experiments.map((e) => this.line(e));
+    const labels = variantLabels(experiments);
+    const fitted = fitLabels(labels, Math.min(LABEL_WIDTH, Math.max(...labels.map((l) => l.length))));
+    const width = Math.max(...fitted.map((l) => l.length));
+    const lines = experiments.map((e, i) => this.line(e, fitted[i].padEnd(width)));
     if (this.out.isTTY) {
       // Move up over the previous bars and redraw them.
       const up = this.drawn ? `\x1b[${this.drawn}A` : '';

@@ -1,49 +1,27 @@
 /** `evalap run <file>`: upload what is missing, launch, follow, report, gate. */
-import type { ParsedFrame } from '../core/dataframe.js';
+import { variantLabels } from '../core/variant-labels.js';
 import type { ApiClient } from './client.js';
 import { readDatasetFile } from './dataset-file.js';
+import { ensureDataset } from './dataset-sync.js';
 import { CliError, ExitCode } from './errors.js';
 import { Progress, type ExperimentProgress } from './progress.js';
-import { checkGates, exportResults, resultRows, table, whyRowsFailed, type Gate } from './report.js';
-import { loadRunFile, type DatasetRef } from './spec.js';
+import { checkOutputs, exportResults, type MetricInfo } from './exports.js';
+import { checkGates, gateResults, resultRows, table, whyRowsFailed, type Gate } from './report.js';
+import { fetchRowRecords } from './row-results.js';
+import { loadRunFile, runMetricNames, type RunSpec } from './spec.js';
 
 export interface RunOptions {
   outputs: string[];
   gates: Gate[];
   maxFailures?: number;
+  /** Replace a dataset of the same name whose rows differ from the run file's (see dataset-sync.ts). */
+  replace?: boolean;
   env: NodeJS.ProcessEnv;
   out: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean };
   say: (line: string) => void;
   /** Resolves when the user interrupts (Ctrl-C). */
   interrupted: Promise<void>;
   pollMs?: number;
-}
-
-/** Rows per upload request: well below the API's 6 MB body limit for typical rows. */
-const CHUNK_ROWS = 5000;
-
-/** Creates a dataset from parsed rows, in chunks: the first with the metadata, the rest appended. Returns its id. */
-export async function uploadDataset(api: ApiClient, meta: Omit<DatasetRef, 'file'>, frame: ParsedFrame): Promise<number> {
-  const created = await api.post('/v1/dataset', { readme: '', ...meta, df: JSON.stringify(frame.rows.slice(0, CHUNK_ROWS)) });
-  for (let i = CHUNK_ROWS; i < frame.rows.length; i += CHUNK_ROWS) {
-    await api.post(`/v1/dataset/${created.id}/rows`, { df: JSON.stringify(frame.rows.slice(i, i + CHUNK_ROWS)) });
-  }
-  return created.id;
-}
-
-/** Uploads a run file's dataset unless the API already has one of that name. */
-async function ensureDataset(api: ApiClient, ref: DatasetRef, say: (l: string) => void): Promise<void> {
-  try {
-    const existing = await api.get(`/v1/dataset?name=${encodeURIComponent(ref.name)}`);
-    say(`dataset ${ref.name}: already on the API (${existing.size} rows), not uploaded again`);
-    return;
-  } catch (err) {
-    if (!(err instanceof CliError) || !/\(404\)/.test(err.message)) throw err;
-  }
-  const { file, ...meta } = ref;
-  const frame = await readDatasetFile(file);
-  await uploadDataset(api, meta, frame);
-  say(`dataset ${ref.name}: uploaded ${frame.rows.length} rows from ${file}`);
 }
 
 const terminal = (s: string) => s === 'finished' || s === 'stopped';
@@ -63,11 +41,25 @@ async function launchSet(api: ApiClient, body: Record<string, any>): Promise<any
   }
 }
 
+/**
+ * Reads the run file and refuses, before anything connects, uploads or
+ * launches, outputs and gates the run could not honour.
+ */
+export function prepareRun(file: string, outputs: string[], gates: Gate[], env: NodeJS.ProcessEnv): RunSpec {
+  const spec = loadRunFile(file, env);
+  checkOutputs(outputs);
+  const metrics = runMetricNames(spec.body);
+  for (const g of gates) {
+    if (!metrics.has(g.metric)) throw new CliError(`--fail-under ${g.metric}=${g.min}: ${file} has no metric named ${JSON.stringify(g.metric)} (it has: ${[...metrics].join(', ') || 'none'}; a gate names a metric by its aliased_name when it has one)`, ExitCode.usage);
+  }
+  return spec;
+}
+
 export async function run(api: ApiClient, file: string, o: RunOptions): Promise<number> {
-  const spec = loadRunFile(file, o.env);
-  for (const ref of spec.datasets) await ensureDataset(api, ref, o.say);
+  const spec = prepareRun(file, o.outputs, o.gates, o.env);
+  for (const ref of spec.datasets) await ensureDataset(api, ref, () => readDatasetFile(ref.file), { replace: o.replace ?? false, say: o.say });
   const set = await launchSet(api, spec.body);
-  o.say(`launched experiment set ${set.id} (${set.name}) with ${set.experiments.length} experiment(s); Ctrl-C stops it`);
+  o.say(`launched experiment set ${set.id} (${set.name}) with ${set.experiments.length} experiment(s); Ctrl-C stops it; evalap status --set ${set.id} shows it`);
 
   let interrupted = false;
   void o.interrupted.then(() => (interrupted = true));
@@ -87,18 +79,25 @@ export async function run(api: ApiClient, file: string, o: RunOptions): Promise<
   }
 
   const full = await Promise.all(experiments.map((e) => api.get(`/v1/experiment/${e.id}?with_results=true`)));
-  const rows = resultRows(full);
+  const labels = variantLabels(full);
+  const rows = resultRows(full, labels);
   const answerFailures = full.reduce((n, e) => n + (e.num_try - e.num_success), 0);
   o.out.write('\n' + table(rows) + '\n');
   const failing = full.filter((e) => e.num_try > e.num_success || rows.some((r) => r.experiment_id === e.id && r.failures > 0));
   if (failing.length) {
     const reports = await Promise.all(failing.map((e) => api.get(`/v1/experiment/${e.id}/failures`)));
-    o.out.write('\n' + whyRowsFailed(failing, reports) + '\n');
+    const labelled = failing.map((e) => ({ id: e.id, name: labels[full.indexOf(e)] }));
+    o.out.write('\n' + whyRowsFailed(labelled, reports) + '\n');
   }
   const problems = checkGates(rows, o.gates, o.maxFailures, answerFailures);
-  for (const f of o.outputs) {
-    exportResults(f, rows, problems, set.name);
-    o.say(`wrote ${f}`);
+  if (o.outputs.length) {
+    const [records, metricList] = await Promise.all([fetchRowRecords(api, full, labels), api.get<MetricInfo[]>('/v1/metrics')]);
+    const metricNames = new Map<string, string>(full.flatMap((e) => (e.results ?? []).map((r: any) => [r.metric_aliased_name, r.metric_name] as [string, string])));
+    const report = { setName: set.name, results: rows, rows: records, gates: gateResults(rows, o.gates), problems, metrics: new Map(metricList.map((m) => [m.name, m])), metricNames };
+    for (const f of o.outputs) {
+      exportResults(f, report);
+      o.say(`wrote ${f}`);
+    }
   }
   for (const p of problems) o.say(`FAILED ${p}`);
   // Every answer failed: the scores measure nothing, whatever the gates say.

@@ -89,3 +89,27 @@ export function loadRunFile(file: string, env: NodeJS.ProcessEnv, now = new Date
   const setBody = isSet ? { ...body, name: runName, readme: body.readme ?? '' } : { name: runName, readme: body.readme ?? '', experiments: [body] };
   return { body: setBody, datasets: [...datasets.values()] };
 }
+
+/**
+ * The metric names a run's results will carry (aliased names where given), as
+ * gates name them: every `metrics` list of the body, grid values included.
+ */
+export function runMetricNames(body: unknown, out = new Set<string>()): Set<string> {
+  const addRef = (ref: unknown) => {
+    if (typeof ref === 'string') out.add(ref);
+    else if (Array.isArray(ref)) ref.forEach(addRef);
+    else if (ref && typeof ref === 'object') {
+      const { name, aliased_name } = ref as { name?: unknown; aliased_name?: unknown };
+      if (typeof aliased_name === 'string' && aliased_name) out.add(aliased_name);
+      else if (typeof name === 'string') out.add(name);
+    }
+  };
+  if (Array.isArray(body)) body.forEach((v) => runMetricNames(v, out));
+  else if (body && typeof body === 'object') {
+    for (const [k, v] of Object.entries(body)) {
+      if (k === 'metrics' && Array.isArray(v)) v.forEach(addRef);
+      else runMetricNames(v, out);
+    }
+  }
+  return out;
+}

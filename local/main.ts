@@ -10,20 +10,39 @@ import { startPlatform } from './platform.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const platform = await startPlatform(config, logger, process.env);
-  process.stderr.write(`Evalap API on ${platform.url}${platform.open ? ' (open: no API keys configured, loopback only)' : ''}. Ctrl-C stops it.\n`);
+  const started = startPlatform(config, logger, process.env);
   let stopping = false;
-  const stop = async () => {
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    // A signal during start-up: stop what started once it has (PostgreSQL runs in its own process group and would outlive us).
+    const running = await started.catch(() => undefined);
+    await running?.stop();
+    process.exit(0);
+  };
+  const onSignal = () => {
     if (stopping) {
       process.stderr.write('forced exit\n');
       process.exit(1);
     }
-    stopping = true;
-    await platform.stop();
-    process.exit(0);
+    void shutdown();
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // `evalap serve | tee log` and Ctrl-C: tee may die first, and every later
+  // write to the pipe fails with EPIPE (Node ignores SIGPIPE, so the failure
+  // comes as an 'error' event, which would crash us and leave PostgreSQL
+  // running). A closed output is a reason to stop in order, not to crash.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      void shutdown();
+    });
+  }
+  const platform = await started;
+  if (stopping) return;
+  process.stderr.write(`Evalap API on ${platform.url}${platform.open ? ' (open: no API keys configured, loopback only)' : ''}. Ctrl-C stops it.\n`);
 }
 
 main().catch((err: unknown) => {

@@ -62,20 +62,39 @@ describe('evalap run', () => {
     expect(res.stdout).toMatch(/careful-model +\[#+\] 100% +answers 8\/8 +observations 24\/24 +failed 0/);
     expect(res.stdout).toMatch(/sloppy-model +sloppy-model +exact_match +0\.25 +0\.4629 +8 /);
 
+    // json: the aggregate results, the gates, and one record per row and metric.
     const json = JSON.parse(fs.readFileSync(outs[0], 'utf8'));
     expect(json.results).toHaveLength(6);
     expect(json.results.find((r: any) => r.experiment === 'careful-model' && r.metric === 'exact_match')).toMatchObject({ mean: 1, support: 8, failures: 0 });
+    expect(json.gate_failures).toEqual([]);
+    expect(json.rows).toHaveLength(2 * 8 * 3);
+    const barcelona = { experiment: 'sloppy-model', variant: 'sloppy-model', num_line: 2, query: 'What is the capital of Spain?', output_true: 'Madrid', answer: 'Barcelona', answer_error: null, metric: 'exact_match', score: 0, observation_error: null };
+    expect(json.rows).toContainEqual(expect.objectContaining(barcelona));
+    expect(json.rows).toContainEqual(expect.objectContaining({ experiment: 'sloppy-model', num_line: 0, answer: 'paris.', metric: 'exact_match_loose', score: 1 }));
+
+    // jsonl: the same records, one a line.
     const lines = fs.readFileSync(outs[1], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.metric)).toEqual(json.results.map((r: any) => r.metric));
+    expect(lines).toEqual(json.rows);
+
+    // csv: the same records, quoted where needed.
     const csv = fs.readFileSync(outs[2], 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('experiment_id,experiment,model,metric,mean,std,support,ci95_low,ci95_high,corpus_score,failures');
-    expect(csv).toHaveLength(7);
+    expect(csv[0]).toBe('experiment_id,experiment,variant,model,num_line,query,output_true,answer,answer_error,metric,score,observation,observation_error');
+    expect(csv).toHaveLength(1 + 48);
+    expect(csv).toContainEqual(expect.stringMatching(/^\d+,sloppy-model,sloppy-model,sloppy-model,2,What is the capital of Spain\?,Madrid,Barcelona,,exact_match,0,,$/));
+
+    // junit: a testcase per experiment and metric, and per row and metric.
     const xml = fs.readFileSync(outs[3], 'utf8');
-    expect(xml.match(/<testcase /g)).toHaveLength(6);
+    expect(xml.match(/<testcase /g)).toHaveLength(6 + 48);
+    expect(xml).toContain('<testcase classname="sloppy-model" name="row 2 exact_match"><system-out>score=0</system-out></testcase>');
     expect(xml).not.toContain('<failure');
+
+    // html: self-contained, with a chart per metric and the rows.
     const html = fs.readFileSync(outs[4], 'utf8');
     expect(html.match(/<svg /g)).toHaveLength(3);
-    expect(html).not.toMatch(/<script|<link|src=/);
+    expect(html).not.toMatch(/<script|<link|src=|url\(|https?:/);
+    expect(html).toMatch(/<tr><td>sloppy-model<\/td><td>2<\/td><td>exact_match<\/td><td>0<\/td><td>What is the capital of Spain\?<\/td><td>Madrid<\/td><td>Barcelona<\/td>/);
+    // Bars on exact_match's own range, 0 to 1: the sloppy model's 0.25 is a quarter of the axis, not the whole.
+    expect(html).toContain('aria-label="exact_match: mean per experiment on 0–1"');
   });
 
   it('exits non-zero when a gate fails, and says which', async () => {
@@ -113,10 +132,15 @@ describe('evalap run when rows fail', () => {
     stub.setBehaviour({ script: () => '400' });
     try {
       const spec = file('refused.yaml', `name: refused\ndataset: capitals\nmodel: { name: stub, base_url: "${stub.url}" }\nmetrics: [exact_match]\n`);
-      const res = await evalap(['run', spec, '--api', api.url]);
+      const [junit, html] = [path.join(tmp, 'refused.xml'), path.join(tmp, 'refused.html')];
+      const res = await evalap(['run', spec, '--api', api.url, '--output', junit, '--output', html]);
       expect([res.code, res.stderr]).toEqual([3, expect.stringContaining('FAILED refused: none of its 8 rows was answered (see why above)')]);
       const why = res.stdout.slice(res.stdout.indexOf('Why rows failed:'));
       expect(why).toMatch(/^Why rows failed:\n {2}refused\n {4}answers: 8 rows failed\n {6}.*400.* — 8 rows$/m);
+      // Every row is a failed testcase carrying the answer's error.
+      const xml = fs.readFileSync(junit, 'utf8');
+      expect(xml.match(/<testcase classname="refused" name="row \d exact_match"><failure message="answer failed: [^"]*400/g)).toHaveLength(8);
+      expect(fs.readFileSync(html, 'utf8')).toMatch(/<tr class="bad"><td>refused<\/td><td>\d<\/td><td>exact_match<\/td><td>—<\/td><td>What is the capital of [A-Za-z]+\?<\/td><td>[^<]+<\/td><td><\/td><td>answer: [^<]*400/);
     } finally {
       stub.setBehaviour({ latencyMs: 300 });
     }
@@ -136,7 +160,11 @@ describe('the OpenAI-compatible example', () => {
     try {
       const res = await evalap(['run', 'examples/openai.yaml', '--api', api.url], { OPENAI_BASE_URL: stub.url, OPENAI_API_KEY: 'sk-example-key-123', OPENAI_MODEL: 'stub-model' });
       expect(res.code).toBe(0);
-      expect(res.stdout).toMatch(/capitals-grid-\d{8}-\d{6}__0 +stub-model +exact_match_loose +0\.125 /);
+      // Grid variants are labelled by the parameter that differs, in the progress bars and the table.
+      expect(res.stdout).toMatch(/^temperature=0 \[#+\] 100%/m);
+      expect(res.stdout).toMatch(/^temperature=1 \[#+\] 100%/m);
+      expect(res.stdout).toMatch(/^temperature=0 +stub-model +exact_match_loose +0\.125 /m);
+      expect(res.stdout).not.toMatch(/__\d/);
       expect(res.stdout).toMatch(/judge_exactness +1 +0 +8 /);
       expect(stub.requests.some((q) => q.authorization === 'Bearer sk-example-key-123')).toBe(true);
       expect(res.stdout + res.stderr).not.toContain('sk-example-key-123');
@@ -193,6 +221,97 @@ describe('evalap errors', () => {
   });
 });
 
+describe('a dataset file that changed since it was uploaded', () => {
+  const rows = (third: string) => `query,output_true\nOne?,1\nTwo?,2\nThree?,${third}\n`;
+  const spec = (csv: string) => file('changing.yaml', `name: changing\ndataset: { name: changing, path: ${csv} }\nmodel: { aliased_name: fixed, output: ["1", "2", "3"] }\nmetrics: [exact_match]\n`);
+
+  it('is kept when unchanged, refused with the difference when changed, and not replaced while experiments use it', async () => {
+    const csv = file('changing.csv', rows('3'));
+    const first = await evalap(['run', spec(csv), '--api', api.url]);
+    expect([first.code, first.stderr]).toEqual([0, expect.stringContaining('dataset changing: uploaded 3 rows')]);
+    const again = await evalap(['run', spec(csv), '--api', api.url]);
+    expect([again.code, again.stderr]).toEqual([0, expect.stringContaining('dataset changing: already on the API with the same 3 rows')]);
+
+    fs.writeFileSync(csv, rows('three'));
+    const changed = await evalap(['run', spec(csv), '--api', api.url]);
+    expect(changed.code).toBe(2);
+    expect(changed.stderr.trim()).toBe(`evalap: dataset changing on the API is not the one in ${csv} (same size and columns, different values): run again with --replace to delete it and upload the file, or give the changed file a new dataset name in the run file (e.g. changing-v2)`);
+    expect(changed.stderr).not.toContain('launched');
+
+    const replaced = await evalap(['run', spec(csv), '--api', api.url, '--replace']);
+    expect(replaced.code).toBe(2);
+    expect(replaced.stderr.trim()).toBe('evalap: --replace: dataset changing cannot be replaced, experiments use it (their results were computed on it); give the changed file a new dataset name in the run file (e.g. changing-v2)');
+  });
+
+  it('is replaced with --replace when no experiment uses it', async () => {
+    const csv = file('pushed.csv', rows('3'));
+    expect((await evalap(['datasets', 'push', csv, '--api', api.url])).code).toBe(0);
+    fs.writeFileSync(csv, rows('3') + 'Four?,4\n');
+    const refused = await evalap(['datasets', 'push', csv, '--api', api.url]);
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('(3 rows on the API, 4 in the file)')]);
+    const replaced = await evalap(['datasets', 'push', csv, '--api', api.url, '--replace']);
+    expect([replaced.code, replaced.stderr]).toEqual([0, 'dataset pushed: replaced (3 rows on the API, 4 in the file)\ndataset pushed: uploaded 4 rows from ' + csv + '\n']);
+    expect((await api.call('GET', '/v1/dataset?name=pushed')).body.size).toBe(4);
+  });
+});
+
+describe('evalap checks before it runs', () => {
+  it.each([
+    ['an output of unknown format', ['--output', 'results.txt'], 'evalap: --output results.txt: unknown format; use .json, .jsonl, .csv, .xml (JUnit) or .html'],
+    ['a gate on a metric the run file lacks', ['--fail-under', 'exact_matc=0.5'], 'evalap: --fail-under exact_matc=0.5: examples/quickstart.yaml has no metric named "exact_matc" (it has: exact_match, exact_match_loose, levenshtein_ratio; a gate names a metric by its aliased_name when it has one)'],
+  ])('refuses %s before connecting to any API', async (_name, args, message) => {
+    // An API that does not answer: the check must come first.
+    const res = await evalap(['run', 'examples/quickstart.yaml', '--api', `http://127.0.0.1:${await freePort()}`, ...args]);
+    expect([res.code, res.stderr.trim()]).toEqual([2, message]);
+  });
+
+  it('accepts a gate on an aliased metric name', async () => {
+    const res = await evalap(['run', 'examples/quickstart.yaml', '--api', api.url, '--fail-under', 'exact_match_loose=0.3']);
+    expect([res.code, res.code ? res.stderr : '']).toEqual([0, '']);
+  });
+});
+
+describe('evalap status, leaderboard and compare', () => {
+  it('shows a set from the id run prints, each experiment with its counters', async () => {
+    const ran = await evalap(['run', 'examples/quickstart.yaml', '--api', api.url]);
+    const id = /launched experiment set (\d+) .*evalap status --set \1 shows it/.exec(ran.stderr)?.[1];
+    expect(id).toBeDefined();
+    const res = await evalap(['status', '--set', id!, '--api', api.url]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^experiment set ${id} \\(quickstart-[\\d-]+\\): finished, 2 experiment\\(s\\)\n  careful-model \\(experiment \\d+\\): finished, answers 8/8 of 8, observations 24/24\n  sloppy-model \\(experiment \\d+\\): finished, answers 8/8 of 8, observations 24/24\n$`));
+    expect((await evalap(['status', 'set', id!, '--api', api.url])).stdout).toBe(res.stdout);
+  });
+
+  it('ranks each metric on its own without --metric', async () => {
+    const res = await evalap(['leaderboard', '--dataset', 'capitals', '--api', api.url]);
+    expect(res.code).toBe(0);
+    const groups = res.stdout.trim().split('\n\n').map((g) => g.split('\n'));
+    // One group per metric, each once (other tests' runs on capitals add theirs).
+    const heads = groups.map((g) => g[0]);
+    expect(heads).toEqual(expect.arrayContaining(['exact_match', 'exact_match_loose', 'levenshtein_ratio']));
+    expect(heads).toEqual([...new Set(heads)].sort());
+    for (const [metric, ...entries] of groups) {
+      expect(entries.filter((e) => !e.includes('more with')).every((e) => new RegExp(`^ +\\d+\\. \\S+  ${metric}  `).test(e))).toBe(true);
+    }
+    expect(groups[0][1]).toMatch(/^ {2}1\. careful-model  exact_match  1\.0000 /);
+  });
+
+  it('refuses to compare runs on different datasets, naming them', async () => {
+    const a = await evalap(['run', 'examples/quickstart.yaml', '--api', api.url]);
+    const csv = file('other.csv', fs.readFileSync('examples/capitals.csv', 'utf8'));
+    const spec = file('other-run.yaml', `name: other\nexperiments:\n  - name: careful-model\n    dataset: { name: capitals-copy, path: ${csv} }\n    model: { aliased_name: careful-model, output: [Paris, Rome, Madrid, Berlin, Tokyo, Ottawa, Canberra, Brasília] }\n    metrics: [exact_match]\n`);
+    const b = await evalap(['run', spec, '--api', api.url]);
+    const [idA, idB] = [a, b].map((r) => /launched experiment set (\d+)/.exec(r.stderr)![1]);
+    const res = await evalap(['compare', idA, idB, '--api', api.url]);
+    expect(res.code).toBe(2);
+    // On the same dataset, each experiment's line carries its label.
+    const same = await evalap(['compare', idA, idA, '--api', api.url]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/^sloppy-model {2}exact_match {2}0\.2500 → 0\.2500 {2}diff 0\.0000 {2}95% CI \[[^\]]+\] {2}n=8$/m);
+    expect(res.stderr.trim()).toBe(`evalap: sets ${idA} and ${idB} ran on different datasets (careful-model is on dataset capitals, careful-model on capitals-copy): scores are paired row by row, so only runs on the same dataset compare`);
+  });
+});
+
 describe('evalap without an API', () => {
   it('starts the embedded stack, runs the quickstart to completion and stops it', async () => {
     const env = { EVALAP_DATA_DIR: path.join(tmp, 'embedded'), PORT: String(await freePort()), EVALAP_PG_PORT: String(await freePort()), EVALAP_SQS_PORT: String(await freePort()), RUNNER_POLL_WAIT_SEC: '1' };
@@ -201,6 +320,41 @@ describe('evalap without an API', () => {
     expect({ code: res.code, stderr: res.code ? res.stderr : '' }).toEqual({ code: 0, stderr: '' });
     expect(res.stdout).toMatch(/careful-model +careful-model +exact_match +1 +0 +8 /);
     expect(fs.existsSync(path.join(env.EVALAP_DATA_DIR, 'stack.pid'))).toBe(false);
+  });
+});
+
+describe('evalap view', () => {
+  /** A stand-in for xdg-open that records the URL it was asked to open. */
+  const opener = () => {
+    const bin = fs.mkdtempSync(path.join(tmp, 'bin-'));
+    fs.writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" >> "${bin}/opened"\n`, { mode: 0o755 });
+    return { PATH: `${bin}:${process.env.PATH}`, opened: () => (fs.existsSync(`${bin}/opened`) ? fs.readFileSync(`${bin}/opened`, 'utf8') : '') };
+  };
+
+  it('opens the web UI of the API that answers and prints its URL', async () => {
+    const o = opener();
+    const res = await evalap(['view', '--api', api.url], { PATH: o.PATH });
+    expect([res.code, res.stdout]).toEqual([0, `${api.url}/\n`]);
+    await waitUntil(async () => o.opened() || undefined, 10_000, 'the browser to be opened');
+    expect(o.opened()).toBe(`${api.url}/\n`);
+  });
+
+  it('starts the embedded stack on PORT when nothing answers, and keeps it until Ctrl-C', async () => {
+    const o = opener();
+    const port = await freePort();
+    const env = { PATH: o.PATH, EVALAP_DATA_DIR: path.join(tmp, 'view'), PORT: String(port), EVALAP_PG_PORT: String(await freePort()), EVALAP_SQS_PORT: String(await freePort()), RUNNER_POLL_WAIT_SEC: '1' };
+    let proc!: ReturnType<typeof spawn>;
+    const ran = evalap(['view'], env, (p) => (proc = p));
+    const url = `http://127.0.0.1:${port}/`;
+    await waitUntil(async () => o.opened() || undefined, 60_000, 'the browser to be opened');
+    expect(o.opened()).toBe(`${url}\n`);
+    expect((await fetch(`${url}health`)).status).toBe(200);
+    proc.kill('SIGINT');
+    const res = await ran;
+    expect([res.code, res.stdout]).toEqual([0, `${url}\n`]);
+    expect(res.stderr).toContain('the embedded stack serves it until Ctrl-C');
+    expect(fs.existsSync(path.join(env.EVALAP_DATA_DIR, 'stack.pid'))).toBe(false);
+    await expect(fetch(`${url}health`)).rejects.toThrow();
   });
 });
 
