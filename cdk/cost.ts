@@ -7,8 +7,9 @@
  *
  * Every line item comes from resources found in the template and names
  * them. Usage-priced things (requests, data processed, log ingestion, ACUs
- * while active, Fargate while scaled out) are 0 at rest and left out; the
- * README's per-million-tasks estimate covers them.
+ * while active, Fargate while scaled out, CloudFront, the UI's and the logs'
+ * few megabytes in S3) are 0 at rest and left out; the README's per-million
+ * estimates cover them.
  *
  * Prices: AWS on-demand list prices for us-east-1, in US dollars, from the
  * pricing pages named in PRICES.sources, transcribed on PRICES.asOf (they
@@ -36,6 +37,11 @@ export const PRICES = {
   fargateX86VcpuHour: 0.04048,
   fargateX86GbHour: 0.004445,
   ecrGbMonth: 0.1,
+  // Usage-priced (nothing at rest), for README.md's per-request estimates: the web interface and the API through CloudFront.
+  cloudfrontHttpsRequestsPer10k: 0.01,
+  cloudfrontDataOutGb: 0.085,
+  s3GetRequestsPer1k: 0.0004,
+  s3StandardGbMonth: 0.023,
   sources: [
     'https://aws.amazon.com/vpc/pricing/ (NAT gateway, public IPv4 address, interface endpoints)',
     'https://aws.amazon.com/secrets-manager/pricing/',
@@ -44,6 +50,8 @@ export const PRICES = {
     'https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2 ACU-hour, Aurora Standard storage)',
     'https://aws.amazon.com/fargate/pricing/',
     'https://aws.amazon.com/ecr/pricing/',
+    'https://aws.amazon.com/cloudfront/pricing/ (pay as you go, North America and Europe: HTTPS requests, data transfer out after the free tier)',
+    'https://aws.amazon.com/s3/pricing/ (S3 Standard: GET requests, storage)',
   ],
 } as const;
 

@@ -3,6 +3,7 @@
  * wildcard resource is accepted only where AWS offers nothing narrower) and
  * says why. Everything else the pack checks passes as built.
  */
+import type { CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { NagSuppressions, type NagPackSuppression } from 'cdk-nag';
 import type { Settings } from './settings.js';
@@ -99,10 +100,55 @@ export function applyNagSuppressions(stack: EvalapStack, settings: Settings): vo
     },
   ]);
 
+  suppressWeb(stack, settings);
+
   suppress(stack.schedules.deadLetterQueue, [
     {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself a dead-letter queue: the on-failure destination of the schedule Lambda\'s asynchronous invocations (Lambda, not an SQS redrive policy, sends to it), watched by an alarm.',
     },
   ]);
+}
+
+function suppressWeb(stack: EvalapStack, settings: Settings): void {
+  const { web } = stack;
+  suppress(web.deployRole, [
+    {
+      id: 'AwsSolutions-IAM5',
+      appliesTo: [`Resource::<${stack.getLogicalId(web.bucket.node.defaultChild as CfnElement)}.Arn>/*`],
+      reason:
+        'The deployment syncs the built UI into its own bucket: the files are named by the build (content hashes), so the grant covers the objects of that one bucket (get, put, delete, abort upload). The UI zip is read by its exact key, and invalidations name the distribution.',
+    },
+  ]);
+  // BucketDeployment's handler: one Lambda per stack, made by aws-cdk-lib with the runtime it was tested on.
+  for (const child of stack.node.children.filter((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'))) {
+    suppress(child, [
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'The S3 deployment handler is aws-cdk-lib\'s own (BucketDeployment), whose Python runtime it pins and tests with its AWS CLI layer; it runs only during deploys, and a CDK upgrade moves it.',
+      },
+    ]);
+  }
+  suppress(web.distribution, [
+    {
+      id: 'AwsSolutions-CFR1',
+      reason: 'Evalap serves its users wherever they are; every non-public route needs an API key. Operators who must restrict countries attach a WAF web ACL with a geo match rule (the webAclArn setting).',
+    },
+  ]);
+  if (!settings.webAclArn) {
+    suppress(web.distribution, [
+      {
+        id: 'AwsSolutions-CFR2',
+        reason: 'WAF is optional (the webAclArn setting attaches a CLOUDFRONT web ACL): a web ACL costs $5/month plus $1 per rule at rest, while the API authenticates every non-public route with keys and API Gateway throttles it.',
+      },
+    ]);
+  }
+  if (!settings.webDomainName) {
+    suppress(web.distribution, [
+      {
+        id: 'AwsSolutions-CFR4',
+        reason: 'Without a custom domain the distribution uses CloudFront\'s default *.cloudfront.net certificate, whose security policy CloudFront fixes (TLSv1); webDomainName with webCertificateArn switches to SNI and TLSv1.2_2021 as the minimum.',
+      },
+    ]);
+  }
 }

@@ -80,6 +80,11 @@ const optStr = (doc: string, pattern?: RegExp): Setting<string | undefined> => (
   },
 });
 
+const str = (doc: string, def: string, pattern?: RegExp): Setting<string> => {
+  const base = optStr(doc, pattern);
+  return { doc, default: def, parse: (raw, name) => base.parse(raw, name) ?? def };
+};
+
 const oneOf = <T extends string>(doc: string, def: T, values: readonly T[]): Setting<T> => ({
   doc,
   default: def,
@@ -132,6 +137,12 @@ export const SETTINGS = {
   judgeBaseUrl: optStr('EVALAP_JUDGE_BASE_URL: OpenAI-compatible base URL of judge models given by name. Its key goes in the provider keys secret.', /^https?:\/\/\S+$/),
   alarmEmail: optStr('E-mail address subscribed to the alarms topic (confirm the subscription mail). The topic exists either way.', /^[^@\s]+@[^@\s]+$/),
   oldestMessageAlarmSec: int('Alarm when the oldest queued task is older than this.', 3600, 60, 1_209_600),
+  uiDir: str('Folder of the built web interface (index.html and assets/), relative to the repository or absolute, published to the UI bucket behind CloudFront. `npm run build` writes dist/ui; the synth stops if the folder has no index.html.', 'dist/ui'),
+  // CloudFront takes certificates from ACM in us-east-1 only (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html).
+  webDomainName: optStr('Custom domain name of the web interface and its API (a CloudFront alternate domain name, e.g. evalap.example.com); needs webCertificateArn. Point a CNAME or a Route 53 alias at the WebDistributionDomain output.', /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/),
+  webCertificateArn: optStr('ARN of an ACM certificate in us-east-1 covering webDomainName (CloudFront takes certificates from that region only); needs webDomainName.', /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[A-Za-z0-9-]+$/),
+  // A web ACL for CloudFront has the CLOUDFRONT scope, made in us-east-1; WebACLId takes its ARN (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_DistributionConfig.html, WebACLId).
+  webAclArn: optStr('ARN of an AWS WAF web ACL (scope CLOUDFRONT, made in us-east-1) attached to the CloudFront distribution. Unset: no WAF (a web ACL costs $5/month plus $1 per rule).', /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[^/\s]+\/[0-9a-f-]+$/),
 } as const;
 
 export type Settings = { [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };
@@ -163,6 +174,10 @@ export function readSettings(node: Node | { tryGetContext(key: string): unknown 
     for (const name of ['natGateways', 'interfaceEndpoints'] as const) {
       if (given(name)) throw new SettingError(name, 'applies to networkLayout=private only (the public layout has no NAT gateway and no interface endpoint)');
     }
+  }
+  // An alternate domain name without a certificate is refused by CloudFront, and a certificate alone serves nothing.
+  if ((s.webDomainName === undefined) !== (s.webCertificateArn === undefined)) {
+    throw new SettingError(s.webDomainName === undefined ? 'webCertificateArn' : 'webDomainName', 'webDomainName and webCertificateArn go together: set both or neither');
   }
   if (s.runnerMinTasks > s.runnerMaxTasks) throw new SettingError('runnerMinTasks', `must be at most runnerMaxTasks (${s.runnerMaxTasks}), got ${s.runnerMinTasks}`);
   if (s.auroraMinCapacity > s.auroraMaxCapacity) throw new SettingError('auroraMinCapacity', `must be at most auroraMaxCapacity (${s.auroraMaxCapacity}), got ${s.auroraMinCapacity}`);

@@ -1,10 +1,13 @@
 /**
  * The whole platform in one stack: network, queue, database, secrets, the
- * migrations, the API, the runner, scheduled runs and their monitoring.
+ * migrations, the API, the runner, scheduled runs, their monitoring, and the
+ * web interface (S3 behind CloudFront, which also routes the API's paths).
  * Environment-agnostic (no account or region at synth, no look-ups): `cdk
  * synth` runs offline. Termination protection is on unless the
  * `terminationProtection` setting turns it off.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -18,7 +21,8 @@ import { TasksQueue } from './queue.js';
 import { Runner } from './runner.js';
 import { SCHEDULE_TIMEOUT, Schedules } from './schedules.js';
 import { AppSecrets, PROVIDER_KEY_FIELDS } from './secrets.js';
-import { runnerSize, stopTimeoutSec, type Settings } from './settings.js';
+import { runnerSize, SettingError, stopTimeoutSec, type Settings } from './settings.js';
+import { Web } from './web.js';
 
 export interface EvalapStackProps extends StackProps {
   /** The repository's root: sources of the Lambdas and the runner image. */
@@ -37,6 +41,7 @@ export class EvalapStack extends Stack {
   readonly runner: Runner;
   readonly schedules: Schedules;
   readonly monitoring: Monitoring;
+  readonly web: Web;
 
   constructor(scope: Construct, id: string, props: EvalapStackProps) {
     const s = props.settings;
@@ -88,11 +93,13 @@ export class EvalapStack extends Stack {
       logRetention,
     };
     this.migrations = new Migrations(this, 'Migrations', common);
-    this.schedules = new Schedules(this, 'Schedules', { ...common, dlqRetentionDays: s.dlqRetentionDays });
+    // The API and the schedule Lambda resolve judge names at launch with the providers' keys.
+    this.schedules = new Schedules(this, 'Schedules', { ...common, providerKeys: this.secrets.providerKeys, dlqRetentionDays: s.dlqRetentionDays });
 
     this.api = new Api(this, 'Api', {
       ...common,
       apiKeys: this.secrets.apiKeys,
+      providerKeys: this.secrets.providerKeys,
       memoryMiB: s.apiMemoryMiB,
       reservedConcurrency: s.apiReservedConcurrency,
       throttle: { rateLimit: s.apiThrottleRate, burstLimit: s.apiThrottleBurst },
@@ -137,6 +144,18 @@ export class EvalapStack extends Stack {
     // New code never meets an old schema; a failed migration fails the deploy.
     this.migrations.runBefore(this.api.function, this.schedules.function, this.runner.service);
 
+    // The UI is built apart (`npm run build`): without it the site would be empty, or an old build.
+    const uiDir = path.resolve(props.repoRoot, s.uiDir);
+    if (!fs.existsSync(path.join(uiDir, 'index.html'))) throw new SettingError('uiDir', `${uiDir} has no index.html: build the web interface first (npm run build)`);
+    this.web = new Web(this, 'Web', {
+      uiDir,
+      httpApi: this.api.httpApi,
+      logRetention,
+      domainName: s.webDomainName,
+      certificateArn: s.webCertificateArn,
+      webAclArn: s.webAclArn,
+    });
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       queue: this.tasks.queue,
       deadLetterQueue: this.tasks.deadLetterQueue,
@@ -161,6 +180,10 @@ export class EvalapStack extends Stack {
 
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('ApiUrl', this.api.stage.url, 'Base URL of the Evalap API');
+    out('WebUrl', this.web.url, 'The web interface; its /v1/* (and /openapi.json, /docs, /redoc, /health) is the API, same origin');
+    out('WebDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain of the web interface (the CNAME or alias target of webDomainName)');
+    out('WebBucketName', this.web.bucket.bucketName, 'Private S3 bucket of the web interface\'s files (kept when the stack is deleted)');
+    out('WebLogBucketName', this.web.logBucket.bucketName, 'S3 bucket of CloudFront\'s and the UI bucket\'s access logs (kept when the stack is deleted)');
     out('QueueUrl', this.tasks.queue.queueUrl, 'URL of the tasks queue');
     out('DeadLetterQueueUrl', this.tasks.deadLetterQueue.queueUrl, 'URL of the dead-letter queue');
     out('ScheduleDeadLetterQueueUrl', this.schedules.deadLetterQueue.queueUrl, 'URL of the queue of scheduled runs that failed every attempt');
@@ -168,7 +191,7 @@ export class EvalapStack extends Stack {
     out('DatabaseClusterArn', this.database.clusterArn, 'Aurora cluster ARN (the Data API resource ARN)');
     out('DatabaseSecretArn', this.database.secret.secretArn, 'RDS-managed secret of the database master user (rotated by RDS)');
     out('ApiKeysSecretName', this.secrets.apiKeys.secretName, 'Secret with EVALAP_API_KEYS and EVALAP_ADMIN_KEY');
-    out('ProviderKeysSecretName', this.secrets.providerKeys.secretName, 'Secret with the provider keys the runner uses (EVALAP_JUDGE_API_KEY)');
+    out('ProviderKeysSecretName', this.secrets.providerKeys.secretName, 'Secret with the judge providers\' keys (OPENAI_API_KEY, MISTRAL_API_KEY, ..., EVALAP_JUDGE_API_KEY) the API, the schedule Lambda and the runner use');
     out('ProviderKeyEncryptionKeyArn', this.secrets.providerKeyEncryption.keyArn, 'KMS key sealing the provider keys stored with experiments');
     out('MigrateFunctionName', this.migrations.function.functionName, 'Lambda that applies the database migrations (run at deploy time)');
     out('ScheduleFunctionArn', this.schedules.function.functionArn, 'Target of EventBridge Scheduler schedules');

@@ -176,6 +176,17 @@ describe('README.md, "Deploy to AWS"', () => {
     }
   });
 
+  it('prices requests through CloudFront from the price table, and counts nothing of the web interface at rest', () => {
+    const section = deploySection();
+    const perMillion = money(PRICES.cloudfrontHttpsRequestsPer10k * 100);
+    expect(section).toContain(`10⁶ × $${PRICES.cloudfrontHttpsRequestsPer10k.toFixed(4)} per 10,000 = **$${perMillion}** per million HTTPS`);
+    expect(section).toContain(`$${PRICES.cloudfrontDataOutGb} per GB out`);
+    // The distribution and the UI's buckets are in the template, and bill nothing by the hour or month.
+    const web = ['AWS::CloudFront::Distribution', 'AWS::S3::Bucket'].flatMap((type) => idsOf(base, type));
+    expect(web.length).toBe(3);
+    expect(delta(withResources(Object.fromEntries(web.map((id) => [id, undefined]))))).toBe(0);
+  });
+
   it('names the price table\'s date and region', () => {
     const section = deploySection();
     expect(section).toContain(PRICES.asOf);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../../cdk/build.js';
+import { UI_FIXTURE } from './synth.js';
 
 export const RUNNER_DOCKERFILE = 'runner/Dockerfile';
 
@@ -58,7 +59,7 @@ export function filesUnder(dir: string): string[] {
 export function synthAt(repoRoot: string): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-cdk-'));
   const cdkJson = JSON.parse(fs.readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const { app } = buildApp({ repoRoot, outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+  const { app } = buildApp({ repoRoot, outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [], uiDir: UI_FIXTURE } });
   app.synth();
   return outdir;
 }

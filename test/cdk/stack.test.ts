@@ -187,8 +187,8 @@ describe('the synthesized stack (default settings)', () => {
 
   it('runs no Lambda in a VPC, and grants no network-interface action to anyone', () => {
     const functions = ofType('AWS::Lambda::Function');
-    // API, schedule, migrations, and the CDK Trigger's provider.
-    expect(functions).toHaveLength(4);
+    // API, schedule, migrations, the CDK Trigger's provider, and the web interface's S3 deployment handler.
+    expect(functions).toHaveLength(5);
     for (const [id, fn] of functions) expect([id, fn.Properties.VpcConfig]).toEqual([id, undefined]);
     const actions = identityStatements(resources).flatMap(({ statement }) => list(statement.Action) as string[]);
     expect(actions.filter((a) => /^ec2:/.test(a))).toEqual([]);
@@ -221,7 +221,10 @@ describe('the synthesized stack (default settings)', () => {
   it('gives the schedule and migrations Lambdas the same variables (Data API, queue, KMS key, shared settings), and the migrations 5 minutes', () => {
     const schedule = resources[idOf(stack.schedules.function)].Properties;
     const migrate = resources[idOf(stack.migrations.function)].Properties;
-    expect(migrate.Environment.Variables).toEqual(schedule.Environment.Variables);
+    // Only the schedule Lambda resolves judge names (at launch): the migrations need no provider key.
+    const { EVALAP_PROVIDER_KEYS_SECRET_ARN, ...scheduleRest } = schedule.Environment.Variables;
+    expect(EVALAP_PROVIDER_KEYS_SECRET_ARN).toEqual({ Ref: idOf(stack.secrets.providerKeys) });
+    expect(migrate.Environment.Variables).toEqual(scheduleRest);
     expect(schedule.Environment.Variables).toMatchObject({
       DATABASE_RESOURCE_ARN: { 'Fn::GetAtt': [idOf(stack.database.cluster), 'DBClusterArn'] },
       DATABASE_SECRET_ARN: { 'Fn::GetAtt': [idOf(stack.database.cluster), 'MasterUserSecret.SecretArn'] },
@@ -251,6 +254,16 @@ describe('the synthesized stack (default settings)', () => {
       const secret = statements.filter((st) => JSON.stringify(st.Resource).includes('MasterUserSecret.SecretArn'));
       expect(secret).toEqual([expect.objectContaining({ Action: 'secretsmanager:GetSecretValue' })]);
     }
+  });
+
+  it('lets the API and the schedule Lambda read the judge providers\' keys, which they resolve judge names with, and not the migrations', () => {
+    const providerKeys = idOf(stack.secrets.providerKeys);
+    const reads = (fn: { role?: IConstruct }) => roleStatements(resources, idOf(fn.role!)).filter((st) => JSON.stringify(st.Resource ?? '').includes(providerKeys));
+    for (const fn of [stack.api.function, stack.schedules.function]) {
+      expect(resources[idOf(fn)].Properties.Environment.Variables.EVALAP_PROVIDER_KEYS_SECRET_ARN).toEqual({ Ref: providerKeys });
+      expect(reads(fn).flatMap((st) => list(st.Action))).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue']));
+    }
+    expect(reads(stack.migrations.function)).toEqual([]);
   });
 
   it('puts an HTTP API with access logs and throttling in front of the API Lambda', () => {
@@ -383,8 +396,8 @@ describe('the synthesized stack (default settings)', () => {
     expect(container.ReadonlyRootFilesystem).toBe(true);
     // Provider keys stay ECS secrets; nothing of the database.
     const secrets = Object.fromEntries((container.Secrets as Json[]).map((s) => [s.Name, JSON.stringify(s.ValueFrom)]));
-    expect(Object.keys(secrets)).toEqual(['EVALAP_JUDGE_API_KEY']);
-    expect(secrets.EVALAP_JUDGE_API_KEY).toContain(idOf(stack.secrets.providerKeys));
+    expect(Object.keys(secrets)).toEqual(['EVALAP_JUDGE_API_KEY', 'ALBERT_API_KEY', 'MISTRAL_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'SCALEWAY_API_KEY']);
+    for (const field of Object.keys(secrets)) expect(secrets[field]).toContain(idOf(stack.secrets.providerKeys));
     expect(container.LogConfiguration.LogDriver).toBe('awslogs');
     expect(resources[container.LogConfiguration.Options['awslogs-group'].Ref].Properties.RetentionInDays).toBe(30);
 
@@ -569,7 +582,7 @@ describe('the synthesized stack (default settings)', () => {
     expect(apiKeys.GenerateSecretString).toMatchObject({ GenerateStringKey: 'EVALAP_ADMIN_KEY', SecretStringTemplate: '{"EVALAP_API_KEYS":""}' });
     expect(apiKeys.GenerateSecretString.PasswordLength).toBeGreaterThanOrEqual(32);
     const providerKeys = resources[idOf(stack.secrets.providerKeys)].Properties;
-    expect(JSON.parse(providerKeys.SecretString)).toEqual({ EVALAP_JUDGE_API_KEY: '' });
+    expect(JSON.parse(providerKeys.SecretString)).toEqual({ EVALAP_JUDGE_API_KEY: '', ALBERT_API_KEY: '', MISTRAL_API_KEY: '', OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '', SCALEWAY_API_KEY: '' });
   });
 
   it('always has the alarms topic, TLS only, with no subscriber unless alarmEmail is set', () => {

@@ -12,6 +12,9 @@ import type { EvalapStack } from '../../cdk/stack.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** A built web interface in miniature (index.html, hashed assets/), relative to the repository. */
+export const UI_FIXTURE = 'test/cdk/fixtures/ui';
+
 const cdkJson = JSON.parse(fs.readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 
 export interface SynthOptions {
@@ -31,6 +34,8 @@ export function synth(options: SynthOptions = {}): { app: App; stack: EvalapStac
       ...cdkJson.context,
       // The CLI's way of skipping asset bundling: no stack is bundled.
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      // A small built UI, so the stack's tests never depend on the UI's own build having run.
+      uiDir: UI_FIXTURE,
       ...options.context,
     },
     builtinCloudFormationValidation: options.validate ?? false,
