@@ -114,6 +114,7 @@ export const VARIABLES = {
   EVALAP_SECRET_KEY: str('Base64 of 32 bytes: the key that encrypts stored provider API keys. Unset locally: a key file under EVALAP_DATA_DIR is created.'),
   EVALAP_KMS_KEY_ID: str('AWS: the KMS key that seals stored provider keys (envelope encryption). Takes precedence over EVALAP_SECRET_KEY.'),
   EVALAP_MAX_BODY_BYTES: int('Largest request body accepted (Lambda accepts 6 MB).', String(6 * 1024 * 1024), 1024, 64 * 1024 * 1024),
+  EVALAP_MAX_RESPONSE_BYTES: int('Largest response body sent; a larger one is a 413 naming the paginated route to use (Lambda returns at most 6 MB).', String(6_000_000), 1024, 64 * 1024 * 1024),
   EVALAP_FANOUT_CHUNK: int('Row tasks enqueued by one fan-out task before it enqueues its continuation.', '500', 10, 100000),
   LOG_LEVEL: oneOf<LogLevel>('Log level.', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
   EVALAP_JUDGE_MODEL: str('Default judge: the judge name of experiments that ask for an LLM or RAG metric and name none (Evalap\'s is gpt-4o-mini), resolved at launch as any judge name.'),

@@ -1,5 +1,6 @@
 /** Dataset operations behind the API: parse uploads, store rows, guard deletes. */
 import type { Core } from './context.js';
+import { cursor } from './cursor.js';
 import { parseCsv, parseDataFrameJson, parseJsonl, type ParsedFrame } from './dataframe.js';
 import { NotFoundError, ValidationError, type FieldIssue } from './errors.js';
 import { getMetric } from './metrics/registry.js';
@@ -104,3 +105,12 @@ export function visionRows(dataset: store.DatasetRecord, path: string, issues: F
 }
 
 export const deleteDataset = (core: Core, id: number) => core.db.transaction((client) => store.deleteDataset(client, id));
+
+/** A dataset's rows page by page, in row order: what a preview shows, and the way to read a dataset too large for with_df. */
+export async function listDatasetRows(core: Core, id: number, q: { limit: number; cursor?: string }) {
+  const dataset = await store.getDataset(core.db, id);
+  const after = cursor.decode(q.cursor);
+  const rows = await store.datasetRowsPage(core.db, id, after ?? -1, q.limit);
+  const last = rows.at(-1)?.num_line;
+  return { dataset_id: id, total: dataset.size, rows, next_cursor: rows.length === q.limit && last !== undefined && last < dataset.size - 1 ? cursor.encode(last) : null };
+}

@@ -7,6 +7,7 @@
  * route for large experiments.
  */
 import type { Core } from './context.js';
+import { offsetCursor } from './cursor.js';
 import { ValidationError } from './errors.js';
 import { getMetric } from './metrics/registry.js';
 import { experimentRows } from './store/experiment-rows.js';
@@ -24,16 +25,6 @@ export interface RowsQuery {
   q?: string;
 }
 
-/** Opaque cursors over a filtered, sorted list: the offset of the next page. */
-const offsetCursor = {
-  encode: (offset: number) => Buffer.from(`at:${offset}`).toString('base64url'),
-  decode(value: string | undefined): number {
-    if (value === undefined) return 0;
-    const m = /^at:(\d{1,9})$/.exec(Buffer.from(value, 'base64url').toString());
-    if (!m) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this route returned' }]);
-    return Number(m[1]);
-  },
-};
 
 export async function listExperimentRows(core: Core, id: number, q: RowsQuery) {
   const row = await store.getExperimentRow(core.db, id);

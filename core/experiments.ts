@@ -12,8 +12,9 @@ import { launchJudge } from './judges/resolve.js';
 import { checkMetrics, getMetric, type MetricUse } from './metrics/registry.js';
 import { ANSWER_FIELDS } from './metrics/types.js';
 import { isInline } from './metrics/score.js';
+import { cursor } from './cursor.js';
 import { enqueue, type TaskInput } from './queue.js';
-import { isRawModel, PG_INT_MAX, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
+import { isRawModel, type ExperimentPatch, type ModelCreate, type SetExperiment } from './schemas.js';
 import * as datasets from './store/datasets.js';
 import * as store from './store/experiments.js';
 import { ecoReport } from './store/ops.js';
@@ -219,16 +220,6 @@ export async function getExperiment(core: Core, id: number, o: ExperimentViewOpt
   };
 }
 
-/** Opaque cursors: the last id of the page, base64url-encoded. */
-export const cursor = {
-  encode: (id: number) => Buffer.from(`id:${id}`).toString('base64url'),
-  decode(value: string | undefined): number | undefined {
-    if (value === undefined) return undefined;
-    const m = /^id:(\d{1,10})$/.exec(Buffer.from(value, 'base64url').toString());
-    if (!m || Number(m[1]) > PG_INT_MAX) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
-    return Number(m[1]);
-  },
-};
 
 /** A list query: our cursor paging, or Evalap's (`skip`, `backward`), and Evalap's compliance filter. */
 export interface ListQuery {

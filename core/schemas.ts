@@ -399,6 +399,15 @@ export const PageQuery = z
     cursor: z.string().max(100).optional().describe('The next_cursor of the previous page'),
   })
   .strict();
+export const DatasetRowsQuery = PageQuery;
+export const DatasetRowsPage = z
+  .object({
+    dataset_id: z.number().int(),
+    total: z.number().int().describe('The dataset\'s rows'),
+    rows: z.array(z.object({ num_line: z.number().int(), data: jsonObject })),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'DatasetRowsPage' });
 export const ExperimentGetQuery = z
   .object({
     with_results: bool.default(false),

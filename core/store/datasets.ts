@@ -93,6 +93,18 @@ export async function datasetRecordsJson(db: Db, id: number): Promise<string> {
   return `[${docs.join(', ')}]`;
 }
 
+/** Up to `limit` rows after row `afterLine` (-1: from the first), in row order. */
+export async function datasetRowsPage(db: Db, id: number, afterLine: number, limit: number): Promise<{ num_line: number; data: Record<string, unknown> }[]> {
+  const docs = await readDocs(
+    db,
+    `SELECT num_line, json_build_object('num_line', num_line, 'data', data)::text AS doc FROM dataset_row
+     WHERE dataset_id = $1 AND num_line > $2 ORDER BY num_line LIMIT $3`,
+    [id, afterLine, limit],
+    ['num_line'],
+  );
+  return docs.map((d) => JSON.parse(d));
+}
+
 export async function patchDataset(db: Db, id: number, patch: Partial<NewDataset>): Promise<DatasetRecord> {
   const sets: string[] = [];
   const values: unknown[] = [id];

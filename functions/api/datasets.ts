@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as datasets from '../../core/datasets.js';
 import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
-import { Dataset, DatasetCreate, DatasetGetQuery, DatasetLookupQuery, DatasetPatch, DatasetRowsAppend, DatasetUploadQuery, IdParam } from '../../core/schemas.js';
+import { Dataset, DatasetCreate, DatasetGetQuery, DatasetLookupQuery, DatasetPatch, DatasetRowsAppend, DatasetRowsPage, DatasetRowsQuery, DatasetUploadQuery, IdParam } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
 /** Media types of row uploads besides a JSON body with `df`. */
@@ -70,6 +70,7 @@ export const datasetRoutes: Route[] = [
     summary: 'Find a dataset by ?name= or by ?id=, as Evalap does',
     query: DatasetLookupQuery,
     response: Dataset,
+    tooLarge: 'read the rows page by page with GET /v1/dataset/{id}/rows',
     run: async ({ core, query }) => ({
       body: query.id !== undefined ? await datasets.getDataset(core, query.id, query.with_df) : await datasets.getDatasetByName(core, query.name!, query.with_df),
     }),
@@ -77,11 +78,21 @@ export const datasetRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/dataset/{id}',
-    summary: 'Get a dataset; with_df=true adds its rows as a JSON records string',
+    summary: 'Get a dataset; with_df=true adds its rows as a JSON records string (up to the response limit; beyond it, page with GET /v1/dataset/{id}/rows)',
     params: IdParam,
     query: DatasetGetQuery,
     response: Dataset,
+    tooLarge: 'read the rows page by page with GET /v1/dataset/{id}/rows',
     run: async ({ core, params, query }) => ({ body: await datasets.getDataset(core, params.id, query.with_df) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/dataset/{id}/rows',
+    summary: 'One page of a dataset\'s rows, in row order; next_cursor reads the next',
+    params: IdParam,
+    query: DatasetRowsQuery,
+    response: DatasetRowsPage,
+    run: async ({ core, params, query }) => ({ body: await datasets.listDatasetRows(core, params.id, query) }),
   },
   {
     method: 'PATCH',

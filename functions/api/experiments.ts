@@ -39,6 +39,7 @@ export const experimentRoutes: Route[] = [
     params: IdParam,
     query: ExperimentGetQuery,
     response: Experiment,
+    tooLarge: 'read the answers and observations page by page with GET /v1/experiment/{id}/rows (and the dataset with GET /v1/dataset/{id}/rows)',
     run: async ({ core, params, query }) => ({ body: await experiments.getExperiment(core, params.id, query) }),
   },
   {

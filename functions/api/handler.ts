@@ -77,7 +77,7 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
     .use(errorsAndAccessLog(logger))
     .use(bodyLimit(options.config.EVALAP_MAX_BODY_BYTES))
     .use(authMiddleware(keys))
-    .handler(createRouter(routes, getCore, isAuthenticated) as never) as unknown as ApiHandler;
+    .handler(createRouter(routes, getCore, isAuthenticated, options.config.EVALAP_MAX_RESPONSE_BYTES) as never) as unknown as ApiHandler;
 }
 
 let api: ApiHandler | undefined;

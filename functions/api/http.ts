@@ -44,6 +44,8 @@ export interface Route<P = any, Q = any, B = any> {
   textBodies?: readonly string[];
   /** Media types taken as raw bytes (a file upload): the route reads `bytes`; no content type is taken as one of these. */
   binaryBodies?: readonly string[];
+  /** Where to read a response too large to send (a paginated route), said in its 413. */
+  tooLarge?: string;
   /** The response schema, for the OpenAPI document. */
   response?: z.ZodType;
   run(input: RouteInput<P, Q, B>): Promise<RouteOutput>;

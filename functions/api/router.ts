@@ -7,7 +7,7 @@ import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import type { Core } from '../../core/context.js';
-import { CoreError, ValidationError } from '../../core/errors.js';
+import { CoreError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
 import { findUnstorable } from '../../core/storable.js';
 import { docsRoutes } from './docs.js';
 import { HttpError } from './errors.js';
@@ -35,7 +35,19 @@ function assertStorable(value: unknown, where: string): void {
   if (issue) throw new ValidationError(`invalid ${where || 'body'}`, [issue]);
 }
 
-function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean) {
+/**
+ * A synchronous Lambda returns at most 6 MB (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
+ * "Invocation payload"): a larger body is refused here with a 413 that says where to read it page by page, rather
+ * than failing in Lambda with a bare 502. The same limit applies locally, so it shows before deployment.
+ */
+function sized(route: Route, out: ReturnType<typeof json>, maxBytes: number) {
+  const bytes = Buffer.byteLength(out.body ?? '');
+  if (bytes <= maxBytes) return out;
+  const mb = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} KB`);
+  throw new PayloadTooLargeError(`the response would be ${mb(bytes)}, more than one response may carry (${mb(maxBytes)})${route.tooLarge ? `; ${route.tooLarge}` : ''}`);
+}
+
+function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean, maxResponseBytes: number) {
   return async (event: APIGatewayProxyEventV2) => {
     assertStorable(event.pathParameters ?? {}, 'path');
     assertStorable(event.queryStringParameters ?? {}, 'query');
@@ -68,11 +80,11 @@ function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGate
     const input = { params, query, body, rawBody, contentType, bytes, authenticated: authenticated(event) } as RouteInput<unknown, unknown, unknown>;
     Object.defineProperty(input, 'core', { get: getCore, enumerable: true });
     const out = await route.run(input);
-    return json(out.status ?? 200, out.body, out.headers);
+    return sized(route, json(out.status ?? 200, out.body, out.headers), maxResponseBytes);
   };
 }
 
-export function createRouter(routes: readonly Route[], getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean = () => true) {
+export function createRouter(routes: readonly Route[], getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean = () => true, maxResponseBytes = 6_000_000) {
   // A path parameter without a schema would reach the database unchecked (an id past its range is a 500 there).
   const unchecked = routes.find((r) => /\{[^/]+\}/.test(r.path) && !r.params);
   if (unchecked) throw new Error(`route ${unchecked.method} ${unchecked.path} has path parameters but no params schema`);
@@ -82,7 +94,7 @@ export function createRouter(routes: readonly Route[], getCore: () => Core, auth
     regex: new RegExp('^' + r.path.replace(/\{[^/]+\}/g, '[^/]+') + '/?$'),
   }));
   return httpRouter({
-    routes: [...routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore, authenticated) })), ...docsRoutes],
+    routes: [...routes.map((r) => ({ method: r.method, path: r.path, handler: adapt(r, getCore, authenticated, maxResponseBytes) })), ...docsRoutes],
     notFoundResponse: ({ method, path }: { method: string; path: string }) => {
       const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
       if (allowed.length) throw new HttpError(405, `${method} is not allowed on ${path}; use ${allowed.join(', ')}`, { allow: allowed.join(', ') });
