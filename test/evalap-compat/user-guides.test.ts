@@ -18,7 +18,8 @@
  *
  * Internet stand-ins: every provider URL (api.openai.com, api.anthropic.com,
  * api.albert.fr) is replaced by the stub model server's; judges given by name
- * resolve to the stub through EVALAP_JUDGE_BASE_URL (python-client.ts); the
+ * are resolved at launch as any provider's: the stub is the configured judge
+ * endpoint and its GET /models lists the names the guides use (python-client.ts); the
  * Hugging Face datasets of the compliance guide are replaced by a few local
  * rows with the same columns.
  */
