@@ -10,6 +10,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { ApiHandler } from '../functions/api/handler.js';
 import { tooLarge } from '../functions/api/datasets.js';
 import { problem } from '../functions/api/http.js';
+import { uiFiles, type UiFiles } from './static.js';
 
 /** Media types whose bodies are text; any other body (a Parquet upload) is binary. */
 const TEXT_TYPE = /^(text\/|application\/(json|[\w.+-]*\+json|x-ndjson|jsonl|x-jsonlines|x-www-form-urlencoded|xml)$)/;
@@ -55,8 +56,10 @@ function toEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV
 const lambdaContext = (requestId: string): Context =>
   ({ awsRequestId: requestId, functionName: 'evalap-api-local', getRemainingTimeInMillis: () => 30_000, callbackWaitsForEmptyEventLoop: false }) as unknown as Context;
 
-export function createApiServer(handler: ApiHandler, maxBodyBytes: number): http.Server {
+/** `ui`: the web interface's files, served at `/` and `/assets/…` (local/static.ts); null serves the API alone. */
+export function createApiServer(handler: ApiHandler, maxBodyBytes: number, ui: UiFiles | null = uiFiles()): http.Server {
   return http.createServer((req, res) => {
+    if (ui?.serve(req, res)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     const binaryType = mediaTypeOf(req) !== '' && !TEXT_TYPE.test(mediaTypeOf(req));

@@ -21,6 +21,9 @@ const TARGETS = {
     outputs: ['bench'],
     options: { ...local, entryPoints: { 'bench/launch': 'bench/launch.ts', 'bench/pipeline': 'bench/pipeline.ts', 'bench/floor-client': 'bench/floor-client.ts', 'bench/recovery': 'bench/recovery.ts', 'bench/rows': 'bench/rows.ts' } },
   },
+  // The web interface: static files served at / locally and from S3 in AWS.
+  // Its options are loaded only when built: the runner image's build context has no ui/ folder.
+  ui: { outputs: ['ui'], options: async () => (await import('../ui/build-options.js')).uiBuildOptions },
   lambda: {
     outputs: ['lambda'],
     options: {
