@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }
   const platform = await started;
   if (stopping) return;
-  process.stderr.write(`Evalap API on ${platform.url}${platform.open ? ' (open: no API keys configured, loopback only)' : ''}. Ctrl-C stops it.\n`);
+  process.stderr.write(`Evalap API on ${platform.url}${platform.open ? ' (open: no API keys configured, loopback only)' : ''}, web interface at ${platform.url}/, API docs at ${platform.url}/docs. Ctrl-C stops it.\n`);
 }
 
 main().catch((err: unknown) => {
