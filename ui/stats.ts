@@ -1,4 +1,5 @@
 /** The figures the set views show, computed from the experiments the API returns. */
+import { summarize } from '../core/stats';
 import type { Experiment, MetricInfo, Result } from './types';
 
 /** Work done over work to do: one answer per row (with a model) and one observation per row and metric. */
@@ -39,7 +40,7 @@ export const metricsOf = (experiments: Experiment[]): Result[] => {
 
 export interface Cell {
   mean: number | null;
-  /** Interval shown with the mean: the 95% CI of one run, or ± the std of the runs' means for repeats. */
+  /** The 95% CI of the mean: of the run, or of every row of the repeats pooled (within the metric's range, as the API's). */
   low: number | null;
   high: number | null;
   /** Std of the runs' means (repeats only). */
@@ -49,8 +50,13 @@ export interface Cell {
   total: number;
 }
 
-/** One variant's figure for a metric: the run's mean and CI, or the mean ± std of its repeats' means. */
-export function cellOf(experiments: Experiment[], metric: string): Cell | undefined {
+/**
+ * One variant's figure for a metric: the run's mean and CI; for repeats, the
+ * mean and CI of their rows pooled (the runs' aggregates rebuilt from each
+ * summary: sum = n·mean, sum of squares = (n-1)·std² + n·mean²), and the std
+ * of the runs' means, which says how much a rerun moves the score.
+ */
+export function cellOf(experiments: Experiment[], metric: string, range?: readonly [number | null, number | null]): Cell | undefined {
   const results = experiments.map((e) => ({ e, r: resultOf(e, metric) })).filter((x) => x.r) as { e: Experiment; r: Result }[];
   if (results.length === 0) return undefined;
   const support = results.reduce((s, x) => s + x.r.summary.support, 0);
@@ -61,9 +67,20 @@ export function cellOf(experiments: Experiment[], metric: string): Cell | undefi
   }
   const means = results.map((x) => x.r.summary.mean).filter((m): m is number => m !== null);
   if (means.length === 0) return { mean: null, low: null, high: null, std: null, runs: results.length, support, total };
-  const mean = means.reduce((a, b) => a + b, 0) / means.length;
-  const std = means.length > 1 ? Math.sqrt(means.reduce((a, m) => a + (m - mean) ** 2, 0) / (means.length - 1)) : 0;
-  return { mean, low: mean - std, high: mean + std, std, runs: results.length, support, total };
+  const runMean = means.reduce((a, b) => a + b, 0) / means.length;
+  const std = means.length > 1 ? Math.sqrt(means.reduce((a, m) => a + (m - runMean) ** 2, 0) / (means.length - 1)) : 0;
+  const scored = results.map((x) => x.r.summary).filter((x) => x.support > 0 && x.mean !== null);
+  const pooled = summarize(
+    {
+      count: scored.reduce((a, x) => a + x.support, 0),
+      sum: scored.reduce((a, x) => a + x.support * x.mean!, 0),
+      sumsq: scored.reduce((a, x) => a + (x.support - 1) * (x.std ?? 0) ** 2 + x.support * x.mean! ** 2, 0),
+      min: Math.min(...scored.map((x) => x.min ?? Infinity)),
+      max: Math.max(...scored.map((x) => x.max ?? -Infinity)),
+    },
+    range ? [range[0] ?? -Infinity, range[1] ?? Infinity] : undefined,
+  );
+  return { mean: pooled.mean, low: pooled.ci95?.[0] ?? null, high: pooled.ci95?.[1] ?? null, std, runs: results.length, support, total };
 }
 
 /** The index of the best mean (by the metric's direction), or -1. */

@@ -17,6 +17,7 @@ import { tick } from '../../core/schedules.js';
 import { stringParquet } from '../evalap-compat/parquet.js';
 import { runnerFixtures, waitUntil } from '../support/runner.js';
 import { launchBrowser, openPage, screenshot, seriousViolations, texts, view, type UiPage } from './ui-browser.js';
+import { wilsonInterval } from '../../core/stats.js';
 
 jest.setTimeout(180_000);
 
@@ -113,12 +114,17 @@ describe('the web interface', () => {
     await screenshot(ui.page, 'sets');
   });
 
-  it('shows a set\'s scores per variant labelled by its temperature, repeats as mean ± std, the best highlighted, with a metric picker kept in the URL', async () => {
+  it('shows a set\'s scores per variant labelled by its temperature, repeats pooled with their CI and the std between runs, the best highlighted, with a metric picker kept in the URL', async () => {
     await view(ui, `#/set/${setA}/scores`, '[data-testid="scores-table"]');
     const heads = await texts(ui.page, '[data-testid="scores-table"] tbody th');
     expect(heads).toEqual(['temperature=0', 'temperature=1']);
     const cells = await texts(ui.page, '[data-testid="scores-table"] tbody td');
-    expect(cells.every((c) => c.includes('± 0') && c.includes('2 runs'))).toBe(true);
+    expect(cells.every((c) => c.includes('2 runs, ± 0 between runs'))).toBe(true);
+    // Repeats pool their rows for the CI: exact_match is 0/1, so it is the Wilson interval of the pooled rows, as the API's.
+    const [mean, lo, hi] = /^([\d.]+).*\[([\d.]+), ([\d.]+)\]/.exec(cells[0])!.slice(1).map(Number);
+    const pooled = 2 * (ROWS - 1);
+    const [wlo, whi] = wilsonInterval(Math.round(mean * pooled), pooled);
+    expect([lo, hi]).toEqual([Number(wlo.toFixed(3)), Number(whi.toFixed(3))]);
     // Row 3 has no score: support is shown.
     expect(cells[0]).toContain(`n = ${2 * (ROWS - 1)}/${2 * ROWS}`);
     // exact_match: temperature 0 has 12 rows right, temperature 1 has 9 (row 3's failure aside): the first is best.

@@ -55,7 +55,7 @@ export function ChartsTab({ data, variants }: { data: SetData; variants: Variant
       {metrics.map((r) => {
         const m = r.metric_aliased_name;
         const info = metricInfo(data.metrics, r.metric_name);
-        const cells = variants.map((v) => cellOf(v.experiments, m));
+        const cells = variants.map((v) => cellOf(v.experiments, m, info?.score_range));
         const [lo, hi] = info?.score_range ?? [null, null];
         const values = variants.flatMap((v) => v.experiments.flatMap((e) => (scores.get(e.id)?.rows ?? []).map((row) => row.observations[m]?.score).filter((s): s is number => typeof s === 'number')));
         const min = lo ?? Math.min(...values, ...cells.map((c) => c?.low ?? Infinity));

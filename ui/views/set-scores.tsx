@@ -18,8 +18,12 @@ function CellView({ cell, best }: { cell: Cell | undefined; best: boolean }) {
     <td class={best ? 'num best' : 'num'}>
       <strong>{num(cell.mean)}</strong>
       {best && <span class="sr-only"> (best)</span>}
-      {cell.runs > 1 ? <span class="muted"> ± {num(cell.std)}</span> : cell.low !== null && <span class="muted"> [{num(cell.low)}, {num(cell.high)}]</span>}
-      {cell.runs > 1 && <div class="muted small">{cell.runs} runs</div>}
+      {cell.low !== null && <span class="muted"> [{num(cell.low)}, {num(cell.high)}]</span>}
+      {cell.runs > 1 && (
+        <div class="muted small" title="standard deviation of the runs' means">
+          {cell.runs} runs, ± {num(cell.std)} between runs
+        </div>
+      )}
       {partial && (
         <div class="warn small" title="rows with a score over rows evaluated">
           n = {cell.support}/{cell.total}
@@ -51,7 +55,7 @@ export function ScoresTab({ data, variants }: { data: SetData; variants: Variant
         ))}
       </fieldset>
       <table class="grid scores" data-testid="scores-table">
-        <caption class="muted">Mean [95% CI]; repeated runs: mean ± std of the runs' means. Best of each metric highlighted.</caption>
+        <caption class="muted">Mean [95% CI]; repeated runs: their rows pooled, and ± the std of the runs' means. Best of each metric highlighted.</caption>
         <thead>
           <tr>
             <th scope="col">Model / variant</th>
@@ -71,7 +75,7 @@ export function ScoresTab({ data, variants }: { data: SetData; variants: Variant
             <tr key={v.label}>
               <th scope="row">{v.label}</th>
               {shown.map((m) => {
-                const cells = variants.map((x) => cellOf(x.experiments, m));
+                const cells = variants.map((x) => cellOf(x.experiments, m, metricInfo(data.metrics, nameOf(m))?.score_range));
                 const best = bestIndex(
                   cells.map((c) => c?.mean),
                   metricInfo(data.metrics, nameOf(m))?.higher_is_better ?? true,
