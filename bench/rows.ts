@@ -12,7 +12,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { BenchError, createDataset, expectStatus } from './api.js';
+import { BenchError, expectStatus } from './api.js';
+import { seedLargeExperiment } from './large-experiment.js';
 import { startBenchStack } from './stack.js';
 
 const ROWS = 100_000;
@@ -31,28 +32,11 @@ async function main(): Promise<void> {
   try {
     const { api } = bench;
     say(`seeding ${ROWS.toLocaleString('en')} rows...`);
-    await createDataset(api, 'rows-bench', ROWS, (i) => ({ query: `question ${i} about topic ${i % 97}`, output_true: `answer ${i}` }));
-    const output = Array.from({ length: ROWS }, (_, i) => (i % 3 ? `answer ${i}` : `something else ${i}`));
-    const created = await api.call('POST', '/v1/experiment', { name: 'rows-bench', dataset: 'rows-bench', model: { aliased_name: 'mine', output }, metrics: ['exact_match', 'output_length'] });
-    expectStatus('POST /v1/experiment', created);
-    const id = created.body.id as number;
     const db = new pg.Client({ connectionString: bench.stack.databaseUrl });
     await db.connect();
+    let id: number;
     try {
-      // One observation per row and metric; every 50th row's exact_match failed.
-      await db.query(
-        `INSERT INTO observation (result_id, num_line, score, observation, error_msg, execution_time)
-         SELECT r.id, a.num_line,
-                CASE WHEN r.metric_name = 'exact_match' AND a.num_line % 50 = 0 THEN NULL
-                     WHEN r.metric_name = 'exact_match' THEN (a.num_line % 3 <> 0)::int
-                     ELSE 2 + a.num_line % 7 END,
-                NULL,
-                CASE WHEN r.metric_name = 'exact_match' AND a.num_line % 50 = 0 THEN 'judge unreachable' END,
-                3
-         FROM result r JOIN answer a ON a.experiment_id = r.experiment_id WHERE r.experiment_id = $1`,
-        [id],
-      );
-      await db.query('ANALYZE');
+      id = await seedLargeExperiment({ post: (path, body) => api.call('POST', path, body), sql: (text, params) => db.query(text, params) }, 'rows-bench', ROWS);
     } finally {
       await db.end();
     }

@@ -12,11 +12,11 @@ import { jest } from '@jest/globals';
 import type { Browser } from 'puppeteer-core';
 import { startApi, type TestApi } from '../support/api.js';
 import { launchBrowser, openPage, screenshot, seriousViolations, view, type UiPage } from './ui-browser.js';
+import { seedLargeExperiment } from '../../bench/large-experiment.js';
 
 jest.setTimeout(300_000);
 
 const ROWS = 100_000;
-const CHUNK = 20_000;
 
 let api: TestApi;
 let browser: Browser;
@@ -24,27 +24,7 @@ let id: number;
 
 beforeAll(async () => {
   api = await startApi();
-  const records = (from: number, to: number) => JSON.stringify(Array.from({ length: to - from }, (_, k) => ({ query: `question ${from + k} about topic ${(from + k) % 97}`, output_true: `answer ${from + k}` })));
-  const created = await api.call('POST', '/v1/dataset', { body: { name: 'large', df: records(0, CHUNK) } });
-  expect(created.status).toBe(200);
-  for (let from = CHUNK; from < ROWS; from += CHUNK) expect((await api.call('POST', `/v1/dataset/${created.body.id}/rows`, { body: { df: records(from, from + CHUNK) } })).status).toBe(200);
-  const output = Array.from({ length: ROWS }, (_, i) => (i % 3 ? `answer ${i}` : `something else ${i}`));
-  const experiment = await api.call('POST', '/v1/experiment', { body: { name: 'large-details', dataset: 'large', model: { aliased_name: 'mine', output }, metrics: ['exact_match', 'output_length'] } });
-  expect(experiment.status).toBe(200);
-  id = experiment.body.id;
-  await api.pool.query(
-    `INSERT INTO observation (result_id, num_line, score, observation, error_msg, execution_time)
-     SELECT r.id, a.num_line,
-            CASE WHEN r.metric_name = 'exact_match' AND a.num_line % 50 = 0 THEN NULL
-                 WHEN r.metric_name = 'exact_match' THEN (a.num_line % 3 <> 0)::int
-                 ELSE 2 + a.num_line % 7 END,
-            NULL,
-            CASE WHEN r.metric_name = 'exact_match' AND a.num_line % 50 = 0 THEN 'judge unreachable' END,
-            3
-     FROM result r JOIN answer a ON a.experiment_id = r.experiment_id WHERE r.experiment_id = $1`,
-    [id],
-  );
-  await api.pool.query('ANALYZE');
+  id = await seedLargeExperiment({ post: (path, body) => api.call('POST', path, { body }), sql: (text, params) => api.pool.query(text, params) }, 'large', ROWS);
   browser = await launchBrowser();
 }, 300_000);
 
