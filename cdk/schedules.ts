@@ -4,7 +4,7 @@
  * assumes to invoke it (lambda:InvokeFunction on exactly that function, only
  * for schedules of this stack's group), and that schedule group. The
  * schedules themselves are data: one EventBridge schedule per Evalap
- * schedule, created by the API (core/scheduler.ts: target = the function,
+ * schedule, created by the API (core/schedules/eventbridge.ts: target = the function,
  * role = the role, input = {"schedule_id": id}), not part of the stack;
  * `grantManagement` gives the API what it needs.
  *
@@ -134,7 +134,7 @@ export class Schedules extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
       }),
     );
-    // The variables core/config.ts reads (core/scheduler.ts keeps the EventBridge schedules).
+    // The variables core/config.ts reads (core/schedules/eventbridge.ts keeps the EventBridge schedules).
     return {
       SCHEDULER_GROUP: this.groupName,
       SCHEDULER_LAMBDA_ARN: this.function.functionArn,

@@ -10,7 +10,7 @@ import type { Db } from './store/db.js';
 import { getMetric } from './metrics/registry.js';
 import { pairedDifference } from './stats.js';
 import { getSet } from './store/experiment-sets.js';
-import { pairedScores, setResults } from './store/schedules.js';
+import { pairedScores, setResults } from './store/compare.js';
 
 export interface MetricComparison {
   experiment_a: number;

@@ -12,7 +12,7 @@ import type pg from 'pg';
 import { type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import { eventBridgeScheduler, localScheduler, type SchedulerBackend } from './scheduler.js';
+import { eventBridgeScheduler, localScheduler, type SchedulerBackend } from './schedules/eventbridge.js';
 import { databasePassword, secretSource, type SecretSource } from './secret-source.js';
 import { createSecretBox, kmsSecretBox, localSecretKey, type SecretBox } from './secrets.js';
 import { dataApiDatabase } from './store/data-api.js';

@@ -4,7 +4,7 @@
  * schedule Lambda calls in AWS.
  */
 import type { Core } from '../core/context.js';
-import { dueTicks, tick } from '../core/schedules.js';
+import { dueTicks, tick } from '../core/schedules/tick.js';
 
 export function startLocalCron(core: Core, intervalMs = 30_000): { stop(): void } {
   // Ticks missed while the stack was down are not replayed: only those due from now on.

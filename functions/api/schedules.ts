@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compareSets } from '../../core/compare.js';
-import * as schedules from '../../core/schedules.js';
+import * as schedules from '../../core/schedules/definitions.js';
 import { IdParam, idParam } from '../../core/schemas.js';
 import type { Route } from './http.js';
 

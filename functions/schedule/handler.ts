@@ -1,6 +1,6 @@
 /**
  * The schedule Lambda. EventBridge Scheduler invokes it (asynchronously)
- * with the schedule's input (core/scheduler.ts): {"schedule_id": <id>},
+ * with the schedule's input (core/schedules/eventbridge.ts): {"schedule_id": <id>},
  * optionally with "scheduled_time": "<aws.scheduler.scheduled-time>".
  * A thin handler: validate the event, fire the tick, shape the result.
  *

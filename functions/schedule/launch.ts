@@ -1,13 +1,13 @@
 /**
  * What a schedule's firing does in AWS: one tick of the schedule, through the
- * core's `tick` (core/schedules.ts), the same the local stack's cron calls.
+ * core's `tick` (core/schedules/tick.ts), the same the local stack's cron calls.
  * It launches the schedule's experiment set (written to PostgreSQL, one
  * fan-out task per experiment enqueued), or records why not (paused, the
  * previous run still going); a tick delivered twice launches once.
  */
 import { loadConfig } from '../../core/config.js';
 import { closeCore, createCore, type Core } from '../../core/context.js';
-import { tick } from '../../core/schedules.js';
+import { tick } from '../../core/schedules/tick.js';
 
 export type TickResult = Awaited<ReturnType<typeof tick>>;
 

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'puppeteer-core';
-import { tick } from '../../core/schedules.js';
+import { tick } from '../../core/schedules/tick.js';
 import { stringParquet } from '../evalap-compat/parquet.js';
 import { runnerFixtures, waitUntil } from '../support/runner.js';
 import { launchBrowser, openPage, screenshot, seriousViolations, texts, view, type UiPage } from './ui-browser.js';

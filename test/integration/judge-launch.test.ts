@@ -6,7 +6,7 @@
  */
 import { jest } from '@jest/globals';
 import { clearModelLists } from '../../core/judges/model-lists.js';
-import { tick } from '../../core/schedules.js';
+import { tick } from '../../core/schedules/tick.js';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
 import { startRunner, stopRunners, terminal, type RunningRunner } from '../support/runner.js';

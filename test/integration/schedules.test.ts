@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { tick } from '../../core/schedules.js';
+import { tick } from '../../core/schedules/tick.js';
 import { tQuantile } from '../../core/stats.js';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 import { startRunner, waitUntil, type RunningRunner } from '../support/runner.js';

@@ -1,4 +1,4 @@
-import { nextFire, parseCron } from '../../core/cron.js';
+import { nextFire, parseCron } from '../../core/schedules/cron.js';
 import { ValidationError } from '../../core/errors.js';
 
 const next = (expr: string, after: string, tz = 'UTC') => new Date(nextFire(parseCron(expr, tz), Date.parse(after))!).toISOString();

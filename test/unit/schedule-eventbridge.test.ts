@@ -1,7 +1,7 @@
 import { CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ValidationError } from '../../core/errors.js';
-import { eventBridgeScheduler, toEventBridgeCron } from '../../core/scheduler.js';
+import { eventBridgeScheduler, toEventBridgeCron } from '../../core/schedules/eventbridge.js';
 
 describe('EventBridge Scheduler backend', () => {
   const mock = mockClient(SchedulerClient);
@@ -13,6 +13,12 @@ describe('EventBridge Scheduler backend', () => {
     ['*/15 9-17 * * 1-5', 'cron(*/15 9-17 ? * 2-6 *)'],
     ['0 0 1 * *', 'cron(0 0 1 * ? *)'],
     ['30 6 * * 0', 'cron(30 6 ? * 1 *)'],
+    // Names are passed as they are; 7 is Sunday too.
+    ['0 9 * * mon-fri', 'cron(0 9 ? * mon-fri *)'],
+    ['0 9 * * 7', 'cron(0 9 ? * 1 *)'],
+    ['0 9 * * 0,6', 'cron(0 9 ? * 1,7 *)'],
+    ['1/20 * * * *', 'cron(1/20 * * * ? *)'],
+    ['0 0 29 feb *', 'cron(0 0 29 feb ? *)'],
   ])('translates %s to %s', (unix, aws) => {
     expect(toEventBridgeCron(unix)).toBe(aws);
   });

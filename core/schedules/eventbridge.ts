@@ -5,7 +5,7 @@
  * this keeps it in step with the table.
  */
 import { CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
 
 export interface ScheduleSpec {
   id: number;
