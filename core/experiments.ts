@@ -9,7 +9,8 @@ import type { Core } from './context.js';
 import { parseUpload, visionRows } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
 import { launchJudge } from './judges/resolve.js';
-import { checkMetrics, getMetric, type MetricUse } from './metrics/registry.js';
+import { getMetric, requiredFields } from './metrics/registry.js';
+import { checkMetrics, type MetricUse } from './metrics/requirements.js';
 import { ANSWER_FIELDS } from './metrics/types.js';
 import { isInline } from './metrics/score.js';
 import { cursor } from './cursor.js';
@@ -61,8 +62,7 @@ function providedColumns(dataset: datasets.DatasetRecord): Set<string> {
 function modellessIssues(uses: readonly MetricUse[], columns: ReadonlySet<string>, path: string, patching = false): FieldIssue[] {
   if (!uses.length) return [{ path, message: 'required: give a model to answer the rows, or metrics that read the dataset rows alone (such as judge_complexity)' }];
   const needs = uses.flatMap((u) => {
-    const def = getMetric(u.name)!;
-    const fields = [...def.require, ...(def.requireFromParams?.(u.params ?? {}) ?? [])];
+    const fields = requiredFields(getMetric(u.name)!, u.params ?? null);
     const fromAnswer = [...new Set(fields.filter((f) => (ANSWER_FIELDS as readonly string[]).includes(f) && (f === 'output' || !columns.has(f))))];
     return fromAnswer.length ? [`${u.aliasedName} (reads ${fromAnswer.join(', ')})`] : [];
   });

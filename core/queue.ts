@@ -6,8 +6,25 @@
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { Delays } from './backoff.js';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
+
+/**
+ * The most entries one SQS batch call takes (SendMessageBatch,
+ * DeleteMessageBatch, ChangeMessageVisibilityBatch) and the most messages
+ * one ReceiveMessage returns.
+ * Source: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+ * and https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html (MaxNumberOfMessages 1..10).
+ */
+export const SQS_BATCH_MAX = 10;
+
+/** `items` cut into SQS batches, in order. */
+export function sqsBatches<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += SQS_BATCH_MAX) out.push(items.slice(i, i + SQS_BATCH_MAX));
+  return out;
+}
 
 export const FanoutTask = z
   .object({
@@ -70,14 +87,13 @@ export function parseTask(body: string | undefined): Task | string {
 }
 
 /**
- * Sends tasks in batches of 10, `concurrency` batches at a time (one after
+ * Sends tasks in SQS batches, `concurrency` batches at a time (one after
  * another by default); throws if some could not be sent after retries: an
  * UnavailableError (a 503 for the API) when SQS could not be reached or
  * answered with an error.
  */
 export async function enqueue(sqs: SQSClient, queueUrl: string, tasks: readonly TaskInput[], concurrency = 1): Promise<void> {
-  const batches: TaskInput[][] = [];
-  for (let start = 0; start < tasks.length; start += 10) batches.push(tasks.slice(start, start + 10));
+  const batches = sqsBatches(tasks);
   let next = 0;
   const stream = async () => {
     while (next < batches.length) await sendBatch(sqs, queueUrl, batches[next++]);
@@ -94,10 +110,10 @@ async function sendBatch(sqs: SQSClient, queueUrl: string, batch: readonly TaskI
     });
     const failed = new Set((out.Failed ?? []).map((f) => f.Id));
     entries = entries.filter((e) => failed.has(e.Id));
-    if (entries.length && attempt >= 4) {
+    if (entries.length && attempt + 1 >= Delays.queueSendAttempts) {
       throw new Error(`SQS refused ${entries.length} task(s): ${(out.Failed ?? []).map((f) => f.Message).join('; ')}`);
     }
-    if (entries.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    if (entries.length) await new Promise((r) => setTimeout(r, Delays.queueSendRetryMs(attempt)));
   }
 }
 

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from './logger.js';
-import { enqueue, parseTask } from './queue.js';
+import { enqueue, parseTask, SQS_BATCH_MAX } from './queue.js';
 import { claimStalled, failDeadLettered, failMissingWork } from './store/sweep.js';
 
 export interface SweepDeps {
@@ -82,7 +82,7 @@ async function recordDeadLetters(deps: SweepDeps, dlqUrl: string): Promise<numbe
   let recorded = 0;
   for (let i = 0; i < DLQ_BATCHES; i++) {
     const { Messages = [] } = await deps.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: SQS_BATCH_MAX, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
     );
     if (!Messages.length) break;
     const tasks = Messages.map((m) => ({ m, task: parseTask(m.Body) }));

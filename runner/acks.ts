@@ -1,14 +1,13 @@
 /**
  * Deletes and releases of received messages. Deletes are gathered into
- * batches of 10 (SQS's largest): a batch leaves as soon as it is full, or
+ * SQS batches: a batch leaves as soon as it is full, or
  * `delayMs` after its first delete. Waiting costs nothing (the task is done
  * and its credit already freed; a message redelivered meanwhile is a no-op)
  * and saves a request per task at low concurrency.
  */
-import { DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
-import { SqsOutageLog } from '../core/queue.js';
-import { tryRelease } from './heartbeat.js';
+import { SQS_BATCH_MAX, sqsBatches, SqsOutageLog } from '../core/queue.js';
 
 export interface Receipt {
   id: string;
@@ -40,7 +39,7 @@ export class Acks {
   /** Deletes a message whose task is done for good. */
   delete(receipt: Receipt): void {
     this.deletes.push(receipt);
-    if (this.deletes.length >= 10) this.flushDeletes();
+    if (this.deletes.length >= SQS_BATCH_MAX) this.flushDeletes();
     else this.timer ??= setTimeout(() => this.flushDeletes(), this.delayMs);
   }
 
@@ -60,8 +59,7 @@ export class Acks {
     clearTimeout(this.timer);
     this.timer = undefined;
     const all = this.deletes.splice(0);
-    for (let i = 0; i < all.length; i += 10) {
-      const batch = all.slice(i, i + 10);
+    for (const batch of sqsBatches(all)) {
       this.track(
         this.sqs
           .send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })) }))
@@ -88,4 +86,62 @@ export class Acks {
     if (this.deletes.length) this.flushDeletes();
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
+}
+
+export interface ReleaseEntry {
+  id: string;
+  receiptHandle: string;
+  /** Seconds before the message is visible again; 0 (at once) by default. */
+  delaySec?: number;
+}
+
+/**
+ * Hands messages back to the queue: sets their visibility to `delaySec ?? 0`
+ * with `ChangeMessageVisibilityBatch`, a batch per call, the calls in parallel.
+ * Used on shutdown (visible at once) and for a delayed retry. Untrack the
+ * messages from the heartbeat first, or a tick may hide them again. Never
+ * rejects: the caller logs the failures.
+ * @returns the ids whose release failed (entry failures and whole failed calls).
+ */
+export async function releaseMessages(
+  sqs: SQSClient,
+  queueUrl: string,
+  entries: readonly ReleaseEntry[],
+): Promise<string[]> {
+  const { refused, unsent } = await tryRelease(sqs, queueUrl, entries);
+  return [...refused, ...unsent];
+}
+
+export interface ReleaseOutcome {
+  /** Ids SQS answered for with a failure (a receipt handle gone, ...). */
+  refused: string[];
+  /** Ids of calls that failed as a whole (SQS unreachable). */
+  unsent: string[];
+  /** The error of the first call that failed as a whole, if one did. */
+  error?: unknown;
+}
+
+/** releaseMessages, telling the entries SQS refused from the calls that failed. Never rejects. */
+export async function tryRelease(sqs: SQSClient, queueUrl: string, entries: readonly ReleaseEntry[]): Promise<ReleaseOutcome> {
+  const outcome: ReleaseOutcome = { refused: [], unsent: [] };
+  await Promise.all(
+    sqsBatches(entries).map(async (batch) => {
+      const Entries = batch.map((e, i) => ({
+        Id: String(i),
+        ReceiptHandle: e.receiptHandle,
+        VisibilityTimeout: e.delaySec ?? 0,
+      }));
+      try {
+        const out = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries }));
+        for (const f of out.Failed ?? []) {
+          const entry = batch[Number(f.Id)];
+          if (entry) outcome.refused.push(entry.id);
+        }
+      } catch (error) {
+        outcome.error ??= error;
+        outcome.unsent.push(...batch.map((e) => e.id));
+      }
+    }),
+  );
+  return outcome;
 }

@@ -3,7 +3,8 @@
  * answer yet, then score the inline metrics; or run one judged metric. It
  * never throws: every failure is part of the outcome.
  */
-import { scoreInline, type ScoreInput } from '../core/metrics/score.js';
+import { scoreInline } from '../core/metrics/score.js';
+import type { ScoreInput } from '../core/metrics/types.js';
 import { ProviderError, RateLimitedError, ProviderServerError, ProviderTimeoutError, ProviderConnectionError } from '../core/providers/errors.js';
 import { chatComplete, generateAnswer } from '../core/providers/openai.js';
 import { runJudge } from '../core/metrics/judges.js';

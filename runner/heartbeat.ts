@@ -2,16 +2,13 @@
  * Keeps received SQS messages invisible while their tasks run. One timer
  * serves every message in flight (bullmq `LockManager` shape): each tick
  * gathers the messages that are due and extends them with
- * `ChangeMessageVisibilityBatch`, 10 entries per call, the calls in parallel.
+ * `ChangeMessageVisibilityBatch`, a batch per call, the calls in parallel.
  * A message stops being extended once it is untracked (deleted or released)
  * or once SQS says its receipt handle is no longer valid.
  */
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
-import { SqsOutageLog } from '../core/queue.js';
-
-/** SQS's largest batch. */
-const BATCH_SIZE = 10;
+import { sqsBatches, SqsOutageLog } from '../core/queue.js';
 
 /** Per-entry codes meaning the receipt handle will never work again: stop extending that message. */
 const LOST_HANDLE_CODES: ReadonlySet<string> = new Set([
@@ -164,7 +161,7 @@ export class VisibilityHeartbeat {
       if (now - entry.extendedAt >= this.dueAfterMs) due.push({ messageId, entry });
     }
     if (due.length === 0) return 0;
-    const counts = await Promise.all(chunk(due, BATCH_SIZE).map((batch) => this.extendBatch(batch, now)));
+    const counts = await Promise.all(sqsBatches(due).map((batch) => this.extendBatch(batch, now)));
     const extended = counts.reduce((a, b) => a + b, 0);
     this.logger.debug('visibility_extended', { count: extended, due: due.length });
     return extended;
@@ -215,70 +212,6 @@ export class VisibilityHeartbeat {
   private forget({ messageId, entry }: Pending): void {
     if (this.tracked.get(messageId) === entry) this.tracked.delete(messageId);
   }
-}
-
-export interface ReleaseEntry {
-  id: string;
-  receiptHandle: string;
-  /** Seconds before the message is visible again; 0 (at once) by default. */
-  delaySec?: number;
-}
-
-/**
- * Hands messages back to the queue: sets their visibility to `delaySec ?? 0`
- * with `ChangeMessageVisibilityBatch`, 10 per call, the calls in parallel.
- * Used on shutdown (visible at once) and for a delayed retry. Untrack the
- * messages from the heartbeat first, or a tick may hide them again. Never
- * rejects: the caller logs the failures.
- * @returns the ids whose release failed (entry failures and whole failed calls).
- */
-export async function releaseMessages(
-  sqs: SQSClient,
-  queueUrl: string,
-  entries: readonly ReleaseEntry[],
-): Promise<string[]> {
-  const { refused, unsent } = await tryRelease(sqs, queueUrl, entries);
-  return [...refused, ...unsent];
-}
-
-export interface ReleaseOutcome {
-  /** Ids SQS answered for with a failure (a receipt handle gone, ...). */
-  refused: string[];
-  /** Ids of calls that failed as a whole (SQS unreachable). */
-  unsent: string[];
-  /** The error of the first call that failed as a whole, if one did. */
-  error?: unknown;
-}
-
-/** releaseMessages, telling the entries SQS refused from the calls that failed. Never rejects. */
-export async function tryRelease(sqs: SQSClient, queueUrl: string, entries: readonly ReleaseEntry[]): Promise<ReleaseOutcome> {
-  const outcome: ReleaseOutcome = { refused: [], unsent: [] };
-  await Promise.all(
-    chunk(entries, BATCH_SIZE).map(async (batch) => {
-      const Entries = batch.map((e, i) => ({
-        Id: String(i),
-        ReceiptHandle: e.receiptHandle,
-        VisibilityTimeout: e.delaySec ?? 0,
-      }));
-      try {
-        const out = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries }));
-        for (const f of out.Failed ?? []) {
-          const entry = batch[Number(f.Id)];
-          if (entry) outcome.refused.push(entry.id);
-        }
-      } catch (error) {
-        outcome.error ??= error;
-        outcome.unsent.push(...batch.map((e) => e.id));
-      }
-    }),
-  );
-  return outcome;
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** Codes may arrive prefixed (`AWS.SimpleQueueService.MessageNotInflight`); keep the last segment. */

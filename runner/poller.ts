@@ -10,15 +10,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '../core/logger.js';
-import { SqsOutageLog } from '../core/queue.js';
+import { Delays } from '../core/backoff.js';
+import { SQS_BATCH_MAX, SqsOutageLog } from '../core/queue.js';
 
-/**
- * Longest wait between receives while SQS fails. Each loop backs off on its
- * own (the SDK has already retried each call), so a runner sends at most
- * `loops` receives per this period during an outage, and takes work again
- * within this long after it ends.
- */
-const MAX_BACKOFF_MS = 5000;
+
+/** Most receive loops a runner runs: enough to keep a large runner's credits filled, few enough not to flood SQS with empty receives. */
+export const MAX_RECEIVE_LOOPS = 10;
 
 export interface PollerOptions {
   sqs: SQSClient;
@@ -95,9 +92,9 @@ export class Poller {
         await Promise.race([this.holding, this.stopping]);
         continue;
       }
-      const want = Math.min(10, this.available());
+      const want = Math.min(SQS_BATCH_MAX, this.available());
       // Park until woken: too few credits for a receive, or an empty queue another loop already polls.
-      if (want <= 0 || want < Math.min(10, this.options.minBatch ?? 1) || (this.idle && this.polling > 0)) {
+      if (want <= 0 || want < Math.min(SQS_BATCH_MAX, this.options.minBatch ?? 1) || (this.idle && this.polling > 0)) {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
@@ -120,9 +117,8 @@ export class Poller {
       } catch (err) {
         failures++;
         this.outage.failed({ error: (err as Error).message });
-        // Jittered: the loops of every runner must not come back in step when SQS does.
-        const delay = Math.min(MAX_BACKOFF_MS, 200 * 2 ** failures) * (0.5 + Math.random() / 2);
-        await sleep(delay, undefined, { signal: this.stopped.signal }).catch(() => undefined);
+        // Each loop backs off on its own, jittered: the loops of every runner must not come back in step when SQS does.
+        await sleep(Delays.pollerRetryMs(failures), undefined, { signal: this.stopped.signal }).catch(() => undefined);
       } finally {
         this.reserved -= want;
         this.polling--;

@@ -4,6 +4,7 @@
  * and the broker is told so it retries that thread's tasks.
  */
 import { Worker } from 'node:worker_threads';
+import { Delays } from '../core/backoff.js';
 import type { Logger } from '../core/logger.js';
 
 /** Sent by the pool to a thread on its port (not the bus): close your socket and exit now. */
@@ -60,8 +61,7 @@ export class WorkerPool {
       if (this.closing) return;
       this.options.logger.warn('worker_exited', { worker: id, code });
       this.options.onExit(id, code);
-      // Back off when threads keep dying, so a crash loop does not spin the CPU.
-      const pause = Math.min(5000, 50 * 2 ** this.recentDeaths++);
+      const pause = Delays.workerRestartMs(this.recentDeaths++);
       setTimeout(() => {
         this.recentDeaths = Math.max(0, this.recentDeaths - 1);
         if (!this.closing) this.spawn(index);

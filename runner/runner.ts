@@ -1,31 +1,35 @@
 /**
- * The runner's main thread: polls SQS within its credits, runs fan-out and
- * retry tasks itself (they are database and queue work), prepares answer and
- * observation tasks with one query per received batch, hands them to the
- * broker, commits outcomes in groups, then deletes or releases messages.
+ * The runner's main thread: the lifecycle of each received message, from the
+ * poller to its delete or release. Fan-out and retry tasks go to tasks/;
+ * answer and observation tasks are read with one query per received batch,
+ * planned (plan.ts), handed to the broker, their outcomes committed in groups.
+ * Also the runner's start, stats and graceful shutdown.
  */
 import { SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
+import { afterFailedCall, afterLostWorker, Delays, releaseDelaySec, SQS_MAX_DELAY_SEC } from '../core/backoff.js';
 import type { Config } from '../core/config.js';
-import { providerById, resolvedProvider } from '../core/judges/providers.js';
 import type { Logger } from '../core/logger.js';
-import { isInline } from '../core/metrics/score.js';
 import type { ChatModel } from '../core/providers/openai.js';
-import { enqueue, parseTask, SqsOutageLog, type Task, type TaskInput } from '../core/queue.js';
+import { parseTask, SQS_BATCH_MAX, SqsOutageLog, type Task, type TaskInput } from '../core/queue.js';
 import type { SecretBox } from '../core/secrets.js';
 import { untilReachable } from '../core/store/pool.js';
 import { sweep } from '../core/sweeper.js';
 import type { AnswerOutcome, ObservationOutcome } from '../core/store/outcomes.js';
-import { experimentConfig, fanoutChunk, resetFailures, rowStates, type ExperimentConfig, type ResultConfig, type RowState } from '../core/store/work.js';
+import { rowStates, type ExperimentConfig, type ResultConfig, type RowState } from '../core/store/work.js';
 import { Acks } from './acks.js';
-import { Broker, type Dispatchable } from './bus.js';
+import { Broker, type Dispatchable } from './broker.js';
 import { Committer } from './committer.js';
+import { Experiments } from './experiments.js';
 import { VisibilityHeartbeat } from './heartbeat.js';
 import { Limiters } from './limiter.js';
-import { Poller } from './poller.js';
+import { MAX_RECEIVE_LOOPS, Poller } from './poller.js';
 import { WorkerPool } from './pool.js';
 import { TaskProtection } from './task-protection.js';
-import type { MetricUse, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
+import { runFanout, type FanoutDeps } from './tasks/fanout.js';
+import { runRetry } from './tasks/retry.js';
+import { judgeTasks, plan, staleConfigs, type Decision, type Resolved, type WorkTask } from './plan.js';
+import type { WorkerOutcome, WorkerTask } from './protocol.js';
 
 export interface RunnerDeps {
   config: Config;
@@ -65,39 +69,23 @@ interface Context {
   pending: ResultConfig[];
 }
 
-/** An experiment's configuration with its keys opened. */
-interface Resolved extends ExperimentConfig {
-  chatModel: ChatModel | null;
-  judge: ChatModel | null;
-  keyError?: string;
-}
-
-const CONFIG_TTL_MS = 2000;
-/** Receipts of a fan-out whose experiment is not visible yet before it is taken as rolled back. */
-const LAUNCH_RACE_ATTEMPTS = 4;
-/** Back-offs longer than this hand the message back to SQS instead of holding it. */
-const HOLD_LIMIT_MS = 30_000;
 /** A new model's first wave is waited for this long at most before its freed slots are refilled. */
 const FIRST_WAVE_MS = 1000;
-/** How long a stopped experiment is remembered (a resumed one is cleared by its fresh config; this bounds memory). */
-const STOPPED_MEMORY_MS = 10 * 60_000;
 /** Past this, the runner starts polling with the workers it has; the others join when ready. */
 const WORKERS_READY_TIMEOUT_MS = 20_000;
-/** Parallel sends for the head of a fan-out: as many as the poller has receive loops at most. */
-const FANOUT_HEAD_STREAMS = 10;
 /** Pool connections opened before polling (see warmConnections). */
 const WARM_CONNECTIONS = 4;
 
 export class Runner {
   private readonly held = new Map<string, Held>();
   private readonly contexts = new Map<number, Context>();
-  private readonly configs = new Map<number, { at: number; value: Promise<Resolved | undefined> }>();
-  /** Experiments seen stopped (or deleted), with when: their tasks still here are dropped. */
-  private readonly stopped = new Map<number, number>();
+  private readonly experiments: Experiments;
+  private readonly fanoutDeps: FanoutDeps;
   private readonly background = new Set<Promise<unknown>>();
   private readonly limiters: Limiters;
   private readonly broker: Broker;
-  private readonly pool: WorkerPool;
+  /** The worker threads (`deps.pool` is PostgreSQL's). */
+  private readonly workers: WorkerPool;
   private readonly poller: Poller;
   private readonly heartbeat: VisibilityHeartbeat;
   /** ECS scale-in protection while anything is held: told of the transitions of `held` between empty and not. */
@@ -125,6 +113,13 @@ export class Runner {
     const prefetch = config.RUNNER_PREFETCH ?? defaultPrefetch(slots);
     this.maxHeld = slots + prefetch;
     this.handOverLog = new SqsOutageLog(logger, 'hand_over_failed');
+    this.experiments = new Experiments({ pool: deps.pool, secrets: deps.secrets, config });
+    this.fanoutDeps = {
+      ...deps,
+      chunkSize: config.EVALAP_FANOUT_CHUNK,
+      slots,
+      warm: (id) => void this.experiments.config(id).catch(() => undefined),
+    };
     this.limiters = new Limiters({
       maxConcurrency: slots,
       firstWaveMs: FIRST_WAVE_MS,
@@ -138,7 +133,7 @@ export class Runner {
       onLost: (task) => this.onLost(task),
       discard: (task) => this.discardIfStopped(task),
     });
-    this.pool = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
+    this.workers = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
     this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
     this.acks = new Acks(sqs, queueUrl, logger);
     this.protection = new TaskProtection({ agentUri: config.ECS_AGENT_URI, minutes: config.RUNNER_TASK_PROTECTION_MIN, logger });
@@ -158,7 +153,7 @@ export class Runner {
       credits: () => this.credits(),
       onMessages: (messages) => this.onMessages(messages),
       logger,
-      loops: Math.min(10, Math.ceil(this.maxHeld / 10)),
+      loops: Math.min(MAX_RECEIVE_LOOPS, Math.ceil(this.maxHeld / SQS_BATCH_MAX)),
       // Half the prefetch stays ready while a batch of the other half is fetched.
       minBatch: Math.max(1, Math.floor(prefetch / 2)),
     });
@@ -172,7 +167,7 @@ export class Runner {
   async start(): Promise<void> {
     const started = Date.now();
     await this.broker.bind();
-    this.pool.start();
+    this.workers.start();
     const [ready] = await Promise.all([this.broker.workersReady(this.deps.threads, WORKERS_READY_TIMEOUT_MS), this.warmConnections()]);
     if (!ready) {
       this.deps.logger.warn('workers_slow_to_start', { ready_after_ms: WORKERS_READY_TIMEOUT_MS, expected: this.deps.threads });
@@ -271,10 +266,9 @@ export class Runner {
    * only the count of its calls.
    */
   private async handOver(held: Held, delaySec: number): Promise<void> {
-    const task = { ...(held.task as Extract<Task, { type: 'answer' | 'observation' }>), attempts: held.attempt, calls: held.calls };
+    const task = { ...(held.task as WorkTask), attempts: held.attempt, calls: held.calls };
     try {
-      // SQS delays a message at most 15 minutes.
-      await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: this.deps.queueUrl, MessageBody: JSON.stringify(task), DelaySeconds: Math.min(900, delaySec) }));
+      await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: this.deps.queueUrl, MessageBody: JSON.stringify(task), DelaySeconds: Math.min(SQS_MAX_DELAY_SEC, delaySec) }));
     } catch (err) {
       this.handOverLog.failed({ message_id: held.id, error: (err as Error).message });
       return this.acks.release([held], delaySec);
@@ -287,8 +281,7 @@ export class Runner {
     this.counters.deadLettered++;
     this.deps.logger.error('message_dead_lettered', { message_id: held.id, reason });
     if (!this.deps.dlqUrl) {
-      // Without a DLQ, keep it out of the way for an hour rather than lose it.
-      this.settle(held, 'release', 3600);
+      this.settle(held, 'release', Delays.noDeadLetterQueueSec);
       return;
     }
     await this.deps.sqs.send(
@@ -305,94 +298,20 @@ export class Runner {
 
   private async control(held: Held, task: Task): Promise<void> {
     try {
-      if (task.type === 'retry') {
-        if (await resetFailures(this.deps.pool, task.experiment_id)) {
-          await enqueue(this.deps.sqs, this.deps.queueUrl, [{ type: 'fanout', experiment_id: task.experiment_id, stage: 'answers', from: 0, missing_only: true }]);
-        }
-      } else if (task.type === 'fanout') {
-        const chunk = await fanoutChunk(this.deps.pool, task.experiment_id, task.from, this.deps.config.EVALAP_FANOUT_CHUNK, task.missing_only);
-        if (chunk === 'missing' && held.attempt < LAUNCH_RACE_ATTEMPTS) {
-          // The API sends a launch's fan-out just before committing the experiment: look again shortly.
-          // An experiment still missing after that was rolled back, and its task is dropped.
-          return this.settle(held, 'release', held.attempt + 1);
-        }
-        if (typeof chunk === 'object') {
-          const tasks: TaskInput[] = [
-            ...chunk.lines.map((num_line) => ({ type: 'answer' as const, experiment_id: task.experiment_id, num_line })),
-            // An experiment without a model has no answers: its rows go straight to their observations.
-            ...chunk.observations.map((o) => ({ type: 'observation' as const, experiment_id: task.experiment_id, ...o })),
-          ];
-          // The continuation goes last: if this task dies half-way, its redelivery redoes the chunk, idempotently.
-          const started = Date.now();
-          // This runner will likely take the first of these tasks: their configuration is read meanwhile.
-          void this.config(task.experiment_id).catch(() => undefined);
-          // One batch after another: parallel streams made bursts that starved the workers of CPU
-          // (c32 bench: 1.17 of ideal with 8 streams, 1.10 with one), and a chunk is still sent far
-          // faster than it is worked through. Except the head of a run, a first wave for every slot,
-          // sent at once: the limiter waits for a new model's first wave to come back, so the
-          // wave's stragglers would idle every slot that finished early.
-          const head = task.from === 0 ? Math.ceil(this.deps.config.MAX_CONCURRENT_TASKS / 10) * 10 : 0;
-          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(0, head), Math.min(head / 10, FANOUT_HEAD_STREAMS));
-          await enqueue(this.deps.sqs, this.deps.queueUrl, tasks.slice(head));
-          if (chunk.next !== null) await enqueue(this.deps.sqs, this.deps.queueUrl, [{ ...task, from: chunk.next }]);
-          this.deps.logger.debug('fanout_chunk_sent', { experiment_id: task.experiment_id, from: task.from, tasks: tasks.length, enqueue_ms: Date.now() - started });
-        } else this.counters.dropped++;
+      if (task.type === 'retry') await runRetry(this.deps, task);
+      else if (task.type === 'fanout') {
+        const result = await runFanout(this.fanoutDeps, task, held.attempt);
+        if (result === 'not_visible') return this.settle(held, 'release', Delays.launchRaceSec(held.attempt));
+        if (result === 'dropped') this.counters.dropped++;
       }
       this.settle(held, 'delete');
     } catch (err) {
       this.deps.logger.error('control_task_failed', { task: task.type, experiment_id: task.experiment_id, error: (err as Error).message });
-      this.settle(held, 'release', Math.min(60, 2 ** held.attempt));
+      this.settle(held, 'release', Delays.controlTaskRetrySec(held.attempt));
     }
   }
 
   // ------------------------------------------------ answer and observation tasks
-
-  private config(id: number, fresh = false): Promise<Resolved | undefined> {
-    const now = Date.now();
-    const cached = this.configs.get(id);
-    if (cached && !fresh && now - cached.at < CONFIG_TTL_MS) return cached.value;
-    const value = experimentConfig(this.deps.pool, id).then((c) => c && this.resolve(c));
-    this.configs.set(id, { at: now, value });
-    // Only a running configuration is kept: a stopped (or missing) one may be resumed by a retry any moment.
-    const forget = () => this.configs.get(id)?.value === value && this.configs.delete(id);
-    value.then((c) => (!c || c.status === 'stopped') && forget(), forget);
-    if (this.configs.size > 1000) for (const [k, v] of this.configs) if (now - v.at >= CONFIG_TTL_MS) this.configs.delete(k);
-    return value;
-  }
-
-  private async resolve(c: ExperimentConfig): Promise<Resolved> {
-    try {
-      const open = async (sealed: string | null) => (sealed ? await this.deps.secrets.open(sealed) : null);
-      const chatModel = c.hasRawOutput || c.model === null ? null : ({ ...(c.model as unknown as ChatModel), api_key: await open(c.modelApiKey) });
-      const judge = this.judgeOf(c, await open(c.judgeApiKey));
-      return { ...c, chatModel, judge };
-    } catch {
-      return { ...c, chatModel: null, judge: null, keyError: 'the stored provider key cannot be decrypted with this runner\'s key' };
-    }
-  }
-
-  /**
-   * The experiment's judge: one the API resolved from a provider, called
-   * with this runner's key and URL for that provider (null when it has no
-   * key for it); a full model as given, with its stored key; or, for
-   * experiments launched before names were resolved, a name (or the
-   * default judge) sent to the custom judge endpoint.
-   */
-  private judgeOf(c: ExperimentConfig, key: string | null): ChatModel | null {
-    const { EVALAP_JUDGE_MODEL, EVALAP_JUDGE_BASE_URL, EVALAP_JUDGE_API_KEY } = this.deps.config;
-    const given = c.judgeModel as (Partial<ChatModel> & { name: string; provider?: unknown }) | null;
-    const provider = resolvedProvider(given);
-    if (provider) {
-      const served = providerById(this.deps.config, provider);
-      if (!served) return null;
-      const { provider: _, ...model } = given!;
-      return { ...(model as ChatModel), base_url: served.baseUrl, api_key: served.apiKey ?? null };
-    }
-    if (given?.base_url) return { ...(given as ChatModel), api_key: key };
-    const name = given?.name ?? EVALAP_JUDGE_MODEL;
-    if (!name || !EVALAP_JUDGE_BASE_URL) return null;
-    return { name, base_url: EVALAP_JUDGE_BASE_URL, api_key: EVALAP_JUDGE_API_KEY ?? null };
-  }
 
   /** Hydrates a received batch with one query for its rows, then dispatches or settles each task. */
   private async prepare(batch: Held[]): Promise<void> {
@@ -400,79 +319,47 @@ export class Runner {
     let configs: Map<number, Resolved | undefined>;
     try {
       const ids = [...new Set(batch.map((h) => h.task!.experiment_id))];
-      configs = new Map(await Promise.all(ids.map(async (id) => [id, await this.config(id)] as const)));
+      configs = new Map(await Promise.all(ids.map(async (id) => [id, await this.experiments.config(id)] as const)));
       const keys = batch.map((h) => ({ experiment_id: h.task!.experiment_id, num_line: (h.task as { num_line: number }).num_line }));
       states = await rowStates(this.deps.pool, keys);
-      // A metric added or reset (PATCH) since the configuration was cached: its rows would be found complete
-      // and dropped, or scored with the old params.
-      const stale = ids.filter((id) => {
-        const known = new Set(configs.get(id)?.results.map((r) => `${r.id}.${r.version}`));
-        return states.some((s) => s.experiment_id === id && s.results.some((r) => !known.has(r)));
-      });
-      for (const id of stale) configs.set(id, await this.config(id, true));
+      for (const id of staleConfigs(configs, states)) configs.set(id, await this.experiments.config(id, true));
     } catch (err) {
       this.deps.logger.error('prepare_failed', { error: (err as Error).message });
-      for (const held of batch) this.settle(held, 'release', 5);
+      for (const held of batch) this.settle(held, 'release', Delays.databaseTroubleSec);
       // The database is down: no more work until it answers, or every message received meanwhile is handed back, its receive count rising towards the DLQ.
       this.poller.hold(untilReachable(this.deps.pool));
       return;
     }
     const byKey = new Map(states.map((s) => [`${s.experiment_id}:${s.num_line}`, s]));
-    // A fresh configuration is the truth: a stopped experiment may have been resumed by a retry.
-    const newlyStopped: number[] = [];
-    for (const [id, c] of configs) {
-      if (c && c.status !== 'stopped') this.stopped.delete(id);
-      else if (!this.stopped.has(id)) newlyStopped.push(id);
-    }
+    const newlyStopped = this.experiments.reconcile(configs);
     if (newlyStopped.length) this.onStopped(newlyStopped);
+    const settings = { timeoutMs: this.deps.config.RUNNER_MODEL_TIMEOUT_MS, ecoZone: this.deps.config.EVALAP_ECO_ZONE };
     for (const held of batch) {
       if (held.settled) continue;
-      const task = held.task as Extract<Task, { type: 'answer' | 'observation' }>;
+      const task = held.task as WorkTask;
       const config = configs.get(task.experiment_id);
-      const state = byKey.get(`${task.experiment_id}:${task.num_line}`);
-      if (!config || config.status === 'stopped' || !state) {
-        this.counters.dropped++;
-        this.settle(held, 'delete');
-        continue;
-      }
-      this.plan(held, task, config, state);
+      const decision = plan(task, held.attempt, config, byKey.get(`${task.experiment_id}:${task.num_line}`), settings);
+      this.carryOut(held, task, config, decision);
     }
   }
 
-  private plan(held: Held, task: Extract<Task, { type: 'answer' | 'observation' }>, config: Resolved, state: RowState): void {
-    const experimentId = task.experiment_id;
-    const numLine = task.num_line;
-    const missing = config.results.filter((r) => !state.observed.includes(r.id));
-    // An experiment without a model scores the dataset row alone: it has no answer to record or to wait for.
-    const modelless = config.model === null;
-    if (!state.data) return this.fail(held, config, numLine, `row ${numLine} does not exist in the dataset`, missing, state.answer === null && !modelless);
-    const row = canonicalRow(state.data, config.columnsMap);
-    const base = { attempt: held.attempt, experimentId, numLine, row, timeoutMs: this.deps.config.RUNNER_MODEL_TIMEOUT_MS, ecoZone: this.deps.config.EVALAP_ECO_ZONE };
-
-    if (task.type === 'observation') {
-      const result = missing.find((r) => r.id === task.result_id);
-      if (!result) return this.settle(held, 'delete');
-      if (!modelless && (!state.answer || state.answer.error_msg !== null)) return this.fail(held, config, numLine, 'the row has no answer to score', [result], false);
-      const judge = config.judge;
-      const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'observation', answer: state.answer ? storedAnswer(state.answer) : undefined, inline: [], judge: { ...use(result), model: judge } };
-      return this.dispatch(held, config, wire, [result], judge ?? undefined);
-    }
-
-    const inline = missing.filter((r) => isInline(r.name));
-    if (state.answer) {
-      if (state.answer.error_msg !== null) {
-        // The row failed for good; results added since have nothing to score.
-        if (missing.length) return this.fail(held, config, numLine, `no answer: ${state.answer.error_msg}`, missing, false);
+  private carryOut(held: Held, task: WorkTask, config: Resolved | undefined, decision: Decision): void {
+    switch (decision.kind) {
+      case 'drop':
+        this.counters.dropped++;
         return this.settle(held, 'delete');
+      case 'done':
+        return this.settle(held, 'delete');
+      case 'fail':
+        return this.fail(held, config!, task.num_line, decision.error, decision.results, decision.withAnswer);
+      case 'commit':
+        return this.commit(held, { answers: [], observations: [], followUps: decision.followUps });
+      case 'dispatch': {
+        const wire: WorkerTask = { ...decision.wire, id: this.nextTaskId++ };
+        if (wire.model && this.crashOn !== undefined && held.attempt === 0 && wire.row.query === this.crashOn) wire.crash = true;
+        return this.dispatch(held, config!, wire, decision.pending, decision.model);
       }
-      if (!inline.length) return this.commit(held, { answers: [], observations: [], followUps: this.judgeTasks(experimentId, numLine, missing) });
-      const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'answer', answer: storedAnswer(state.answer), inline: inline.map(use) };
-      return this.dispatch(held, config, wire, missing);
     }
-    if (!config.chatModel) return this.fail(held, config, numLine, config.keyError ?? 'the experiment has no model to generate answers with', missing, true);
-    const wire: WorkerTask = { ...base, id: this.nextTaskId++, kind: 'answer', model: config.chatModel, inline: inline.map(use) };
-    if (this.crashOn !== undefined && held.attempt === 0 && row.query === this.crashOn) wire.crash = true;
-    this.dispatch(held, config, wire, missing, config.chatModel);
   }
 
   private dispatch(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], model?: ChatModel): void {
@@ -481,10 +368,6 @@ export class Runner {
     const task: Dispatchable = { wire, modelKey: model ? `${model.base_url}|${model.name}` : undefined, budget, notBefore: 0 };
     this.contexts.set(wire.id, { held, task, config, pending });
     this.broker.submit(task);
-  }
-
-  private judgeTasks(experimentId: number, numLine: number, missing: ResultConfig[]): TaskInput[] {
-    return missing.filter((r) => !isInline(r.name)).map((r) => ({ type: 'observation', experiment_id: experimentId, result_id: r.id, num_line: numLine }));
   }
 
   /** Records a row (or its observations) as failed for good. */
@@ -507,10 +390,10 @@ export class Runner {
         this.counters.done++;
         this.settle(held, 'delete');
       },
-      failed: () => this.settle(held, 'release', 5),
+      failed: () => this.settle(held, 'release', Delays.databaseTroubleSec),
       rejected: (err) => {
         // Not even the record of the refusal could be stored: leave it to redelivery and the dead-letter queue.
-        if (isRecordOfRefusal) return this.settle(held, 'release', 60);
+        if (isRecordOfRefusal) return this.settle(held, 'release', Delays.unstorableSec);
         this.counters.failed++;
         this.commit(held, refused(item, `the outcome could not be stored: ${err.message}`), true);
       },
@@ -525,18 +408,13 @@ export class Runner {
    * commit. Tasks prepared later follow their fresh configuration.
    */
   private onStopped(ids: number[]): void {
-    const now = Date.now();
-    for (const id of ids) {
-      this.stopped.set(id, now);
-      this.configs.delete(id);
-    }
-    if (this.stopped.size > 1000) for (const [id, at] of this.stopped) if (now - at > STOPPED_MEMORY_MS) this.stopped.delete(id);
-    this.broker.recallWhere((t) => this.stopped.has(t.wire.experimentId));
+    this.experiments.markStopped(ids);
+    this.broker.recallWhere((t) => this.experiments.isStopped(t.wire.experimentId));
     this.broker.pump();
   }
 
   private discardIfStopped(task: Dispatchable): boolean {
-    if (!this.stopped.has(task.wire.experimentId)) return false;
+    if (!this.experiments.isStopped(task.wire.experimentId)) return false;
     const ctx = this.contexts.get(task.wire.id);
     this.contexts.delete(task.wire.id);
     if (ctx && !ctx.held.settled) {
@@ -557,24 +435,23 @@ export class Runner {
     const call = outcome.call;
     if (call) held.calls++;
     if (call && !call.ok) {
-      if (call.retryable && held.attempt + 1 < this.deps.config.RUNNER_MAX_ATTEMPTS) {
-        return this.retryLater(ctx, call.retryAfterMs ?? backoffMs(held.attempt));
-      }
-      const error = call.retryable ? `${call.message} (failed ${held.attempt + 1} attempts)` : call.message;
-      return this.fail(held, config, wire.numLine, error, pending, wire.kind === 'answer');
+      const next = afterFailedCall(call, held.attempt, this.deps.config.RUNNER_MAX_ATTEMPTS);
+      if (next.retry) return this.retryLater(ctx, next.delayMs);
+      return this.fail(held, config, wire.numLine, next.error, pending, wire.kind === 'answer');
     }
     // A judged observation took the judge's calls; a metric computed here took one try.
     const observationTries = wire.kind === 'observation' ? Math.max(1, held.calls) : 1;
     const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, emission_carbon: o.emission_carbon ?? null, num_try: observationTries }));
     const answers: AnswerOutcome[] = outcome.answer ? [{ experiment_id: config.id, num_line: wire.numLine, ...outcome.answer, error_msg: null, num_try: held.calls }] : [];
-    const followUps = wire.kind === 'answer' ? this.judgeTasks(config.id, wire.numLine, pending) : [];
+    const followUps = wire.kind === 'answer' ? judgeTasks(config.id, wire.numLine, pending) : [];
     this.commit(held, { answers, observations, followUps });
   }
 
   private retryLater(ctx: Context, delayMs: number): void {
     this.counters.retries++;
     ctx.held.attempt++;
-    if (delayMs > HOLD_LIMIT_MS) return this.settle(ctx.held, 'release', Math.ceil(delayMs / 1000));
+    const releaseSec = releaseDelaySec(delayMs);
+    if (releaseSec !== undefined) return this.settle(ctx.held, 'release', releaseSec);
     const wire = { ...ctx.task.wire, id: this.nextTaskId++, attempt: ctx.held.attempt, crash: false };
     const task: Dispatchable = { ...ctx.task, wire, notBefore: Date.now() + delayMs };
     this.contexts.set(wire.id, { ...ctx, task });
@@ -588,10 +465,9 @@ export class Runner {
     if (!ctx || ctx.held.settled) return;
     // The task had started: a call it makes was likely sent.
     if (task.wire.model || task.wire.judge) ctx.held.calls++;
-    if (ctx.held.attempt + 1 >= this.deps.config.RUNNER_MAX_ATTEMPTS) {
-      return this.fail(ctx.held, ctx.config, task.wire.numLine, `the worker running this task died ${ctx.held.attempt + 1} times`, ctx.pending, task.wire.kind === 'answer' && !task.wire.answer);
-    }
-    this.retryLater(ctx, 0);
+    const next = afterLostWorker(ctx.held.attempt, this.deps.config.RUNNER_MAX_ATTEMPTS);
+    if (!next.retry) return this.fail(ctx.held, ctx.config, task.wire.numLine, next.error, ctx.pending, task.wire.kind === 'answer' && !task.wire.answer);
+    this.retryLater(ctx, next.delayMs);
   }
 
   /** One sweep at a time here (and across runners, by the database's lock); a failed sweep waits for the next tick. */
@@ -653,7 +529,7 @@ export class Runner {
     });
     await step('wait_running', async () => {
       while ((this.broker.runningCount > 0 || this.committer.size > 0 || this.background.size > 0) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, Delays.shutdownPollMs));
         this.releaseNotStarted();
       }
     });
@@ -668,7 +544,7 @@ export class Runner {
     await step('stop_workers', async () => {
       this.broker.stopWorkers();
       // Tasks still running were handed back already: their outcomes would be dropped, so no wait for them.
-      await this.pool.close(this.broker.runningCount > 0 ? 0 : 2000);
+      await this.workers.close(this.broker.runningCount > 0 ? 0 : Delays.shutdownWorkersMs);
     });
     await step('heartbeat', () => this.heartbeat.close());
     await step('acks', () => this.acks.drain());
@@ -690,21 +566,6 @@ export class Runner {
 }
 
 // ----------------------------------------------------------------- helpers
-
-/** The row with Evalap's field names: columns_map renames columns to `query`, `output_true`, ... */
-function canonicalRow(data: Record<string, unknown>, map: Record<string, string> | null): Record<string, unknown> {
-  if (!map) return data;
-  const row = { ...data };
-  for (const [field, column] of Object.entries(map)) if (column in data) row[field] = data[column];
-  return row;
-}
-
-const use = (r: ResultConfig): MetricUse => ({ resultId: r.id, name: r.name, params: r.params });
-
-function storedAnswer(a: NonNullable<RowState['answer']>): StoredAnswer {
-  const { error_msg, ...rest } = a;
-  return { ...rest, answer: rest.answer ?? '' };
-}
 
 type Outcomes = { answers: AnswerOutcome[]; observations: (ObservationOutcome & { experiment_id: number })[]; followUps: TaskInput[] };
 
@@ -731,10 +592,5 @@ const num = (m: ChatModel, key: string): number | null => {
  * and a quarter of the slots on large runners.
  */
 function defaultPrefetch(slots: number): number {
-  return Math.max(20, Math.ceil(slots / 4));
-}
-
-/** Jittered exponential back-off ("full jitter"): 0.5 s, 1 s, 2 s ... capped at 20 s. */
-export function backoffMs(attempt: number): number {
-  return Math.round(Math.random() * Math.min(20_000, 500 * 2 ** attempt));
+  return Math.max(2 * SQS_BATCH_MAX, Math.ceil(slots / 4));
 }

@@ -23,6 +23,7 @@
  * back-off on the same timer.
  */
 import http from 'node:http';
+import { Delays } from '../core/backoff.js';
 import type { Logger } from '../core/logger.js';
 
 /**
@@ -42,10 +43,6 @@ export const QUIET_PERIOD_MS = 30_000;
  * then answers RequestCanceled: past 10 s the agent itself is not answering.
  */
 export const CALL_TIMEOUT_MS = 10_000;
-
-/** Back-off after a failed call: doubling from 1 s, jittered, at most a minute (or a quarter of the protection). */
-const RETRY_BASE_MS = 1000;
-const RETRY_MAX_MS = 60_000;
 
 /** Bytes of an answer read; the agent's are a few hundred. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -226,7 +223,7 @@ export class TaskProtection {
     if (!outcome.definite) this.uncertain = true;
     let retryInMs: number | null = null;
     if (retry) {
-      retryInMs = this.backoffMs();
+      retryInMs = Delays.taskProtectionRetryMs(this.failures, this.periodMs);
       this.retryAt = Date.now() + retryInMs;
     }
     this.logger.warn('task_protection_failed', {
@@ -237,13 +234,6 @@ export class TaskProtection {
       attempt: this.failures,
       retry_in_ms: retryInMs,
     });
-  }
-
-  /** Doubling from RETRY_BASE_MS, jittered into its upper half, capped so a renewal is retried before the protection lapses. */
-  private backoffMs(): number {
-    const cap = Math.min(RETRY_MAX_MS, this.periodMs / 4);
-    const delay = Math.min(cap, RETRY_BASE_MS * 2 ** (this.failures - 1));
-    return Math.round(delay / 2 + (Math.random() * delay) / 2);
   }
 
   /** One PUT to the agent, within CALL_TIMEOUT_MS. `done` never rejects. */

@@ -15,7 +15,8 @@ import { executeTask } from './execute.js';
 import { warmUp } from './warm-up.js';
 import { ThreadCommand } from './pool.js';
 import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from './protocol.js';
-import { missingAnswerInput } from '../core/metrics/score.js';
+import { isRetryableFailure } from '../core/backoff.js';
+import { missingAnswerInput } from '../core/metrics/requirements.js';
 
 interface WorkerData {
   address: string;
@@ -94,7 +95,7 @@ function run(task: WorkerTask): void {
   const lacking = lackingInput(task);
   void (lacking ? Promise.resolve(lacking) : executeTask(task)).then((outcome) => {
     running--;
-    const failed = outcome.call && !outcome.call.ok && outcome.call.retryable;
+    const failed = isRetryableFailure(outcome.call);
     // The freed slot goes to the next waiting task before the outcome leaves: no round trip.
     if (!failed) startWaiting();
     void send([Frame.Done, encode(outcome)]);

@@ -4,6 +4,7 @@
  * numbers as strings; all of that is accepted. A reply with no object in it
  * (a refusal, an apology) is a `JudgeReplyError`, recorded on the observation.
  */
+import { pyStrip } from './python-text.js';
 
 export class JudgeReplyError extends Error {
   override name = 'JudgeReplyError';
@@ -43,7 +44,7 @@ export function parseJudgeReply(text: string): Record<string, unknown> {
 }
 
 /** A number, or a numeric string ("8", "8.5", "8/10", "score: 7"), as a number. */
-export function toNumber(value: unknown, field: string): number {
+function toNumber(value: unknown, field: string): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string') {
     const m = /-?\d+(?:\.\d+)?/.exec(value);
@@ -84,10 +85,6 @@ export function afterThink(text: string): string {
   return pyStrip(text);
 }
 
-/** Python's str.strip() whitespace (str.isspace), which JS trim() does not match exactly. */
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const pyStrip = (s: string): string => s.replace(new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'gu'), '');
-
 /** A finite number as Python's float() reads it: sign, digits with single underscores between them, optional fraction and exponent. */
 const PY_FLOAT = /^[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?$/;
 
@@ -117,4 +114,15 @@ export function readScore(text: string): { score: number; reason?: string } {
   const reply = parseJudgeReply(answer);
   const score = toNumber(reply.score, 'score');
   return reply.reason === undefined || reply.reason === null ? { score } : { score, reason: typeof reply.reason === 'string' ? reply.reason : JSON.stringify(reply.reason) };
+}
+
+/**
+ * A judge's score as Evalap's judges read it (see `readScore`), within
+ * `scale` when one is given, with the reply (and the reason, if any) kept as
+ * the observation.
+ */
+export function readScoredReply(answer: string, scale?: readonly [number, number]): { score: number; observation: Record<string, unknown> } {
+  const { score, reason } = readScore(answer);
+  if (scale) scoreIn(score, scale[0], scale[1]);
+  return { score, observation: { ...(reason === undefined ? {} : { reason }), reply: answer.slice(0, 2000) } };
 }

@@ -1,12 +1,63 @@
+/**
+ * The one registry of metrics: API validation, `GET /v1/metrics`, the
+ * runner's scoring and judging, and the README's metrics table all read it.
+ * A metric is a plug-in in one file under builtin/ (one file per metric, or
+ * per family of alike metrics) holding its definition — name, type,
+ * description, required fields, params schema, range, direction — and its
+ * scorer (an inline `score`, or a `judge` prompt and reply reader).
+ * Adding a metric touches that one file plus its test; a new family file is
+ * also listed once in FAMILIES below, whose order is the order
+ * `GET /v1/metrics` lists.
+ */
 import { z } from 'zod';
-import { ValidationError, type FieldIssue } from '../errors.js';
-import { METRICS } from './catalog.js';
-import { ANSWER_FIELDS, type MetricDefinition } from './types.js';
+import { bleu } from './builtin/bleu.js';
+import { chrf } from './builtin/chrf.js';
+import { evalapJudges } from './builtin/evalap-judges.js';
+import { gEval } from './builtin/g-eval.js';
+import { judgeAdhoc } from './builtin/judge-adhoc.js';
+import { jsonMetrics } from './builtin/json.js';
+import { levenshtein } from './builtin/levenshtein.js';
+import { numericDiff } from './builtin/numeric-diff.js';
+import { ocr } from './builtin/ocr.js';
+import { opsMetrics } from './builtin/ops.js';
+import { outputLength } from './builtin/output-length.js';
+import { qcm } from './builtin/qcm.js';
+import { ragMetrics } from './builtin/rag.js';
+import { rouge } from './builtin/rouge.js';
+import { stringMatch } from './builtin/string-match.js';
+import type { Metric } from './types.js';
+
+const FAMILIES: readonly (Metric | readonly Metric[])[] = [
+  stringMatch,
+  jsonMetrics,
+  levenshtein,
+  bleu,
+  rouge,
+  chrf,
+  numericDiff,
+  qcm,
+  ocr,
+  outputLength,
+  opsMetrics,
+  evalapJudges,
+  judgeAdhoc,
+  gEval,
+  ragMetrics,
+];
+
+/** Every metric, in the order `GET /v1/metrics` lists them. */
+export const METRICS: readonly Metric[] = FAMILIES.flat();
 
 const byName = new Map(METRICS.map((m) => [m.name, m]));
+if (byName.size !== METRICS.length) throw new Error('two metrics share a name');
 
-export function getMetric(name: string): MetricDefinition | undefined {
+export function getMetric(name: string): Metric | undefined {
   return byName.get(name);
+}
+
+/** The fields a use of the metric reads: its own, and those its params add (judge_adhoc's template variables). */
+export function requiredFields(metric: Metric, params: Record<string, unknown> | null): string[] {
+  return [...metric.require, ...(metric.requireFromParams?.(params ?? {}) ?? [])];
 }
 
 /** The registry as `GET /v1/metrics` shows it. */
@@ -28,65 +79,4 @@ export function listMetrics() {
       higher_is_better: m.higherIsBetter,
     };
   });
-}
-
-/** A metric of an experiment, normalized from a name or `{name, params, aliased_name}`. */
-export interface MetricUse {
-  name: string;
-  params: Record<string, unknown> | null;
-  aliasedName: string;
-}
-
-export interface CheckContext {
-  /** Columns the dataset has, after `columns_map` (the Evalap field names it provides). */
-  columns: ReadonlySet<string>;
-  /** JSON path prefix of the metrics array in the request, for error paths. */
-  path: string;
-}
-
-/**
- * Checks metric references against the registry, their params, and the
- * fields they need; returns them normalized or throws one ValidationError
- * naming every problem.
- */
-export function checkMetrics(refs: readonly (string | { name: string; params?: Record<string, unknown> | null; aliased_name?: string | null })[], ctx: CheckContext): MetricUse[] {
-  const issues: FieldIssue[] = [];
-  const uses: MetricUse[] = [];
-  const aliases = new Set<string>();
-  refs.forEach((ref, i) => {
-    const at = `${ctx.path}.${i}`;
-    const use: MetricUse =
-      typeof ref === 'string'
-        ? { name: ref, params: null, aliasedName: ref }
-        : { name: ref.name, params: ref.params ?? null, aliasedName: ref.aliased_name ?? ref.name };
-    const def = byName.get(use.name);
-    if (!def) {
-      issues.push({ path: at, message: `unknown metric ${JSON.stringify(use.name)}; GET /v1/metrics lists them` });
-      return;
-    }
-    const parsed = def.params.safeParse(use.params ?? {});
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        issues.push({ path: [at, 'params', ...issue.path.map(String)].join('.'), message: `metric ${use.name}: ${issue.message}` });
-      }
-      return;
-    }
-    const required = [...def.require, ...(def.requireFromParams?.(use.params ?? {}) ?? [])];
-    for (const field of required) {
-      // Answer fields (output, context, retrieval_context, think) arrive with each answer, so
-      // only the row can tell whether it has them: accepted here as Evalap does, a row that
-      // lacks one fails its own observation when scored.
-      if ((ANSWER_FIELDS as readonly string[]).includes(field)) continue;
-      if (!ctx.columns.has(field)) {
-        issues.push({ path: at, message: `metric ${use.name} requires the field ${JSON.stringify(field)}: add the column to the dataset or map one to it with columns_map` });
-      }
-    }
-    if (aliases.has(use.aliasedName)) {
-      issues.push({ path: at, message: `metric name ${JSON.stringify(use.aliasedName)} is used twice; give each use its own aliased_name` });
-    }
-    aliases.add(use.aliasedName);
-    uses.push(use);
-  });
-  if (issues.length) throw new ValidationError('invalid metrics', issues);
-  return uses;
 }

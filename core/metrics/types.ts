@@ -1,26 +1,51 @@
 import type { z } from 'zod';
 
-/** What a metric is made of, as `GET /v1/metrics` lists it. */
-export const MetricType = {
-  /** Computed from the answer and the row alone. */
-  deterministic: 'deterministic',
-  /** Read from the generation's own measurements (time, tokens, tool calls). */
-  ops: 'ops',
-  /** Scored by a judge model. */
-  llm: 'llm',
-  /** Retrieval-augmented-generation metrics, scored by a judge model over contexts. */
-  rag: 'rag',
-} as const;
-export type MetricType = (typeof MetricType)[keyof typeof MetricType];
+/**
+ * What a metric is made of, as `GET /v1/metrics` lists it: `deterministic`,
+ * computed from the answer and the row alone; `ops`, read from the
+ * generation's own measurements (time, tokens, tool calls); `llm`, scored by
+ * a judge model; `rag`, retrieval-augmented-generation metrics, scored by a
+ * judge model over contexts.
+ */
+type MetricType = 'deterministic' | 'ops' | 'llm' | 'rag';
 
 /** Fields a metric can need. `output`, `context`, `retrieval_context`,
  *  `think` come from the answer; the others from the dataset row. */
 export const ANSWER_FIELDS = ['output', 'context', 'retrieval_context', 'think'] as const;
 
-export interface MetricDefinition {
+/** What a metric sees of one row: the answer and the dataset fields (after columns_map). */
+export interface ScoreInput {
+  output: string;
+  output_true?: unknown;
+  query?: unknown;
+  context?: unknown;
+  retrieval_context?: unknown;
+  think?: string | null;
+  execution_time?: number | null;
+  nb_tokens_prompt?: number | null;
+  nb_tokens_completion?: number | null;
+  nb_tool_calls?: number | null;
+  [column: string]: unknown;
+}
+
+/** A scorer's result: a score (null when the row has none) with what it observed, or an error recorded on the observation. */
+export type ScoreOutcome = { score: number | null; observation: unknown } | { error: string };
+
+/** A judge: a versioned prompt and the rule turning the judge's reply into a score. */
+export interface JudgeSpec {
+  version: string;
+  /** The system message when the judge model has no system_prompt; Evalap's judges send none. */
+  system?: string;
+  /** The user message. */
+  prompt(input: ScoreInput, params: Record<string, any>): string;
+  /** The score and what to keep of the reply text; throws JudgeReplyError on a reply it cannot use. */
+  read(answer: string, input: ScoreInput, params: Record<string, any>): { score: number; observation: Record<string, unknown> };
+}
+
+/** What every metric declares: what `GET /v1/metrics` lists and launches are checked against. */
+interface MetricBase {
   name: string;
   description: string;
-  type: MetricType;
   /** Fields the metric reads. */
   require: readonly string[];
   /** Schema of `params`; `.strict()` so a misspelt param is an error. */
@@ -31,3 +56,24 @@ export interface MetricDefinition {
   /** For templated metrics: the fields the given params make it need. */
   requireFromParams?: (params: Record<string, unknown>) => string[];
 }
+
+/**
+ * A metric computed with no model call, in the task that produced (or read)
+ * the answer. `score` never throws on what a model wrote: bad input is a
+ * recorded error on its observation.
+ */
+export interface InlineMetric extends MetricBase {
+  type: Extract<MetricType, 'deterministic' | 'ops'>;
+  score(input: ScoreInput, params: Record<string, any>): ScoreOutcome;
+  /** For a metric whose corpus-level score is not the mean of its rows': that score, from the element-wise sum of the rows' `corpus_stats`. */
+  corpusScore?(stats: number[], params: Record<string, unknown> | null): number;
+}
+
+/** A metric scored by one call to the judge model. */
+export interface JudgedMetric extends MetricBase {
+  type: Extract<MetricType, 'llm' | 'rag'>;
+  judge: JudgeSpec;
+}
+
+/** A metric plug-in: its definition and its scorer, in one value (see registry.ts). */
+export type Metric = InlineMetric | JudgedMetric;

@@ -1,6 +1,7 @@
 /** The `pg` backend: a pool of connections, for the runner and the local stack. */
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
+import { Delays } from '../backoff.js';
 import { unavailable } from './availability.js';
 import type { Database, Db } from './db.js';
 
@@ -93,7 +94,7 @@ const probes = new WeakMap<pg.Pool, Promise<void>>();
  * rather than go on failing (the runner stops taking work meanwhile).
  * Concurrent callers share one probe. Never rejects.
  */
-export function untilReachable(pool: pg.Pool, intervalMs = 1000): Promise<void> {
+export function untilReachable(pool: pg.Pool, intervalMs: number = Delays.databaseProbeMs): Promise<void> {
   let probe = probes.get(pool);
   if (!probe) {
     probe = (async () => {

@@ -155,7 +155,7 @@ describe('PATCH with a metric the experiment already has', () => {
     const first = await terminal(fx.api, id, 60_000);
     expect(first.experiment_status).toBe('finished');
     expect(resultNamed(first, 'exact_match').summary).toMatchObject({ mean: 0.25, support: 4 });
-    // At once, and to the same runner: its cached configuration (runner.ts CONFIG_TTL_MS) has the
+    // At once, and to the same runner: its cached configuration (runner/experiments.ts CONFIG_TTL_MS) has the
     // result's old params, and the result's raised version makes it read them again.
     const patched = await fx.api.call('PATCH', `/v1/experiment/${id}`, { body: { metrics: [{ name: 'exact_match', params: { ignore_case: true } }] } });
     expect(patched.status).toBe(200);

@@ -4,7 +4,7 @@
  * aggregates computed by hand from what the stubs answer.
  */
 import { jest } from '@jest/globals';
-import { corpusBleu, bleuStats, sentenceBleu } from '../../core/metrics/bleu.js';
+import { corpusBleu, bleuStats, sentenceBleu } from '../../core/metrics/reference/bleu.js';
 import { startApi, type TestApi } from '../support/api.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
 import { startRunner, waitUntil } from '../support/runner.js';

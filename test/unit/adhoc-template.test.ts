@@ -5,9 +5,9 @@
  * (evalap/api/metrics/adhoc_judge.py, evalap/utils.py render_jinja) and adds
  * nothing to it.
  */
-import { adhocTemplateProblem, renderAdhoc, templateVariables } from '../../core/metrics/adhoc-template.js';
-import { JUDGES, runJudge } from '../../core/metrics/judges.js';
-import { checkMetrics } from '../../core/metrics/registry.js';
+import { adhocTemplateProblem, renderAdhoc, templateVariables } from '../../core/metrics/builtin/judge-adhoc.js';
+import { judgeOf, runJudge } from '../../core/metrics/judges.js';
+import { checkMetrics } from '../../core/metrics/requirements.js';
 import { ValidationError } from '../../core/errors.js';
 import type { ChatAnswer } from '../../core/providers/openai.js';
 
@@ -81,7 +81,7 @@ describe('judge_adhoc prompt and reply', () => {
   const run = (answer: string, params: Record<string, unknown>) => runJudge('judge_adhoc', params, row, { name: 'j', base_url: 'http://j.invalid' }, async () => reply(answer));
 
   it('is the rendered template alone when no scale is set', () => {
-    expect(JUDGES.judge_adhoc.prompt(row, { prompt: 'Is {{output}} right?' })).toBe('Is A. right?');
+    expect(judgeOf('judge_adhoc')!.prompt(row, { prompt: 'Is {{output}} right?' })).toBe('Is A. right?');
   });
 
   it('reads a bare number as the score, whatever its value when no scale is set', async () => {
@@ -90,7 +90,7 @@ describe('judge_adhoc prompt and reply', () => {
   });
 
   it('asks for the scale when one is set, and records a score outside it as an error', async () => {
-    expect(JUDGES.judge_adhoc.prompt(row, { prompt: 'Grade {{output}}', scale: [1, 5] })).toBe('Grade A.\n\nReply with a score from 1 to 5 alone, nothing else.');
+    expect(judgeOf('judge_adhoc')!.prompt(row, { prompt: 'Grade {{output}}', scale: [1, 5] })).toBe('Grade A.\n\nReply with a score from 1 to 5 alone, nothing else.');
     expect(await run('7', { prompt: 'Grade {{output}}', scale: [1, 5] })).toMatchObject({ error: "the judge's score 7 is outside 1–5" });
   });
 

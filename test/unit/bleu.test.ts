@@ -1,4 +1,4 @@
-import { bleuStats, computeBleu, corpusBleu, sentenceBleu, tokenize13a, type BleuStats } from '../../core/metrics/bleu.js';
+import { bleuStats, computeBleu, corpusBleu, sentenceBleu, tokenize13a, type BleuStats } from '../../core/metrics/reference/bleu.js';
 
 // Expected values come from SacreBLEU (github.com/mjpost/sacrebleu, commit
 // f615c7286d4d813370efb824d94fc2bfcd3a6b94). "Published" groups are the

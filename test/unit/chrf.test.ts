@@ -1,4 +1,4 @@
-import { corpusChrf, sentenceChrf, type ChrfOptions } from '../../core/metrics/chrf.js';
+import { corpusChrf, sentenceChrf, type ChrfOptions } from '../../core/metrics/reference/chrf.js';
 
 // Expected values come from SacreBLEU (github.com/mjpost/sacrebleu, commit
 // f615c7286d4d813370efb824d94fc2bfcd3a6b94). "Published" groups are the

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Logger } from '../../core/logger.js';
-import { releaseMessages, VisibilityHeartbeat, type HeartbeatOptions } from '../../runner/heartbeat.js';
+import { releaseMessages } from '../../runner/acks.js';
+import { VisibilityHeartbeat, type HeartbeatOptions } from '../../runner/heartbeat.js';
 
 const QUEUE_URL = 'https://sqs.eu-west-3.amazonaws.com/123456789012/evalap-tasks';
 const VISIBILITY_SEC = 30;

@@ -6,7 +6,8 @@
  * after "Thématique :").
  */
 import { getMetric } from '../../core/metrics/registry.js';
-import { JUDGES, readComplexity } from '../../core/metrics/judges.js';
+import { readComplexity } from '../../core/metrics/builtin/evalap-judges.js';
+import { judgeOf } from '../../core/metrics/judges.js';
 
 const reply = [
   '<think>the CAF only</think>',
@@ -20,7 +21,7 @@ const reply = [
 
 describe('judge_complexity', () => {
   it('shows the judge the query alone, and asks for the labelled lines it reads', () => {
-    const prompt = JUDGES.judge_complexity.prompt({ query: 'How do I declare a move to the CAF?', output: 'SECRET-OUTPUT', output_true: 'SECRET-REF' } as never, {});
+    const prompt = judgeOf('judge_complexity')!.prompt({ query: 'How do I declare a move to the CAF?', output: 'SECRET-OUTPUT', output_true: 'SECRET-REF' } as never, {});
     expect(prompt).toContain('How do I declare a move to the CAF?');
     expect(prompt).not.toMatch(/SECRET-(OUTPUT|REF)/);
     for (const label of ['Critère Demande : ', 'Critère Administration : ', 'Critère Procedure : ', 'Score de complexité global : ', 'Thématique : ']) expect(prompt).toContain(label);

@@ -5,12 +5,12 @@
  * judge model's system_prompt as the only system message).
  */
 import { getMetric } from '../../core/metrics/registry.js';
-import { JUDGES, judgeMessages, judgeModel, runJudge } from '../../core/metrics/judges.js';
+import { judgeMessages, judgeOf, judgeModel, runJudge } from '../../core/metrics/judges.js';
 import type { ChatAnswer, ChatMessage, ChatModel } from '../../core/providers/openai.js';
 
 const input = { query: 'QUERY-MARK', output_true: 'REFERENCE-MARK', output: 'OUTPUT-MARK' };
 const model: ChatModel = { name: 'judge', base_url: 'http://judge.invalid/v1' };
-const prompt = (name: string) => JUDGES[name].prompt(input, {});
+const prompt = (name: string) => judgeOf(name)!.prompt(input, {});
 
 describe("Evalap's judges show the fields Evalap's templates render", () => {
   it.each([
@@ -54,13 +54,13 @@ describe('judge calls', () => {
   });
 
   it("send no system message for Evalap's judges, unless the judge model has a system_prompt", () => {
-    expect(judgeMessages(JUDGES.judge_precision, model, input, {}).map((m) => m.role)).toEqual(['user']);
-    expect(judgeMessages(JUDGES.judge_precision, { system_prompt: 'Tu es un juge.' }, input, {})[0]).toEqual({ role: 'system', content: 'Tu es un juge.' });
+    expect(judgeMessages(judgeOf('judge_precision')!, model, input, {}).map((m) => m.role)).toEqual(['user']);
+    expect(judgeMessages(judgeOf('judge_precision')!, { system_prompt: 'Tu es un juge.' }, input, {})[0]).toEqual({ role: 'system', content: 'Tu es un juge.' });
   });
 
   it("replace our JSON judges' own system message with the judge model's system_prompt", () => {
-    expect(judgeMessages(JUDGES.faithfulness, model, input, {})[0].content).toMatch(/JSON/);
-    expect(judgeMessages(JUDGES.faithfulness, { system_prompt: 'Be fair.' }, input, {})[0]).toEqual({ role: 'system', content: 'Be fair.' });
+    expect(judgeMessages(judgeOf('faithfulness')!, model, input, {})[0].content).toMatch(/JSON/);
+    expect(judgeMessages(judgeOf('faithfulness')!, { system_prompt: 'Be fair.' }, input, {})[0]).toEqual({ role: 'system', content: 'Be fair.' });
   });
 
   it('pass the judge model with its temperature and system prompt to the call', async () => {

@@ -1,4 +1,4 @@
-import { JUDGES, runJudge } from '../../core/metrics/judges.js';
+import { judgeOf, runJudge } from '../../core/metrics/judges.js';
 import { parseJudgeReply } from '../../core/metrics/judge-reply.js';
 import type { ChatAnswer, ChatMessage, ChatModel } from '../../core/providers/openai.js';
 
@@ -112,7 +112,7 @@ describe('RAG and safety judges', () => {
   });
 
   it('has a judge for every llm and rag metric of the registry', async () => {
-    const { METRICS } = await import('../../core/metrics/catalog.js');
-    for (const m of METRICS.filter((m) => m.type === 'llm' || m.type === 'rag')) expect(JUDGES[m.name]).toBeDefined();
+    const { METRICS } = await import('../../core/metrics/registry.js');
+    for (const m of METRICS.filter((m) => m.type === 'llm' || m.type === 'rag')) expect(judgeOf(m.name)).toBeDefined();
   });
 });

@@ -1,4 +1,4 @@
-import { missingAnswerInput } from '../../core/metrics/score.js';
+import { missingAnswerInput } from '../../core/metrics/requirements.js';
 
 const answer = (fields: Record<string, unknown> = {}) => ({ answer: 'an answer', context: null, retrieval_context: null, think: null, ...fields });
 

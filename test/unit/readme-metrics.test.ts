@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { METRICS } from '../../core/metrics/catalog.js';
+import { METRICS } from '../../core/metrics/registry.js';
 
 describe('README metrics table', () => {
   const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

@@ -1,5 +1,5 @@
-import { porterStem } from '../../core/metrics/porter.js';
-import { rouge, tokenizeForRouge, type RougeScore, type RougeVariant } from '../../core/metrics/rouge.js';
+import { porterStem } from '../../core/metrics/reference/porter.js';
+import { rouge, tokenizeForRouge, type RougeScore, type RougeVariant } from '../../core/metrics/reference/rouge.js';
 
 const TOL = 1e-6;
 

@@ -1,12 +1,16 @@
 /**
- * judge_adhoc's prompt template. Evalap renders it with Jinja2; this renders
- * the part of Jinja a judge prompt uses — `{{ name }}`, `{{ name.key }}`,
- * `{{ name[0] }}`, `{{ name["key"] }}` and `{# comments #}` — with Jinja's
- * meaning, and refuses everything else (filters, `{% %}` blocks,
- * expressions) when the experiment is created, rather than sending the judge
- * a prompt with holes in it.
+ * judge_adhoc, Evalap's custom judge: the user's prompt template, rendered
+ * from the row, is the whole prompt; the judge replies with a number. Evalap
+ * renders the template with Jinja2; this renders the part of Jinja a judge
+ * prompt uses — `{{ name }}`, `{{ name.key }}`, `{{ name[0] }}`,
+ * `{{ name["key"] }}` and `{# comments #}` — with Jinja's meaning, and
+ * refuses everything else (filters, `{% %}` blocks, expressions) when the
+ * experiment is created, rather than sending the judge a prompt with holes
+ * in it. `scale` (ours) adds a sentence and bounds the score.
  */
-
+import { z } from 'zod';
+import { readScoredReply } from '../judge-reply.js';
+import type { JudgedMetric } from '../types.js';
 /** One `{{ ... }}` expression we render: a variable, then keys or indexes. */
 const PATH = /^\s*([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*|\s*\[\s*(?:\d+|"[^"\\]*"|'[^'\\]*')\s*\])*)\s*$/;
 const STEP = /\.\s*([A-Za-z_]\w*)|\[\s*(\d+|"[^"\\]*"|'[^'\\]*')\s*\]/g;
@@ -69,3 +73,37 @@ export function renderAdhoc(template: string, row: Record<string, unknown>): str
     .map((p) => ('text' in p ? p.text : show(p.steps.reduce<unknown>(lookup, Object.hasOwn(row, p.root) ? row[p.root] : undefined))))
     .join('');
 }
+
+export const judgeAdhoc: JudgedMetric = {
+  name: 'judge_adhoc',
+  description:
+    'A judge scores the output with the prompt in params.prompt, rendered from the row ({{output}}, {{output_true}}, {{query}}, any dataset column, {{column.key}}, {{column[0]}}); the judge replies with a number. As Evalap\'s, except that Jinja filters and {% %} blocks are refused at creation. Ours: params.scale [lo, hi] asks for a score on that scale and records one outside it as an error.',
+  type: 'llm',
+  require: [],
+  params: z
+    .object({
+      prompt: z
+        .string()
+        .min(1)
+        .max(100_000)
+        .superRefine((p, ctx) => {
+          const problem = adhocTemplateProblem(p);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      scale: z.tuple([z.number(), z.number()]).optional(),
+    })
+    .strict(),
+  range: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
+  higherIsBetter: true,
+  requireFromParams: (params) => templateVariables(String(params.prompt ?? '')),
+  judge: {
+    version: 'adhoc-2',
+    prompt: (input, params) => {
+      const rendered = renderAdhoc(params.prompt, input);
+      if (!params.scale) return rendered;
+      const [lo, hi] = params.scale;
+      return `${rendered}\n\nReply with a score from ${lo} to ${hi} alone, nothing else.`;
+    },
+    read: (answer, _input, params) => readScoredReply(answer, params.scale),
+  },
+};

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Dealer } from 'zeromq';
 import { createLogger } from '../../core/logger.js';
-import { Broker, type Dispatchable } from '../../runner/bus.js';
+import { Broker, type Dispatchable } from '../../runner/broker.js';
 import { Limiters } from '../../runner/limiter.js';
 import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from '../../runner/protocol.js';
 
