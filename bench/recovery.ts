@@ -21,7 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../core/config.js';
-import { startModelServer, type StubModelServer } from '../test/support/model-server.js';
+import { startModelServer, type StubModelServer } from './stub-model.js';
 import type { Core } from '../core/context.js';
 import { BenchError, createDataset, expectStatus, type Api } from './api.js';
 import { countingProxy, type CountingProxy } from './sqs-proxy.js';

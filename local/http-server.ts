@@ -8,8 +8,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { ApiHandler } from '../functions/api/handler.js';
-import { tooLarge } from '../functions/api/datasets.js';
-import { problem } from '../functions/api/http.js';
+import { problem, tooLarge } from '../functions/api/http.js';
 import { uiFiles, type UiFiles } from './static.js';
 
 /** Media types whose bodies are text; any other body (a Parquet upload) is binary. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as datasets from '../../core/datasets.js';
-import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { Dataset, DatasetCreate, DatasetGetQuery, DatasetLookupQuery, DatasetPatch, DatasetRowsAppend, DatasetRowsPage, DatasetRowsQuery, DatasetUploadQuery, IdParam } from '../../core/schemas.js';
 import type { Route } from './http.js';
 
@@ -114,16 +114,3 @@ export const datasetRoutes: Route[] = [
     },
   },
 ];
-
-/** A clear 413 for bodies above the limit, telling how to send more rows. */
-export function tooLarge(limit: number, path: string): PayloadTooLargeError {
-  // Lambda takes at most 6 MB per synchronous request, and API Gateway hands it a binary body base64-encoded
-  // (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
-  // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html: isBase64Encoded).
-  const hint = /^\/v1\/dataset\/[^/]+\/upload_parquet\/?$/.test(path)
-    ? 'a Parquet file is uploaded in one request, and requests are limited as AWS Lambda limits them (6 MB, about 4.4 MB of binary once API Gateway base64-encodes it); upload a smaller file (fewer rows, smaller images)'
-    : path.startsWith('/v1/dataset')
-    ? 'create the dataset with the first rows, then append the rest in chunks with POST /v1/dataset/{id}/rows'
-    : 'reference large datasets by name instead of sending them inline';
-  return new PayloadTooLargeError(`the request body is larger than ${limit} bytes; ${hint}`);
-}

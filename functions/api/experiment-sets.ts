@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import * as sets from '../../core/experiment-sets.js';
 import { ExperimentSet, ExperimentSetCreate, ExperimentSetListQuery, ExperimentSetPatch, IdParam, RetryQuery, RetryRuns } from '../../core/schemas.js';
-import { pageHeaders } from './experiments.js';
-import type { Route } from './http.js';
+import { pageHeaders, type Route } from './http.js';
 
 export const experimentSetRoutes: Route[] = [
   {

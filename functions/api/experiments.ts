@@ -3,14 +3,7 @@ import * as experiments from '../../core/experiments.js';
 import { failuresOf } from '../../core/experiment-failures.js';
 import { listExperimentRows } from '../../core/experiment-rows.js';
 import { Experiment, ExperimentCreate, ExperimentFailures, ExperimentGetQuery, ExperimentListQuery, ExperimentRowsPage, ExperimentRowsQuery, ExperimentWithResults, ExperimentPatch, IdParam, RetryQuery } from '../../core/schemas.js';
-import type { Route } from './http.js';
-
-/** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
-export function pageHeaders(path: string, query: Record<string, unknown>, next: string | null): Record<string, string> {
-  if (!next) return {};
-  const params = new URLSearchParams(Object.entries({ ...query, cursor: next }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]));
-  return { 'x-next-cursor': next, link: `<${path}?${params}>; rel="next"` };
-}
+import { pageHeaders, type Route } from './http.js';
 
 export const experimentRoutes: Route[] = [
   {

@@ -1,11 +1,12 @@
 /**
  * Request and response plumbing shared by every route: the route type, the
- * validation of path, query and body with zod, and problem+json errors.
+ * validation of path, query and body with zod, problem+json errors, the
+ * next-page headers of lists and the 413 of an oversized body.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Core } from '../../core/context.js';
-import { CoreError, UnavailableError, ValidationError, type FieldIssue } from '../../core/errors.js';
+import { CoreError, PayloadTooLargeError, UnavailableError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { HttpError } from './errors.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -125,4 +126,24 @@ export function bodyBytes(event: APIGatewayProxyEventV2): Uint8Array {
 export function bodyText(event: APIGatewayProxyEventV2): string {
   if (event.body == null) return '';
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** Lists are JSON arrays, as Evalap clients expect; the next page's cursor travels in headers. */
+export function pageHeaders(path: string, query: Record<string, unknown>, next: string | null): Record<string, string> {
+  if (!next) return {};
+  const params = new URLSearchParams(Object.entries({ ...query, cursor: next }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string]));
+  return { 'x-next-cursor': next, link: `<${path}?${params}>; rel="next"` };
+}
+
+/** A clear 413 for bodies above the limit, telling how to send more rows. */
+export function tooLarge(limit: number, path: string): PayloadTooLargeError {
+  // Lambda takes at most 6 MB per synchronous request, and API Gateway hands it a binary body base64-encoded
+  // (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
+  // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html: isBase64Encoded).
+  const hint = /^\/v1\/dataset\/[^/]+\/upload_parquet\/?$/.test(path)
+    ? 'a Parquet file is uploaded in one request, and requests are limited as AWS Lambda limits them (6 MB, about 4.4 MB of binary once API Gateway base64-encodes it); upload a smaller file (fewer rows, smaller images)'
+    : path.startsWith('/v1/dataset')
+    ? 'create the dataset with the first rows, then append the rest in chunks with POST /v1/dataset/{id}/rows'
+    : 'reference large datasets by name instead of sending them inline';
+  return new PayloadTooLargeError(`the request body is larger than ${limit} bytes; ${hint}`);
 }

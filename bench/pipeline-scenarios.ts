@@ -1,0 +1,198 @@
+/** The pipeline bench's scenarios: throughput at several C and L, a rate-limited model, memory, and diagnostics. */
+import { execFile } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createDataset } from './api.js';
+import { withEnv } from './pipeline-env.js';
+import { ANALYZE, RSS_LARGE } from './pipeline-flags.js';
+import { lines, describeRun } from './pipeline-report.js';
+import { checkComplete, runExperiment, timedReply, type RunResult } from './pipeline-run.js';
+import { startRunner } from './pipeline-runner.js';
+import { say, sec } from './print.js';
+import { CLK_TCK, cpuMs, memoryMb } from './proc-stats.js';
+import { startModelServer, type StubBehaviour } from './stub-model.js';
+
+/** A row whose stub answer (`answer to: <query>`) the exact_match metric scores 1. */
+const row = (i: number) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` });
+
+interface Throughput {
+  key: string;
+  n: number;
+  latencyMs: number;
+  c: number;
+  /** Target on the wall: at most this multiple of N·L/C. */
+  factor?: number;
+  /** Target on the throughput, rows/s. */
+  minRowsPerSec?: number;
+  behaviour?: StubBehaviour;
+  /** Ideal wall when not N·L/C (rate-limited). */
+  idealMs?: number;
+  max429Share?: number;
+}
+
+async function throughput(s: Throughput): Promise<void> {
+  const t0 = performance.now();
+  await withEnv(async (env) => {
+    env.stub.setBehaviour({ latencyMs: s.latencyMs, ...s.behaviour, reply: timedReply(env.responses) });
+    const dataset = `ds-${s.n}`;
+    await createDataset(env.api, dataset, s.n, row);
+    if (ANALYZE) await env.core.db.query('ANALYZE');
+    const runner = await startRunner(env.runnerEnv(s.c));
+    say(`${s.key}: setup ${sec(performance.now() - t0)} (stack, ${s.n.toLocaleString('en')}-row dataset, runner pid ${runner.pid})`);
+    let r: RunResult;
+    try {
+      const ideal = s.idealMs ?? (s.n * s.latencyMs) / s.c;
+      r = await runExperiment(env, runner, dataset, s.n, Math.max(60_000, ideal * 4));
+    } finally {
+      await runner.stop();
+    }
+    const problems = checkComplete(r, s.n);
+    const head = `${s.key}: N=${s.n} L=${s.latencyMs}ms C=${s.c}${s.behaviour?.maxRequestsPerSecond ? ` model≤${s.behaviour.maxRequestsPerSecond} req/s` : ''}`;
+    const rate = s.n / (r.wallMs / 1000);
+    let ok = problems.length === 0;
+    let figure: string;
+    let target: string;
+    if (s.minRowsPerSec) {
+      ok &&= rate >= s.minRowsPerSec;
+      figure = `${sec(r.wallMs)}, ${rate.toFixed(0)} rows/s, runner CPU ${(r.runnerCpuMs / s.n).toFixed(2)} ms/row`;
+      target = `≥ ${s.minRowsPerSec} rows/s (ratio ${(rate / s.minRowsPerSec).toFixed(2)} of target)`;
+      say(`${head}: ${figure} (ratio ${(rate / s.minRowsPerSec).toFixed(2)} of target; target ≥ ${s.minRowsPerSec} rows/s) ${ok ? 'OK' : 'MISSED'}`);
+      say(`  runner CPU: ${r.runnerCpuMs.toFixed(0)} ms for ${s.n} rows = ${(r.runnerCpuMs / s.n).toFixed(2)} ms/row (utime+stime of pid ${runner.pid}, all threads, CLK_TCK ${CLK_TCK})`);
+    } else {
+      const ideal = s.idealMs ?? (s.n * s.latencyMs) / s.c;
+      const ratio = r.wallMs / ideal;
+      ok &&= ratio <= s.factor!;
+      figure = `${sec(r.wallMs)} (${rate.toFixed(0)} rows/s)`;
+      target = `≤ ${s.factor} × ideal ${sec(ideal)} (ratio ${ratio.toFixed(2)})`;
+      say(`${head}: ${sec(r.wallMs)} (ideal ${sec(ideal)}, ratio ${ratio.toFixed(2)} of ideal; target ≤ ${s.factor}) ${ok ? 'OK' : 'MISSED'} · ${rate.toFixed(0)} rows/s`);
+    }
+    if (s.max429Share !== undefined) {
+      const n429 = r.traffic.byStatus.get(429) ?? 0;
+      const share = r.traffic.requests ? n429 / r.traffic.requests : 0;
+      const shareOk = share < s.max429Share;
+      ok &&= shareOk;
+      const lost = s.n - r.answers.rows;
+      figure += `, 429s ${(share * 100).toFixed(1)}%, lost ${lost}`;
+      target += `, 429s < ${s.max429Share * 100}%, none lost`;
+      say(
+        `  429s: ${n429} of ${r.traffic.requests} requests = ${(share * 100).toFixed(1)}% (target < ${s.max429Share * 100}%) ${shareOk ? 'OK' : 'MISSED'}` +
+          ` · num_success ${r.body.num_success}/${s.n}, answer rows ${r.answers.rows} ${lost === 0 && problems.length === 0 ? 'OK (nothing lost)' : 'MISSED'}`,
+      );
+      const accepted = r.traffic.perSecond.map((x) => x ?? 0);
+      say(`  accepted requests per second at the model: ${accepted.join(' ')}`);
+    }
+    if (problems.length) say(`  INCOMPLETE: ${problems.join('; ')}`);
+    describeRun(r, s.n, s.latencyMs, s.c, runner);
+    lines.push({ scenario: s.key, figure, target, ok });
+  });
+}
+
+async function rss(): Promise<void> {
+  const key = 'rss';
+  const sizes = [1_000, RSS_LARGE];
+  const c = 32;
+  const t0 = performance.now();
+  await withEnv(async (env) => {
+    env.stub.setBehaviour({ latencyMs: 0 });
+    for (const n of sizes) await createDataset(env.api, `ds-${n}`, n, row);
+    if (ANALYZE) await env.core.db.query('ANALYZE');
+    say(`${key}: setup ${sec(performance.now() - t0)} (stack, datasets of ${sizes.map((n) => n.toLocaleString('en')).join(' and ')} rows)`);
+    const peaks: number[] = [];
+    let problems: string[] = [];
+    for (const n of sizes) {
+      const runner = await startRunner(env.runnerEnv(c));
+      const startMem = memoryMb(runner.pid);
+      let r: RunResult;
+      let mem: { hwm: number; rss: number };
+      try {
+        r = await runExperiment(env, runner, `ds-${n}`, n, Math.max(60_000, n * 10));
+        mem = memoryMb(runner.pid);
+      } finally {
+        await runner.stop();
+      }
+      peaks.push(mem.hwm);
+      problems = problems.concat(checkComplete(r, n).map((p) => `N=${n}: ${p}`));
+      say(
+        `  N=${n.toLocaleString('en')}: ${sec(r.wallMs)} (${(n / (r.wallMs / 1000)).toFixed(0)} rows/s), runner peak RSS (VmHWM) ${mem.hwm.toFixed(1)} MB` +
+          ` (${startMem.hwm.toFixed(1)} MB after start, VmRSS at the end ${mem.rss.toFixed(1)} MB), runner CPU ${(r.runnerCpuMs / n).toFixed(2)} ms/row`,
+      );
+      describeRun(r, n, 0, c, runner);
+    }
+    const ratio = peaks[1] / peaks[0];
+    const ok = ratio <= 1.2 && problems.length === 0;
+    say(`${key}: L=0 C=${c}: runner peak RSS ${peaks[0].toFixed(1)} MB at N=1,000, ${peaks[1].toFixed(1)} MB at N=${RSS_LARGE.toLocaleString('en')}: ratio ${ratio.toFixed(2)} (target ≤ 1.20) ${ok ? 'OK' : 'MISSED'}`);
+    if (problems.length) say(`  INCOMPLETE: ${problems.join('; ')}`);
+    lines.push({ scenario: key, figure: `VmHWM ${peaks[0].toFixed(0)} → ${peaks[1].toFixed(0)} MB`, target: `≤ 1.2× (ratio ${ratio.toFixed(2)})`, ok });
+  });
+}
+
+export const SCENARIOS: Record<string, () => Promise<void>> = {
+  c8: () => throughput({ key: 'c8', n: 2000, latencyMs: 100, c: 8, factor: 1.05 }),
+  c32: () => throughput({ key: 'c32', n: 2000, latencyMs: 100, c: 32, factor: 1.1 }),
+  c256: () => throughput({ key: 'c256', n: 5000, latencyMs: 1000, c: 256, factor: 1.1 }),
+  l0: () => throughput({ key: 'l0', n: 5000, latencyMs: 0, c: 32, minRowsPerSec: 450 }),
+  ratelimit: () =>
+    throughput({
+      key: 'ratelimit',
+      n: 1000,
+      latencyMs: 50,
+      c: 64,
+      factor: 1.1,
+      idealMs: (1000 / 50) * 1000,
+      behaviour: { maxRequestsPerSecond: 50, retryAfterSeconds: 1 },
+      max429Share: 0.05,
+    }),
+  rss,
+  idle,
+  floor,
+};
+/** Not run by default: diagnostics (what the runner costs doing nothing; the machine's floor). */
+export const OPTIONAL = new Set(['idle', 'floor']);
+
+const FLOOR_CLIENT = fileURLToPath(new URL('./floor-client.js', import.meta.url));
+
+/**
+ * What this machine allows of the ideal N·L/C at all: a bare keep-alive
+ * node:http client in its own process (bench/floor-client.ts) against the
+ * same stub, at c8's and c32's C, L and N. Read the throughput ratios
+ * against these.
+ */
+async function floor(): Promise<void> {
+  const stub = await startModelServer({ latencyMs: 100 });
+  try {
+    for (const c of [8, 32]) {
+      const n = 2000;
+      // Not execFileSync: the stub answers from this process's event loop.
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [FLOOR_CLIENT, stub.url, String(c), String(n)], { encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      );
+      stub.requests.splice(0);
+      const ms = Number(out.trim());
+      const ratio = ms / ((n * 100) / c);
+      say(`floor: bare node:http client, N=${n} L=100ms C=${c}: ${sec(ms)} (ratio ${ratio.toFixed(3)} of ideal)`);
+      lines.push({ scenario: `floor C=${c}`, figure: `ratio ${ratio.toFixed(3)} of ideal`, target: '(diagnostic)', ok: true });
+    }
+  } finally {
+    await stub.close();
+  }
+}
+
+/** The runner's CPU while idle (queue empty, polling), over 5 s. */
+async function idle(): Promise<void> {
+  await withEnv(async (env) => {
+    for (const c of [8, 32]) {
+      const runner = await startRunner(env.runnerEnv(c));
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        const before = cpuMs(runner.pid)!;
+        const t = performance.now();
+        await new Promise((r) => setTimeout(r, 5000));
+        const ms = cpuMs(runner.pid)! - before;
+        say(`idle: C=${c}: runner CPU ${ms.toFixed(0)} ms over ${sec(performance.now() - t)} = ${((ms / (performance.now() - t)) * 100).toFixed(1)}% of a core`);
+        lines.push({ scenario: `idle C=${c}`, figure: `${((ms / (performance.now() - t)) * 100).toFixed(1)}% of a core`, target: '(diagnostic)', ok: true });
+      } finally {
+        await runner.stop();
+      }
+    }
+  });
+}
