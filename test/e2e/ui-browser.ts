@@ -5,12 +5,18 @@
  * violation, an axe-core accessibility check, and screenshots for the README.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import axe from 'axe-core';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = path.resolve('docs/screenshots');
+/**
+ * Where screenshots go: the README's folder only when asked
+ * (UPDATE_SCREENSHOTS=1 npm test -- test/e2e/ui), else a temp folder, so a
+ * test run never leaves the committed images modified.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : path.join(os.tmpdir(), 'evalap-ui-screenshots');
 
 export function launchBrowser(): Promise<Browser> {
   // As root (CI containers) chromium refuses to start with its sandbox on.
@@ -70,7 +76,7 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   return results.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.targets.slice(0, 3).join(', ')}`);
 }
 
-/** Saves what the page shows as docs/screenshots/<name>.png, for the README. */
+/** Saves what the page shows as <SCREENSHOTS>/<name>.png (docs/screenshots with UPDATE_SCREENSHOTS=1, for the README). */
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
