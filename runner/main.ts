@@ -26,10 +26,9 @@ async function findDlq(sqs: SQSClient, queueUrl: string): Promise<string | undef
 
 /**
  * Bounded heaps. At full speed V8 let the runner's committed heap grow to
- * five times its live data (peak RSS 247 MB after 100k tasks against 155 MB
- * after 1k, with 20 MB live): growing the old generation by 10% per full GC
- * and giving worker threads 2 MB semi-spaces keeps the peak within 15% (bench
- * rss: 138 → 156 MB) for a few percent more GC time. Set before the worker
+ * several times its live data over a long run: growing the old generation by
+ * 10% per full GC and giving worker threads 2 MB semi-spaces keeps the peak
+ * close to a short run's (bench scenario rss) for a few percent more GC time. Set before the worker
  * threads start: their isolates read the semi-space size when they are made.
  */
 function boundHeaps(): void {

@@ -190,7 +190,7 @@ export class Runner {
    * Opens a few pool connections and runs the row-state query on each before
    * polling: a run's first batches are prepared concurrently, and on a cold
    * connection (opened, then planning against empty catalog caches) that took
-   * 20–90 ms instead of 2 (c32 bench start).
+   * many times longer than on a warm one.
    */
   private async warmConnections(): Promise<void> {
     const probe = () => rowStates(this.deps.pool, [{ experiment_id: 0, num_line: 0 }]);

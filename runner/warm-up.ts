@@ -1,9 +1,8 @@
 /**
  * A worker's rehearsal before it says Ready: one answer task against a
  * throwaway chat server in this thread. The code a task runs is compiled on
- * first use; cold, the first task of a run took about 20 ms of worker CPU to
- * send its request, and the tasks behind it queued meanwhile (c32 bench
- * start). Rehearsed, the run's first requests leave at once. Never throws: a
+ * first use; cold, the first task of a run spent worker CPU compiling before
+ * it sent its request, and the tasks behind it queued meanwhile. Rehearsed, the run's first requests leave at once. Never throws: a
  * failed rehearsal (false) only means a cold first task.
  */
 import http from 'node:http';

@@ -120,7 +120,7 @@ for await (const [type, body] of dealer) {
     startWaiting();
     // A backlog of frames is read without returning to the event loop: yield after starting a
     // task, or its connect and write (and every answer arriving) wait for the whole backlog.
-    // At a run's start that held 32 first requests back for ~40 ms.
+    // At a run's start that held the first requests back.
     if (running > before) await new Promise((r) => setImmediate(r));
   } else if (kind === Frame.Recall) {
     handBack(new Set(decode<{ ids: number[] }>(body).ids));

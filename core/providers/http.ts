@@ -1,8 +1,8 @@
 /**
- * POST with node:http(s) over keep-alive connections. Measured here, the
- * global fetch (undici, web streams, AbortSignal plumbing) cost about 2 ms of
- * worker CPU per call and topped out near 640 calls/s; plain http does twice
- * that on the same machine.
+ * POST with node:http(s) over keep-alive connections: the global fetch
+ * (undici, web streams, AbortSignal plumbing) costs several times more worker
+ * CPU per call and tops out far lower on the same machine (figures in the
+ * README's benchmark notes).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -13,7 +13,7 @@ const agents = {
 };
 
 /** Response headers by lower-case name (the global `Headers` is avoided: its first use loads
- *  all of undici, ~80 ms of compiling that stalled a worker's first answers). */
+ *  and compiles all of undici, which stalled a worker's first answers). */
 export interface HeaderLookup {
   get(name: string): string | null;
 }

@@ -179,8 +179,8 @@ export function renderTemplate(template: string, row: Record<string, unknown>): 
 /**
  * Our deadline combined with the caller's signal. Not `AbortSignal.any`: on
  * Node 20 every `any()` over a long-lived signal (a runner's shutdown signal)
- * stays in that signal's dependants forever (nodejs/node#55351, measured here:
- * +1 M entries, +150 MiB per million calls), so the listener is removed and
+ * stays in that signal's dependants forever (nodejs/node#55351; the growth
+ * measured is in the README), so the listener is removed and
  * the timer cleared after each call instead.
  */
 function deadlineSignal(timeoutMs: number, caller?: AbortSignal): { signal: AbortSignal; timedOut(): boolean; dispose(): void } {

@@ -51,7 +51,7 @@ export async function runFanout(deps: FanoutDeps, task: Extract<Task, { type: 'f
   const started = Date.now();
   deps.warm(task.experiment_id);
   // One batch after another: parallel streams made bursts that starved the workers of CPU
-  // (c32 bench: 1.17 of ideal with 8 streams, 1.10 with one), and a chunk is still sent far
+  // (scenario c32 was further from ideal with 8 streams than with one), and a chunk is still sent far
   // faster than it is worked through. Except the head of a run, a first
   // wave for every slot, sent at once: the limiter waits for a new model's first wave to come
   // back, so the wave's stragglers would idle every slot that finished early.
