@@ -12,7 +12,8 @@
 import { performance } from 'node:perf_hooks';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BenchError, CHUNK_ROWS, createDataset, expectStatus, type Api } from './api.js';
-import { startBenchStack } from './stack.js';
+import { say } from './print.js';
+import { runBench } from './stack.js';
 
 const SMALL_ROWS = 10;
 const LARGE_ROWS = 100_000;
@@ -22,7 +23,6 @@ const RUNS = 30;
 const TARGET_RATIO = 1.5;
 
 
-const say = (line: string) => process.stdout.write(line + '\n');
 
 let launches = 0;
 
@@ -67,77 +67,55 @@ async function queued(sqs: SQSClient, queueUrl: string): Promise<number> {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-async function main(): Promise<void> {
-  const t0 = performance.now();
-  // A private stack: the environment's servers, keys and limits are not this bench's. The API on the
-  // Data API, as the API Lambda reaches Aurora in AWS.
-  const bench = await startBenchStack({ name: 'bench', db: 'data-api' });
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`bench: ${signal}, stopping\n`);
-    void bench.stop().finally(() => process.exit(1));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+// A private stack: the environment's servers, keys and limits are not this bench's. The API on the
+// Data API, as the API Lambda reaches Aurora in AWS.
+runBench({ name: 'bench', db: 'data-api' }, async (bench, t0) => {
+  const { api, stack } = bench;
+  const sqs = bench.core.sqs;
+  say(`stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s (API ${bench.url}, data in ${bench.dataDir})`);
 
-  try {
-    const { api, stack } = bench;
-    const sqs = bench.core.sqs;
-    say(`stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s (API ${bench.url}, data in ${bench.dataDir})`);
+  const small = 'bench-10';
+  const large = 'bench-100k';
+  const row = (i: number) => ({ query: `question ${i} ...`, output_true: `answer ${i}` });
+  await createDataset(api, small, SMALL_ROWS, row);
+  const up = await createDataset(api, large, LARGE_ROWS, row);
+  say(
+    `upload ${LARGE_ROWS.toLocaleString('en')} rows: ${up.seconds.toFixed(2)} s ` +
+      `(${Math.round(LARGE_ROWS / up.seconds).toLocaleString('en')} rows/s, ${Math.ceil(LARGE_ROWS / CHUNK_ROWS)} requests of ${CHUNK_ROWS.toLocaleString('en')} rows)`,
+  );
 
-    const small = 'bench-10';
-    const large = 'bench-100k';
-    const row = (i: number) => ({ query: `question ${i} ...`, output_true: `answer ${i}` });
-    await createDataset(api, small, SMALL_ROWS, row);
-    const up = await createDataset(api, large, LARGE_ROWS, row);
-    say(
-      `upload ${LARGE_ROWS.toLocaleString('en')} rows: ${up.seconds.toFixed(2)} s ` +
-        `(${Math.round(LARGE_ROWS / up.seconds).toLocaleString('en')} rows/s, ${Math.ceil(LARGE_ROWS / CHUNK_ROWS)} requests of ${CHUNK_ROWS.toLocaleString('en')} rows)`,
-    );
-
-    // What one launch puts on the queue (nothing consumes it: no runner here).
-    const enqueued: Record<string, number> = {};
-    for (const [name, size] of [[small, SMALL_ROWS], [large, LARGE_ROWS]] as const) {
-      const before = await queued(sqs, stack.queueUrl);
-      await launch(api, name, size);
-      enqueued[name] = (await queued(sqs, stack.queueUrl)) - before;
-    }
-
-    for (let i = 0; i < WARMUP; i++) {
-      await launch(api, small, SMALL_ROWS);
-      await launch(api, large, LARGE_ROWS);
-    }
-    const times: Record<string, number[]> = { [small]: [], [large]: [] };
-    for (let i = 0; i < RUNS; i++) {
-      times[small].push(await launch(api, small, SMALL_ROWS));
-      times[large].push(await launch(api, large, LARGE_ROWS));
-    }
-
-    const s = summary(times[small]);
-    const l = summary(times[large]);
-    const ratio = l.median / s.median;
-    say('');
-    say(`POST /v1/experiment, ${RUNS} launches per size after ${WARMUP} warm-up pairs, interleaved:`);
-    say(`  dataset       median      p90      min      max   SQS messages/launch`);
-    for (const [label, r, name] of [['10 rows', s, small], ['100k rows', l, large]] as const) {
-      say(`  ${label.padEnd(10)} ${fmt(r.median).padStart(9)} ${fmt(r.p90).padStart(8)} ${fmt(r.min).padStart(8)} ${fmt(r.max).padStart(8)}   ${enqueued[name]}`);
-    }
-    say('');
-    say(
-      `launch 100k rows: median ${fmt(l.median)} (10 rows: ${fmt(s.median)}) ratio ${ratio.toFixed(2)} — target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'OK' : 'MISSED'}`,
-    );
-    const oneTask = enqueued[small] === 1 && enqueued[large] === 1;
-    say(`SQS messages per launch: 10 rows ${enqueued[small]}, 100k rows ${enqueued[large]} — target 1 (one fan-out task): ${oneTask ? 'OK' : 'MISSED'}`);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await bench.stop();
+  // What one launch puts on the queue (nothing consumes it: no runner here).
+  const enqueued: Record<string, number> = {};
+  for (const [name, size] of [[small, SMALL_ROWS], [large, LARGE_ROWS]] as const) {
+    const before = await queued(sqs, stack.queueUrl);
+    await launch(api, name, size);
+    enqueued[name] = (await queued(sqs, stack.queueUrl)) - before;
   }
-}
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof BenchError ? err.message : ((err as Error)?.stack ?? String(err))}\n`);
-    process.exit(1);
-  },
-);
+  for (let i = 0; i < WARMUP; i++) {
+    await launch(api, small, SMALL_ROWS);
+    await launch(api, large, LARGE_ROWS);
+  }
+  const times: Record<string, number[]> = { [small]: [], [large]: [] };
+  for (let i = 0; i < RUNS; i++) {
+    times[small].push(await launch(api, small, SMALL_ROWS));
+    times[large].push(await launch(api, large, LARGE_ROWS));
+  }
+
+  const s = summary(times[small]);
+  const l = summary(times[large]);
+  const ratio = l.median / s.median;
+  say('');
+  say(`POST /v1/experiment, ${RUNS} launches per size after ${WARMUP} warm-up pairs, interleaved:`);
+  say(`  dataset       median      p90      min      max   SQS messages/launch`);
+  for (const [label, r, name] of [['10 rows', s, small], ['100k rows', l, large]] as const) {
+    say(`  ${label.padEnd(10)} ${fmt(r.median).padStart(9)} ${fmt(r.p90).padStart(8)} ${fmt(r.min).padStart(8)} ${fmt(r.max).padStart(8)}   ${enqueued[name]}`);
+  }
+  say('');
+  say(
+    `launch 100k rows: median ${fmt(l.median)} (10 rows: ${fmt(s.median)}) ratio ${ratio.toFixed(2)} — target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'OK' : 'MISSED'}`,
+  );
+  const oneTask = enqueued[small] === 1 && enqueued[large] === 1;
+  say(`SQS messages per launch: 10 rows ${enqueued[small]}, 100k rows ${enqueued[large]} — target 1 (one fan-out task): ${oneTask ? 'OK' : 'MISSED'}`);
+});
+

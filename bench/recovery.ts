@@ -25,7 +25,8 @@ import { startModelServer, type StubModelServer } from './stub-model.js';
 import type { Core } from '../core/context.js';
 import { BenchError, createDataset, expectStatus, type Api } from './api.js';
 import { countingProxy, type CountingProxy } from './sqs-proxy.js';
-import { startBenchStack } from './stack.js';
+import { say } from './print.js';
+import { runBench } from './stack.js';
 
 const RUNNER_MAIN = fileURLToPath(new URL('../runner/main.js', import.meta.url));
 const TARGET_SEC = 30;
@@ -38,7 +39,6 @@ const HOLD_SEC = 30;
 /** SQS standard queues: $0.40 per million requests (us-east-1, beyond the free tier). */
 const USD_PER_REQUEST = 0.4 / 1e6;
 
-const say = (line: string) => process.stdout.write(line + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function startRunner(env: Record<string, string>): { proc: ChildProcess; exited: Promise<void> } {
@@ -127,8 +127,7 @@ async function heartbeatCost(env: Env): Promise<{ perHour: number; held: number 
   }
 }
 
-async function main(): Promise<void> {
-  const bench = await startBenchStack({ name: 'recovery', db: 'pool' });
+runBench({ name: 'recovery', db: 'pool' }, async (bench) => {
   let stub: StubModelServer | undefined;
   let proxy: CountingProxy | undefined;
   try {
@@ -151,14 +150,5 @@ async function main(): Promise<void> {
   } finally {
     await stub?.close().catch(() => undefined);
     await proxy?.close().catch(() => undefined);
-    await bench.stop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench failed: ${err instanceof BenchError ? err.message : (err as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+});

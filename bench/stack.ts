@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../core/config.js';
 import { closeCore, createCore, sqsClient, type Core } from '../core/context.js';
 import { createLogger } from '../core/logger.js';
@@ -15,7 +16,7 @@ import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from '../local/http-server.js';
 import { freePort } from '../local/ports.js';
 import { localDataApiDatabase, startLocalServers, type RunningStack } from '../local/stack.js';
-import { apiAt, type Api } from './api.js';
+import { apiAt, BenchError, type Api } from './api.js';
 
 export interface BenchStackOptions {
   /** Names the temp folder and the queue. */
@@ -90,4 +91,36 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     await stop();
     throw err;
   }
+}
+
+/**
+ * Runs one benchmark on its own stack: the stack is stopped at the end and
+ * on Ctrl-C, and the process exits 0 when the bench ran (a missed target is a
+ * figure it printed, not a failure), 1 on an error.
+ */
+export function runBench(options: BenchStackOptions, body: (bench: BenchStack, startedAt: number) => Promise<void>): void {
+  const startedAt = performance.now();
+  const run = async () => {
+    const bench = await startBenchStack(options);
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`bench: ${signal}, stopping\n`);
+      void bench.stop().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      await body(bench, startedAt);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await bench.stop();
+    }
+  };
+  run().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof BenchError ? err.message : ((err as Error)?.stack ?? String(err))}\n`);
+      process.exit(1);
+    },
+  );
 }

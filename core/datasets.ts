@@ -101,8 +101,11 @@ export function visionRows(dataset: store.DatasetRecord, path: string, issues: F
     const has = dataset.parquet_size ? `its Parquet columns are ${dataset.parquet_columns.map((c) => JSON.stringify(c)).join(', ')}` : 'it has no Parquet upload';
     issues.push({ path, message: `needs an image column ${JSON.stringify(IMAGE_COLUMN)} in the dataset's Parquet upload (POST /v1/dataset/${dataset.id}/upload_parquet); ${has}` });
   }
-  return { ...dataset, size: dataset.parquet_size, columns: [...new Set([...dataset.columns, ...dataset.parquet_columns])] };
+  return { ...dataset, size: dataset.parquet_size, columns: visionColumns(dataset) };
 }
+
+/** The columns a with_vision experiment's metrics may read: the df's and the Parquet upload's. */
+export const visionColumns = (dataset: store.DatasetRecord) => [...new Set([...dataset.columns, ...dataset.parquet_columns])];
 
 export const deleteDataset = (core: Core, id: number) => core.db.transaction((client) => store.deleteDataset(client, id));
 

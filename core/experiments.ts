@@ -6,7 +6,7 @@
  */
 import type { Db } from './store/db.js';
 import type { Core } from './context.js';
-import { parseUpload, visionRows } from './datasets.js';
+import { parseUpload, visionColumns, visionRows } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
 import { launchJudge } from './judges/resolve.js';
 import { getMetric, requiredFields } from './metrics/registry.js';
@@ -273,7 +273,7 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
       const row = await store.getExperimentRow(client, id);
       const stored = await datasets.getDataset(client, row.dataset_id);
       // A vision experiment's rows are the Parquet rows: metrics may read their columns too.
-      const dataset = row.with_vision ? { ...stored, columns: [...new Set([...stored.columns, ...stored.parquet_columns])] } : stored;
+      const dataset = row.with_vision ? { ...stored, columns: visionColumns(stored) } : stored;
       const columns = providedColumns(dataset);
       const existing = new Set((await store.listResults(client, id, false)).map((r) => r.metric_aliased_name));
       const uses = checkMetrics(patch.metrics, { columns, path: 'metrics' });

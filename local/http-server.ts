@@ -16,14 +16,14 @@ const TEXT_TYPE = /^(text\/|application\/(json|[\w.+-]*\+json|x-ndjson|jsonl|x-j
 
 const mediaTypeOf = (req: http.IncomingMessage) => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 
-function toEvent(req: http.IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+/** `type`: the request's media type (mediaTypeOf), read once by the server. */
+function toEvent(req: http.IncomingMessage, body: Buffer, type: string): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = Date.now();
-  const type = mediaTypeOf(req);
   // Without a content type (Python's requests with data=...), bytes that are not UTF-8 text are binary.
   const binary = body.length > 0 && (type ? !TEXT_TYPE.test(type) : !isUtf8(body));
   return {
@@ -61,7 +61,8 @@ export function createApiServer(handler: ApiHandler, maxBodyBytes: number, ui: U
     if (ui?.serve(req, res)) return;
     const chunks: Buffer[] = [];
     let size = 0;
-    const binaryType = mediaTypeOf(req) !== '' && !TEXT_TYPE.test(mediaTypeOf(req));
+    const type = mediaTypeOf(req);
+    const binaryType = type !== '' && !TEXT_TYPE.test(type);
     let rejected = false;
     const send = (status: number, headers: Record<string, string | number | boolean>, body: string | Buffer) => {
       res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
@@ -83,7 +84,7 @@ export function createApiServer(handler: ApiHandler, maxBodyBytes: number, ui: U
     });
     req.on('end', async () => {
       if (rejected) return;
-      const event = toEvent(req, Buffer.concat(chunks));
+      const event = toEvent(req, Buffer.concat(chunks), type);
       try {
         const out = await handler(event, lambdaContext(event.requestContext.requestId));
         // As API Gateway does, a base64 body (gzip, binary) goes out as the bytes it encodes.

@@ -9,6 +9,20 @@ import type { Row, RowsPage } from './types';
 
 export const PAGE_SIZE = 100;
 
+/** The first rows of an experiment, up to about `max` (whole pages of 500), with how many it has. */
+export async function firstRows(experimentId: number, max: number): Promise<{ rows: Row[]; total: number }> {
+  const rows: Row[] = [];
+  let cursor: string | null = null;
+  let total = 0;
+  do {
+    const page: RowsPage = await get<RowsPage>(`/v1/experiment/${experimentId}/rows?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    rows.push(...page.rows);
+    total = page.total;
+    cursor = page.next_cursor;
+  } while (cursor && rows.length < max);
+  return { rows, total };
+}
+
 /**
  * The cursor of the page starting at `offset`. The route's cursors are the
  * offset of the next page (core/cursor.ts, offsetCursor: `at:<offset>` in base64url): building

@@ -1,15 +1,11 @@
 /** The API's shapes the views read (core/schemas.ts is the source of truth). */
+import type { Summary } from '../core/stats';
+
+// The summary is core's own type (core/stats.ts imports nothing, so the bundle gains no code).
+export type { Summary };
 
 export type ExperimentStatus = 'pending' | 'running_answers' | 'running_metrics' | 'finished' | 'stopped';
 
-export interface Summary {
-  mean: number | null;
-  std: number | null;
-  support: number;
-  ci95: [number, number] | null;
-  min: number | null;
-  max: number | null;
-}
 
 export interface Result {
   id: number;

@@ -222,7 +222,11 @@ export async function listResults(db: Db, experimentId: number, withObservations
 export async function resultsByExperiment(db: Db, experimentIds: number[]) {
   const { rows } = await db.query<ResultRow>(`${RESULT_SELECT} WHERE experiment_id = ANY($1::int[]) ORDER BY id`, [experimentIds]);
   const byExperiment = new Map<number, ReturnType<typeof resultView>[]>();
-  for (const row of rows) byExperiment.set(row.experiment_id, [...(byExperiment.get(row.experiment_id) ?? []), resultView(row)]);
+  for (const row of rows) {
+    const list = byExperiment.get(row.experiment_id) ?? [];
+    if (!list.length) byExperiment.set(row.experiment_id, list);
+    list.push(resultView(row));
+  }
   return byExperiment;
 }
 

@@ -4,35 +4,23 @@
  * chosen line, the rows whose score changed, side by side.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { get } from '../api';
 import { Empty, ErrorNote, Loading } from '../components/feedback';
 import { ci, num, text } from '../format';
 import { useQueryParams } from '../hash-location';
-import type { Experiment, ExperimentSet, MetricComparison, Row, RowsPage } from '../types';
+import type { Experiment, ExperimentSet, MetricComparison, Row } from '../types';
 import { useApi } from '../use-api';
+import { firstRows } from '../rows-pages';
 import { experimentLabels } from '../variant-labels';
 
 /** Rows read per experiment to find the changed ones. */
 const ROWS_READ = 2000;
 
-async function firstRows(id: number): Promise<{ rows: Row[]; total: number }> {
-  const rows: Row[] = [];
-  let cursor: string | null = null;
-  let total = 0;
-  do {
-    const page: RowsPage = await get<RowsPage>(`/v1/experiment/${id}/rows?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
-    rows.push(...page.rows);
-    total = page.total;
-    cursor = page.next_cursor;
-  } while (cursor && rows.length < ROWS_READ);
-  return { rows, total };
-}
 
 function ChangedRows({ line }: { line: MetricComparison }) {
   const [state, setState] = useState<{ changed: [Row, Row][]; read: number; total: number } | { error: string }>();
   useEffect(() => {
     setState(undefined);
-    Promise.all([firstRows(line.experiment_a), firstRows(line.experiment_b)]).then(
+    Promise.all([firstRows(line.experiment_a, ROWS_READ), firstRows(line.experiment_b, ROWS_READ)]).then(
       ([a, b]) => {
         const byLine = new Map(b.rows.map((r) => [r.num_line, r]));
         const changed: [Row, Row][] = [];

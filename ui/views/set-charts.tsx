@@ -5,7 +5,7 @@
  * rows (the first rows of a large experiment: the chart says how many).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { get } from '../api';
+import { firstRows } from '../rows-pages';
 import { ChartCanvas, PALETTE } from '../components/chart';
 import { Empty } from '../components/feedback';
 import { cellOf, metricInfo, metricsOf } from '../stats';
@@ -23,18 +23,7 @@ function useScores(variants: Variant[]) {
   useEffect(() => {
     let gone = false;
     Promise.all(
-      ids.map(async (id) => {
-        const rows: RowsPage['rows'] = [];
-        let cursor: string | null = null;
-        let total = 0;
-        do {
-          const page: RowsPage = await get<RowsPage>(`/v1/experiment/${id}/rows?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
-          rows.push(...page.rows);
-          total = page.total;
-          cursor = page.next_cursor;
-        } while (cursor && rows.length < DISTRIBUTION_ROWS);
-        return [id, { rows, total }] as const;
-      }),
+      ids.map(async (id) => [id, await firstRows(id, DISTRIBUTION_ROWS)] as const),
     ).then(
       (all) => !gone && setScores(new Map(all)),
       () => undefined,
