@@ -106,6 +106,7 @@ export const VARIABLES = {
   EVALAP_PG_PORT: int('Port of the embedded PostgreSQL.', '54329', 1, 65535),
   SQS_ENDPOINT: url('SQS endpoint override (the local SQS-compatible server). Unset in AWS.'),
   EVALAP_SQS_PORT: int('Port of the local SQS-compatible server (fauxqs) when the local stack starts it.', '9324', 0, 65535),
+  RUNNER_PROCESSES: int('Local stack: runner processes draining the one queue, as several Fargate tasks do in AWS; each keeps MAX_CONCURRENT_TASKS tasks in flight.', '1', 1, 16),
   QUEUE_URL: url('URL of the tasks queue. Unset in the local stack: the queue is created and its URL used.'),
   QUEUE_NAME: str('Name of the tasks queue the local stack creates.', 'evalap-tasks'),
   AWS_REGION: str('AWS region of the SQS client.', 'us-east-1'),

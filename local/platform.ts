@@ -13,7 +13,7 @@ import { sweep } from '../core/sweeper.js';
 import { createApiHandler } from '../functions/api/handler.js';
 import { createApiServer, listen } from './http-server.js';
 import { assertPortFree, PortInUseError } from './ports.js';
-import { startRunnerProcess } from './runner-process.js';
+import { startRunnerProcesses } from './runner-processes.js';
 import { localDataApiDatabase, startLocalServers } from './stack.js';
 import { startLocalCron } from './cron.js';
 
@@ -53,7 +53,8 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
   // The API reaches PostgreSQL through the local Data API, as the Lambda does in AWS; the runner through a pool.
   const core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
   if (localCredentials) await sweepLostWork(config, logger, sqs, stack);
-  const runner = startRunnerProcess(
+  const runner = startRunnerProcesses(
+    config.RUNNER_PROCESSES,
     {
       ...env,
       DATABASE_URL: stack.databaseUrl,

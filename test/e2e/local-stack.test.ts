@@ -95,7 +95,8 @@ describe('npm start', () => {
       expect(await first.exited).toBe(0);
       expect(model.requests.length).toBeLessThan(300);
 
-      const second = start();
+      // Restarted with three runners on the queue (RUNNER_PROCESSES), as three Fargate tasks.
+      const second = start({ RUNNER_PROCESSES: '3' });
       const done = await waitUntil(async () => {
         const e = await get().catch(() => undefined);
         return e?.experiment_status === 'finished' ? e : undefined;
@@ -104,6 +105,8 @@ describe('npm start', () => {
       // Only what was missing was asked again: at most the tasks running when it stopped are repeated.
       expect(model.requests.length).toBeLessThan(300 + 10);
       expect(second.output()).toContain('"event":"unfinished_work_requeued"');
+      const runnersStarted = second.output().split('\n').filter((l) => l.includes('"event":"runner_started"')).map((l) => JSON.parse(l).runner);
+      expect(runnersStarted.sort()).toEqual([1, 2, 3]);
       second.proc.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { createLogger } from '../../core/logger.js';
 import { startRunnerProcess, type RunnerProcess } from '../../local/runner-process.js';
+import { startRunnerProcesses } from '../../local/runner-processes.js';
 
 jest.setTimeout(30_000);
 
@@ -51,12 +52,23 @@ async function seen(list: Record<string, any>[], event: string, n: number): Prom
   }
 }
 
-function start(mode: 'crash' | 'serve'): RunnerProcess {
+function start(mode: 'crash' | 'serve', count?: number, over: Partial<typeof OPTIONS> = {}): RunnerProcess {
   fs.writeFileSync(modeFile, mode);
   const logger = createLogger({ level: 'debug', write: record(logs) });
-  runner = startRunnerProcess({ PATH: process.env.PATH, FAKE_RUNNER_MODE: modeFile }, logger, record(output), { ...OPTIONS, script: path.join(dir, 'fake-runner.mjs') });
+  const env = { PATH: process.env.PATH, FAKE_RUNNER_MODE: modeFile };
+  const options = { ...OPTIONS, ...over, script: path.join(dir, 'fake-runner.mjs') };
+  runner = count === undefined ? startRunnerProcess(env, logger, record(output), options) : startRunnerProcesses(count, env, logger, record(output), options);
   return runner;
 }
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-runner-process-'));
@@ -113,5 +125,28 @@ describe('the local runner process', () => {
     await r.stop();
     await expect(r.check()).rejects.toThrow();
     expect(logs.filter((l) => l.event === 'runner_exited')).toEqual([]);
+  });
+
+  it('runs RUNNER_PROCESSES runners, tells their lines apart, and stops them all', async () => {
+    const r = start('serve', 3);
+    const started = await seen(output, 'runner_started', 3);
+    expect(started.map((l) => l.runner).sort()).toEqual([1, 2, 3]);
+    expect(new Set(started.map((l) => l.pid)).size).toBe(3);
+    await r.check();
+    await r.stop();
+    expect(started.map((l) => alive(l.pid))).toEqual([false, false, false]);
+    await expect(r.check()).rejects.toThrow();
+  });
+
+  it('is unhealthy while any one of several runners is down, and says which, and restarts only that one', async () => {
+    // A long pause keeps runner 2 down while the check runs.
+    const r = start('serve', 3, { firstPauseMs: 60_000, maxPauseMs: 60_000 });
+    const started = await seen(output, 'runner_started', 3);
+    const second = started.find((l) => l.runner === 2)!;
+    process.kill(second.pid, 'SIGKILL');
+    const exit = (await seen(logs, 'runner_exited', 1))[0];
+    expect(exit).toMatchObject({ runner: 2, level: 'error', signal: 'SIGKILL', restart_in_ms: 60_000 });
+    await expect(r.check()).rejects.toThrow(/^runner 2 of 3: /);
+    expect(started.filter((l) => l.runner !== 2).map((l) => alive(l.pid))).toEqual([true, true]);
   });
 });
