@@ -27,6 +27,8 @@ export interface BenchStackOptions {
   pgSettings?: Record<string, string>;
   /** PostgreSQL's log lines. */
   log?: (line: string) => void;
+  /** The API's settings beyond the defaults. */
+  env?: Record<string, string>;
 }
 
 export interface BenchStack {
@@ -63,7 +65,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
       fs.rmSync(dataDir, { recursive: true, force: true });
     })());
   try {
-    const config = loadConfig({ LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
+    const config = loadConfig({ ...o.env, LOG_LEVEL: 'silent', EVALAP_DATA_DIR: dataDir });
     const servers = await startLocalServers({ dataDir, pgPort: await freePort(), sqsPort: 0, queueName: `evalap-${o.name}`, pgSettings: { ...NO_FSYNC, ...o.pgSettings }, log: o.log });
     stack = servers;
     const db = o.db === 'pool' ? pgDatabase(createPool(servers.databaseUrl)) : localDataApiDatabase(servers.dataApiEndpoint, servers.databaseUrl);

@@ -36,6 +36,10 @@ export const FanoutTask = z
     result_ids: z.array(z.number().int().positive()).optional(),
     /** Position in the experiment's row list where this fan-out resumes. */
     from: z.number().int().min(0).default(0),
+    /** End (exclusive) of the range this fan-out covers: a sub-range of a split fan-out. Unset: the experiment's last row. */
+    to: z.number().int().min(1).optional(),
+    /** Message id of the fan-out that began this one's tree (stable across redeliveries): with `from`, it names a chunk, so one is sent once. */
+    root: z.string().min(1).max(128).optional(),
     /** Enqueue only rows with a missing answer or observation (retries, added metrics). */
     missing_only: z.boolean().default(false),
   })

@@ -300,7 +300,7 @@ export class Runner {
     try {
       if (task.type === 'retry') await runRetry(this.deps, task);
       else if (task.type === 'fanout') {
-        const result = await runFanout(this.fanoutDeps, task, held.attempt);
+        const result = await runFanout(this.fanoutDeps, task, { messageId: held.id, attempt: held.attempt });
         if (result === 'not_visible') return this.settle(held, 'release', Delays.launchRaceSec(held.attempt));
         if (result === 'dropped') this.counters.dropped++;
       }

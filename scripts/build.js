@@ -19,7 +19,7 @@ const TARGETS = {
   cli: { outputs: ['cli'], options: { ...local, entryPoints: { 'cli/main': 'cli/main.ts' } } },
   bench: {
     outputs: ['bench'],
-    options: { ...local, entryPoints: { 'bench/launch': 'bench/launch.ts', 'bench/pipeline': 'bench/pipeline.ts', 'bench/floor-client': 'bench/floor-client.ts', 'bench/recovery': 'bench/recovery.ts', 'bench/rows': 'bench/rows.ts' } },
+    options: { ...local, entryPoints: { 'bench/launch': 'bench/launch.ts', 'bench/pipeline': 'bench/pipeline.ts', 'bench/floor-client': 'bench/floor-client.ts', 'bench/recovery': 'bench/recovery.ts', 'bench/rows': 'bench/rows.ts', 'bench/fanout': 'bench/fanout.ts' } },
   },
   // The web interface: static files served at / locally and from S3 in AWS.
   // Its options are loaded only when built: the runner image's build context has no ui/ folder.

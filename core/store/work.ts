@@ -112,6 +112,8 @@ export interface FanoutChunk {
   observations: { num_line: number; result_id: number }[];
   /** Where the next chunk starts, or null when this was the last. */
   next: number | null;
+  /** The experiment's rows. */
+  total: number;
 }
 
 /**
@@ -136,7 +138,7 @@ export async function fanoutChunk(pool: Database | pg.Pool, experimentId: number
     const end = Math.min(from + size, e.num_total);
     let lines = e.sample ? e.sample.slice(from, end) : Array.from({ length: Math.max(0, end - from) }, (_, i) => from + i);
     const next = end < e.num_total ? end : null;
-    if (e.modelless) return { lines: [], observations: await unobserved(db, experimentId, lines, missingOnly), next };
+    if (e.modelless) return { lines: [], observations: await unobserved(db, experimentId, lines, missingOnly), next, total: e.num_total };
     if (missingOnly && lines.length) {
       const { rows: missing } = await db.query<{ line: number }>(
         `SELECT l AS line FROM unnest($2::int[]) AS l
@@ -147,7 +149,7 @@ export async function fanoutChunk(pool: Database | pg.Pool, experimentId: number
       );
       lines = missing.map((m) => m.line);
     }
-    return { lines, observations: [], next };
+    return { lines, observations: [], next, total: e.num_total };
   });
 }
 

@@ -12,6 +12,7 @@ import resultVersion from './007_result_version.js';
 import eco from './008_eco.js';
 import parquet from './009_parquet.js';
 import modelless from './010_modelless.js';
+import fanoutChunks from './011_fanout_chunks.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -41,4 +42,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'eco', sql: eco },
   { version: 9, name: 'parquet', sql: parquet },
   { version: 10, name: 'modelless', sql: modelless },
+  { version: 11, name: 'fanout_chunks', sql: fanoutChunks },
 ];
