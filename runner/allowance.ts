@@ -1,0 +1,89 @@
+/**
+ * A provider's stated allowance for one model endpoint, requests or tokens,
+ * as the headers of its replies state it (core/providers/rate-limits.ts):
+ * what is left, when it is whole again, and so how fast it comes back.
+ * Starts that would overdraw it wait, so a provider that states its budget is
+ * not sent what it would refuse.
+ *
+ * The provider counts a request when it arrives, and its reply says what was
+ * left then: requests started after the one replied to may not be counted
+ * yet, so they are taken as spent (`notCounted`), which errs towards waiting.
+ * Providers refill continuously (OpenAI's and Anthropic's buckets): the rate
+ * is what is missing over the time until the reset. A gateway counting fixed
+ * windows refills all at once at the reset instead; a refusal while the
+ * allowance showed room is how it tells, and from then on nothing is taken
+ * to come back before the reset.
+ */
+import type { Allowance as Stated } from '../core/providers/rate-limits.js';
+
+export class StatedAllowance {
+  private remaining = 0;
+  private limit: number | undefined;
+  /** When the last observation was made, and when the request it replied to started (older replies are stale). */
+  private observedAt = Number.NEGATIVE_INFINITY;
+  private sentAt = Number.NEGATIVE_INFINITY;
+  private resetAt: number | undefined;
+  /** Refill per ms, learned from limit, remaining and reset. */
+  private ratePerMs: number | undefined;
+  /** Spent since the observation (starts after it, and those the provider had not counted yet). */
+  private spent = 0;
+  /** The provider refills at the reset only (a fixed window): learned from a refusal. */
+  private windowed = false;
+
+  /** Whether the provider ever stated this allowance. */
+  get known(): boolean {
+    return this.observedAt !== Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * What a reply (to a request started at `sentAt`) says, arriving at `now`;
+   * `notCounted`: what was started after that request, which the provider may
+   * not have counted. A reply to a request older than the last one observed is stale and ignored.
+   */
+  observe(stated: Stated, sentAt: number, now: number, notCounted: number): void {
+    if (sentAt < this.sentAt) return;
+    this.sentAt = sentAt;
+    this.observedAt = now;
+    this.remaining = stated.remaining;
+    if (stated.limit !== undefined) this.limit = stated.limit;
+    this.resetAt = stated.resetMs === undefined ? undefined : now + stated.resetMs;
+    if (stated.resetMs !== undefined && stated.resetMs > 0 && this.limit !== undefined && stated.remaining < this.limit) {
+      this.ratePerMs = (this.limit - stated.remaining) / stated.resetMs;
+    }
+    this.spent = notCounted;
+  }
+
+  /** A start spends `cost`. */
+  spend(cost: number): void {
+    if (this.known) this.spent += cost;
+  }
+
+  /** A refusal: if the allowance showed room, the provider does not refill continuously. */
+  refused(now: number): void {
+    if (this.known && this.available(now) >= 1) this.windowed = true;
+  }
+
+  /** What can be spent at `now` without the provider refusing it; Infinity when nothing was stated. */
+  available(now: number): number {
+    if (!this.known) return Number.POSITIVE_INFINITY;
+    const whole = this.limit ?? Number.POSITIVE_INFINITY;
+    let refill = 0;
+    if (this.resetAt !== undefined && now >= this.resetAt) refill = whole - this.remaining;
+    else if (this.ratePerMs !== undefined && !this.windowed) refill = this.ratePerMs * (now - this.observedAt);
+    return Math.min(whole, this.remaining + refill) - this.spent;
+  }
+
+  /** Ms until `cost` can be spent (0: now). Unknown (no rate, no reset): 0, and the limiter's other rules decide. */
+  waitMs(now: number, cost: number): number {
+    const available = this.available(now);
+    // A cost above the whole allowance would never fit: it waits for a whole one.
+    const need = Math.min(cost, this.limit ?? cost);
+    if (available >= need) return 0;
+    if (this.ratePerMs !== undefined && !this.windowed) {
+      const byRate = Math.ceil((need - available) / this.ratePerMs);
+      return this.resetAt !== undefined && this.resetAt > now ? Math.min(byRate, this.resetAt - now) : byRate;
+    }
+    if (this.resetAt !== undefined && this.resetAt > now) return this.resetAt - now;
+    return 0;
+  }
+}
