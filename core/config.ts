@@ -157,7 +157,6 @@ export const VARIABLES = {
   RUNNER_SWEEP_INTERVAL_SEC: int('How often a runner sweeps: stalled experiments, and tasks in the dead-letter queue (recorded as failed).', '30', 1, 3600),
   ECS_AGENT_URI: url('Set by ECS in every task: where the runner asks the ECS agent for scale-in protection. Unset outside ECS: no protection is asked for.'),
   DLQ_URL: url('Dead-letter queue of unparseable messages. Unset: read from the tasks queue\'s redrive policy.'),
-  EVALAP_FAULT_INJECTION: str('Tests only: "crash-worker-on-query:<text>" makes a worker thread crash on the first attempt of a row whose query is <text>.'),
 } as const;
 
 type Vars = typeof VARIABLES;

@@ -76,7 +76,7 @@ const needsJudge = (uses: readonly MetricUse[]) => uses.some((u) => !isInline(u.
 
 async function sealModel(core: Core, model: ModelCreate) {
   const { api_key, ...rest } = model;
-  return { model: rest as Record<string, unknown>, key: api_key ? await core.secrets.seal(api_key) : null };
+  return { model: rest, key: api_key ? await core.secrets.seal(api_key) : null };
 }
 
 /**

@@ -6,6 +6,7 @@
  * and saves a request per task at low concurrency.
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { SQS_BATCH_MAX, sqsBatches, SqsOutageLog } from '../core/queue.js';
 
@@ -16,7 +17,7 @@ export interface Receipt {
 
 export class Acks {
   private deletes: Receipt[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private inFlight = new Set<Promise<unknown>>();
   /**
    * Calls that fail as a whole (SQS unreachable) are logged once per outage.
@@ -31,6 +32,7 @@ export class Acks {
     private readonly queueUrl: string,
     private readonly logger: Logger,
     private readonly delayMs = 100,
+    private readonly clock: Clock = systemClock,
   ) {
     this.deleteOutage = new SqsOutageLog(logger, 'delete_failed');
     this.releaseOutage = new SqsOutageLog(logger, 'release_failed');
@@ -40,7 +42,7 @@ export class Acks {
   delete(receipt: Receipt): void {
     this.deletes.push(receipt);
     if (this.deletes.length >= SQS_BATCH_MAX) this.flushDeletes();
-    else this.timer ??= setTimeout(() => this.flushDeletes(), this.delayMs);
+    else this.timer ??= this.clock.setTimeout(() => this.flushDeletes(), this.delayMs);
   }
 
   /** Hands messages back to the queue now, or after `delaySec`. */
@@ -56,7 +58,7 @@ export class Acks {
   }
 
   private flushDeletes(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     const all = this.deletes.splice(0);
     for (const batch of sqsBatches(all)) {

@@ -13,6 +13,7 @@
  * are recalled and decided on again here.
  */
 import { Router } from 'zeromq';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Limiters } from './limiter.js';
 import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from './protocol.js';
@@ -48,7 +49,8 @@ export interface BrokerOptions {
    * queue for good (the caller settles it; its experiment was stopped).
    */
   discard?: (task: Dispatchable) => boolean;
-  now?: () => number;
+  /** Where the broker reads the time and sets its timers. @defaultvalue systemClock */
+  clock?: Clock;
 }
 
 export class Broker {
@@ -56,15 +58,15 @@ export class Broker {
   private readonly workers = new Map<string, WorkerState>();
   private pending: Dispatchable[] = [];
   private sending: Promise<unknown> = Promise.resolve();
-  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: Timer | undefined;
   private wakeAt = Infinity;
   private loop: Promise<void> | undefined;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readyWaiters: (() => void)[] = [];
   private paused = false;
 
   constructor(private readonly options: BrokerOptions) {
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   async bind(): Promise<void> {
@@ -74,16 +76,16 @@ export class Broker {
 
   /** Resolves once `count` workers have announced themselves (or after `timeoutMs`, with false). */
   async workersReady(count: number, timeoutMs: number): Promise<boolean> {
-    const deadline = this.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     while (this.workers.size < count) {
-      const left = deadline - this.now();
+      const left = deadline - this.clock.now();
       if (left <= 0) return false;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: Timer | undefined;
       await new Promise<void>((resolve) => {
         this.readyWaiters.push(resolve);
-        timer = setTimeout(resolve, left);
+        timer = this.clock.setTimeout(resolve, left);
       });
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
     return true;
   }
@@ -109,7 +111,7 @@ export class Broker {
    */
   pause(): void {
     this.paused = true;
-    clearTimeout(this.wakeTimer);
+    this.clock.clearTimeout(this.wakeTimer);
     this.recallWhere(() => true);
   }
 
@@ -166,7 +168,7 @@ export class Broker {
   /** Sends every pending task that can go now; sets a timer for those waiting on time. */
   pump(): void {
     if (this.pending.length === 0 || this.paused) return;
-    const now = this.now();
+    const now = this.clock.now();
     let nextWake = Infinity;
     const kept: Dispatchable[] = [];
     for (let i = 0; i < this.pending.length; i++) {
@@ -209,12 +211,12 @@ export class Broker {
 
   private schedule(at: number): void {
     if (at === Infinity || at >= this.wakeAt) return;
-    clearTimeout(this.wakeTimer);
+    this.clock.clearTimeout(this.wakeTimer);
     this.wakeAt = at;
-    this.wakeTimer = setTimeout(() => {
+    this.wakeTimer = this.clock.setTimeout(() => {
       this.wakeAt = Infinity;
       this.pump();
-    }, Math.max(0, at - this.now()));
+    }, Math.max(0, at - this.clock.now()));
   }
 
   /** The worker with the most free slots (negative: tasks already waiting), among those with room. */
@@ -274,7 +276,7 @@ export class Broker {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.wakeTimer);
+    this.clock.clearTimeout(this.wakeTimer);
     this.router.close();
     await this.loop?.catch(() => undefined);
   }

@@ -13,6 +13,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { enqueue, type TaskInput } from '../core/queue.js';
 import { commitOutcomes, type AnswerOutcome, type CommitSummary, type ObservationOutcome } from '../core/store/outcomes.js';
@@ -31,9 +32,9 @@ export interface CommitItem {
 }
 
 /** Most outcomes in one transaction. */
-const MAX_BATCH = 500;
+export const MAX_BATCH = 500;
 /** Longest an outcome waits for others while no transaction runs. */
-const GATHER_MS = 20;
+export const GATHER_MS = 20;
 
 export interface CommitterOptions {
   pool: pg.Pool;
@@ -44,24 +45,29 @@ export interface CommitterOptions {
   onSkipped: (experimentIds: number[]) => void;
   /** Whether more outcomes are on their way (tasks running): only then is gathering worth a wait. */
   moreComing: () => boolean;
+  /** The gathering wait's timer; the system's clock unless a test drives it. */
+  clock?: Clock;
 }
 
 export class Committer {
   private queue: CommitItem[] = [];
   private running: Promise<void> | undefined;
-  private gathering: NodeJS.Timeout | undefined;
+  private gathering: Timer | undefined;
+  private readonly clock: Clock;
 
-  constructor(private readonly options: CommitterOptions) {}
+  constructor(private readonly options: CommitterOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   add(item: CommitItem): void {
     this.queue.push(item);
     if (this.running) return;
     if (this.queue.length >= MAX_BATCH || !this.options.moreComing()) this.start();
-    else this.gathering ??= setTimeout(() => this.start(), GATHER_MS);
+    else this.gathering ??= this.clock.setTimeout(() => this.start(), GATHER_MS);
   }
 
   private start(): void {
-    clearTimeout(this.gathering);
+    this.clock.clearTimeout(this.gathering);
     this.gathering = undefined;
     this.running ??= this.run().finally(() => (this.running = undefined));
   }

@@ -6,7 +6,7 @@
 import { scoreInline } from '../core/metrics/score.js';
 import type { ScoreInput } from '../core/metrics/types.js';
 import { ProviderError, RateLimitedError, ProviderServerError, ProviderTimeoutError, ProviderConnectionError } from '../core/providers/errors.js';
-import { chatComplete, generateAnswer } from '../core/providers/openai.js';
+import { chatComplete, generateAnswer, type ChatModel } from '../core/providers/openai.js';
 import { runJudge } from '../core/metrics/judges.js';
 import { emissionCarbon, type EmissionCarbon } from '../core/eco/emission.js';
 import { AUTO_ZONE } from '../core/eco/electricity-mixes.js';
@@ -18,7 +18,7 @@ import type { CallResult, ObservationFields, StoredAnswer, WorkerOutcome, Worker
  * for answers and judge calls. Null when the provider reported no token
  * count: there is nothing to estimate from, and Evalap stores none either.
  */
-function callEmission(task: WorkerTask, model: { name: string; base_url: string }, completionTokens: number | null, ms: number): EmissionCarbon | null {
+function callEmission(task: WorkerTask, model: Pick<ChatModel, 'name' | 'base_url'>, completionTokens: number | null, ms: number): EmissionCarbon | null {
   if (completionTokens === null) return null;
   try {
     return emissionCarbon({ model: model.name, baseUrl: model.base_url, outputTokens: completionTokens, latencySec: ms / 1000 }, task.ecoZone ?? AUTO_ZONE);

@@ -5,24 +5,27 @@
  * their tasks still here are dropped rather than run.
  */
 import type pg from 'pg';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { providerById, resolvedProvider } from '../core/judges/providers.js';
-import type { ChatModel } from '../core/providers/openai.js';
+import type { CallableModel } from '../core/model-config.js';
 import type { SecretBox } from '../core/secrets.js';
 import { experimentConfig, type ExperimentConfig } from '../core/store/work.js';
 import type { Resolved } from './plan.js';
 
 /** How long a configuration read serves the batches after it: a PATCH or a stop is seen within this. */
-const CONFIG_TTL_MS = 2000;
+export const CONFIG_TTL_MS = 2000;
 /** How long a stopped experiment is remembered (a resumed one is cleared by its fresh config; this bounds memory). */
-const STOPPED_MEMORY_MS = 10 * 60_000;
+export const STOPPED_MEMORY_MS = 10 * 60_000;
 /** Entries kept before the expired ones are swept out. */
-const MEMORY_SWEEP_SIZE = 1000;
+export const MEMORY_SWEEP_SIZE = 1000;
 
 export interface ExperimentsDeps {
   pool: pg.Pool;
   secrets: SecretBox;
   config: Config;
+  /** What the cache's and the stops' ages are read from; the system's clock unless a test drives it. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export class Experiments {
@@ -34,7 +37,7 @@ export class Experiments {
 
   /** The experiment's configuration, from the cache unless `fresh`; undefined if it does not exist. */
   config(id: number, fresh = false): Promise<Resolved | undefined> {
-    const now = Date.now();
+    const now = (this.deps.clock ?? systemClock).now();
     const cached = this.configs.get(id);
     if (cached && !fresh && now - cached.at < CONFIG_TTL_MS) return cached.value;
     const value = experimentConfig(this.deps.pool, id).then((c) => c && this.resolve(c));
@@ -52,7 +55,7 @@ export class Experiments {
 
   /** Remembers these experiments as stopped and forgets their configurations. */
   markStopped(ids: number[]): void {
-    const now = Date.now();
+    const now = (this.deps.clock ?? systemClock).now();
     for (const id of ids) {
       this.stopped.set(id, now);
       this.configs.delete(id);
@@ -77,7 +80,7 @@ export class Experiments {
   private async resolve(c: ExperimentConfig): Promise<Resolved> {
     try {
       const open = async (sealed: string | null) => (sealed ? await this.deps.secrets.open(sealed) : null);
-      const chatModel = c.hasRawOutput || c.model === null ? null : ({ ...(c.model as unknown as ChatModel), api_key: await open(c.modelApiKey) });
+      const chatModel = c.hasRawOutput || c.model === null ? null : { ...c.model, api_key: await open(c.modelApiKey) };
       const judge = this.judgeOf(c, await open(c.judgeApiKey));
       return { ...c, chatModel, judge };
     } catch {
@@ -92,17 +95,18 @@ export class Experiments {
    * experiments launched before names were resolved, a name (or the
    * default judge) sent to the custom judge endpoint.
    */
-  private judgeOf(c: ExperimentConfig, key: string | null): ChatModel | null {
+  private judgeOf(c: ExperimentConfig, key: string | null): CallableModel | null {
     const { EVALAP_JUDGE_MODEL, EVALAP_JUDGE_BASE_URL, EVALAP_JUDGE_API_KEY } = this.deps.config;
-    const given = c.judgeModel as (Partial<ChatModel> & { name: string; provider?: unknown }) | null;
+    const given = c.judgeModel;
     const provider = resolvedProvider(given);
     if (provider) {
       const served = providerById(this.deps.config, provider);
       if (!served) return null;
       const { provider: _, ...model } = given!;
-      return { ...(model as ChatModel), base_url: served.baseUrl, api_key: served.apiKey ?? null };
+      return { ...model, base_url: served.baseUrl, api_key: served.apiKey ?? null };
     }
-    if (given?.base_url) return { ...(given as ChatModel), api_key: key };
+    // base_url restated (its place and value unchanged) only so the type knows it is there.
+    if (given?.base_url) return { ...given, base_url: given.base_url, api_key: key };
     const name = given?.name ?? EVALAP_JUDGE_MODEL;
     if (!name || !EVALAP_JUDGE_BASE_URL) return null;
     return { name, base_url: EVALAP_JUDGE_BASE_URL, api_key: EVALAP_JUDGE_API_KEY ?? null };

@@ -9,6 +9,7 @@
  * - the model's published budget (requests and tokens per minute), a hard limit
  *   counted over the trailing 60 s.
  */
+import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { StartWindow } from './start-window.js';
 
@@ -25,8 +26,8 @@ export interface LimiterOptions {
   minConcurrency?: number;
   /** Limit of a new limiter. @defaultvalue maxConcurrency */
   initialConcurrency?: number;
-  /** Clock in ms, injectable for tests. @defaultvalue Date.now */
-  now?: () => number;
+  /** Where the limiter reads the time. @defaultvalue systemClock */
+  clock?: Clock;
   /**
    * A new limiter's first wave: once `maxConcurrency` requests have started,
    * no other starts until they are all back, or this many ms at most. A
@@ -46,7 +47,7 @@ export interface LimiterOptions {
 /** Budgets are counted over this trailing window. */
 export const BUDGET_WINDOW_MS = 60_000;
 
-const DEFAULTS = { minConcurrency: 1, now: Date.now, firstWaveMs: 0 } as const;
+const DEFAULTS = { minConcurrency: 1, clock: systemClock, firstWaveMs: 0 } as const;
 
 type ResolvedOptions = Required<Omit<LimiterOptions, 'onLimitChange'>> & Pick<LimiterOptions, 'onLimitChange'>;
 
@@ -55,7 +56,7 @@ function resolveOptions(options: LimiterOptions): ResolvedOptions {
     ...options,
     minConcurrency: options.minConcurrency ?? DEFAULTS.minConcurrency,
     initialConcurrency: options.initialConcurrency ?? options.maxConcurrency,
-    now: options.now ?? DEFAULTS.now,
+    clock: options.clock ?? DEFAULTS.clock,
     firstWaveMs: options.firstWaveMs ?? DEFAULTS.firstWaveMs,
   };
   const isCount = (n: number) => Number.isInteger(n) && n >= 1;
@@ -172,7 +173,7 @@ export class ModelLimiter {
   declareBudget(budget: ModelBudget): void {
     // Called for every waiting task each time the broker looks at it: no allocation.
     checkBudget(budget);
-    const now = this.options.now();
+    const now = this.options.clock.now();
     this.budget.requestsPerMinute = strictest(this.declared.requestsPerMinute, budget.requestsPerMinute, now);
     this.budget.tokensPerMinute = strictest(this.declared.tokensPerMinute, budget.tokensPerMinute, now);
   }
@@ -183,7 +184,7 @@ export class ModelLimiter {
   }
 
   private firstWaveOver(): boolean {
-    if (this.firstWave === 'waiting' && (this.inFlight === 0 || this.options.now() >= this.firstWaveEnd)) this.firstWave = 'over';
+    if (this.firstWave === 'waiting' && (this.inFlight === 0 || this.options.clock.now() >= this.firstWaveEnd)) this.firstWave = 'over';
     return this.firstWave !== 'waiting';
   }
 
@@ -192,7 +193,7 @@ export class ModelLimiter {
    * window); 0 if it can start now or only slots are missing (a finishing request frees those).
    */
   waitMs(estimatedTokens = 0): number {
-    const now = this.options.now();
+    const now = this.options.clock.now();
     const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
     return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, this.budgetWaitMs(now, estimatedTokens));
   }
@@ -212,7 +213,7 @@ export class ModelLimiter {
       this.paceMs === 0 &&
       this.firstWave === 'over' &&
       !this.budgeted &&
-      this.blockedTill <= this.options.now()
+      this.blockedTill <= this.options.clock.now()
     );
   }
 
@@ -227,7 +228,7 @@ export class ModelLimiter {
 
   /** A request starts; the caller checked `canStart`. */
   start(estimatedTokens = 0): void {
-    const now = this.options.now();
+    const now = this.options.clock.now();
     this.window.prune(now);
     this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, Math.max(0, estimatedTokens)) });
     if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {
@@ -249,7 +250,7 @@ export class ModelLimiter {
   /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max. */
   succeed(tokensUsed?: number): void {
     const request = this.finish();
-    const now = this.options.now();
+    const now = this.options.clock.now();
     // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
     if (request && tokensUsed != null) this.window.setTokens(request.position, tokensUsed);
     this.calmSuccesses++;
@@ -267,7 +268,7 @@ export class ModelLimiter {
     this.throttled += 1;
     // The block is the server's word, so it applies even when the cut below is skipped.
     if (retryAfterMs != null && retryAfterMs > 0) {
-      const now = this.options.now();
+      const now = this.options.clock.now();
       this.blockedTill = Math.max(this.blockedTill, now + retryAfterMs);
       this.learnPace(now);
     }

@@ -1,8 +1,11 @@
 /**
- * The runner process (a Fargate task; `npm run runner` locally). Starts from
- * the environment only; SIGTERM stops it gracefully and it exits 0.
+ * The runner process (a Fargate task; `npm run runner` locally). Run as a
+ * script, it starts from the environment only; SIGTERM stops it gracefully
+ * and it exits 0. Imported, it starts nothing until runRunner is
+ * called, which also takes what the environment cannot give (a worker script).
  */
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,7 +39,12 @@ function boundHeaps(): void {
   v8.setFlagsFromString('--max-semi-space-size=2');
 }
 
-async function main(): Promise<void> {
+export interface RunnerProcessOptions {
+  /** The module each worker thread runs. @defaultvalue the worker.js bundled beside this file */
+  workerScript?: URL;
+}
+
+async function main(options: RunnerProcessOptions): Promise<void> {
   boundHeaps();
   const config = loadConfig();
   // The runner holds connections (a pool) where the Lambdas use the Data API; in AWS it logs in with the secret's current password.
@@ -58,7 +66,7 @@ async function main(): Promise<void> {
     dlqUrl,
     secrets: core.secrets,
     logger: core.logger,
-    workerScript: new URL('./worker.js', import.meta.url),
+    workerScript: options.workerScript ?? new URL('./worker.js', import.meta.url),
     busAddress: `ipc://${path.join(busDir, 'bus.sock')}`,
     threads,
   });
@@ -78,8 +86,23 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  const prefix = err instanceof ConfigError ? 'configuration error' : 'runner cannot start';
-  process.stderr.write(`${prefix}: ${(err as Error)?.message ?? String(err)}\n`);
-  process.exit(1);
-});
+/** Starts the runner in this process; a failure to start ends the process with code 1 and one line on stderr. */
+export function runRunner(options: RunnerProcessOptions = {}): void {
+  main(options).catch((err: unknown) => {
+    const prefix = err instanceof ConfigError ? 'configuration error' : 'runner cannot start';
+    process.stderr.write(`${prefix}: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/** Whether node was asked to run this file (the image's CMD), not a script that imports it. */
+function isEntryScript(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  // node loads the main module from its real path (symlinks resolved, `.js` added if it was left off), which import.meta.url names.
+  const real = (file: string) => { try { return fs.realpathSync(path.resolve(file)); } catch { return undefined; } };
+  const self = fileURLToPath(import.meta.url);
+  return [entry, `${entry}.js`].some((file) => real(file) === self);
+}
+
+if (isEntryScript()) runRunner();

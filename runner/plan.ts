@@ -5,7 +5,7 @@
  * carries the decision out.
  */
 import { isInline } from '../core/metrics/score.js';
-import type { ChatModel } from '../core/providers/openai.js';
+import type { CallableModel } from '../core/model-config.js';
 import type { Task, TaskInput } from '../core/queue.js';
 import type { ExperimentConfig, ResultConfig, RowState } from '../core/store/work.js';
 import type { MetricUse, StoredAnswer, WorkerTask } from './protocol.js';
@@ -15,8 +15,8 @@ export type WorkTask = Extract<Task, { type: 'answer' | 'observation' }>;
 
 /** An experiment's configuration with its keys opened. */
 export interface Resolved extends ExperimentConfig {
-  chatModel: ChatModel | null;
-  judge: ChatModel | null;
+  chatModel: CallableModel | null;
+  judge: CallableModel | null;
   keyError?: string;
 }
 
@@ -36,7 +36,7 @@ export type Decision =
   /** Nothing to compute: commit the follow-up judge tasks. */
   | { kind: 'commit'; followUps: TaskInput[] }
   /** Hand `wire` to a worker (the runner gives it an id); `model` is the one its call is limited by. */
-  | { kind: 'dispatch'; wire: Omit<WorkerTask, 'id'>; pending: ResultConfig[]; model?: ChatModel };
+  | { kind: 'dispatch'; wire: Omit<WorkerTask, 'id'>; pending: ResultConfig[]; model?: CallableModel };
 
 /**
  * Plans one task. `attempt` counts the attempts already made; `config` and

@@ -7,8 +7,8 @@
  * poll at once when there are many credits, since one receive returns at
  * most 10 messages.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { Delays } from '../core/backoff.js';
 import { SQS_BATCH_MAX, SqsOutageLog } from '../core/queue.js';
@@ -31,6 +31,8 @@ export interface PollerOptions {
   loops: number;
   /** Fewest free credits worth a receive (at most 10); the prefetch keeps work ready meanwhile. */
   minBatch?: number;
+  /** Where the back-off sleeps are timed. @defaultvalue systemClock */
+  clock?: Clock;
 }
 
 export class Poller {
@@ -48,9 +50,11 @@ export class Poller {
   /** Settles when receiving may resume (see hold). */
   private holding: Promise<void> | undefined;
   private readonly outage: SqsOutageLog;
+  private readonly clock: Clock;
 
   constructor(private readonly options: PollerOptions) {
     this.outage = new SqsOutageLog(options.logger, 'receive_failed');
+    this.clock = options.clock ?? systemClock;
     this.stopping = new Promise((resolve) => this.stopped.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
@@ -118,7 +122,7 @@ export class Poller {
         failures++;
         this.outage.failed({ error: (err as Error).message });
         // Each loop backs off on its own, jittered: the loops of every runner must not come back in step when SQS does.
-        await sleep(Delays.pollerRetryMs(failures), undefined, { signal: this.stopped.signal }).catch(() => undefined);
+        await this.clock.sleep(Delays.pollerRetryMs(failures), this.stopped.signal).catch(() => undefined);
       } finally {
         this.reserved -= want;
         this.polling--;

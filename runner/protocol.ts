@@ -3,6 +3,8 @@
  * (DEALER, one per worker thread). Every message is `[type, json]`; the
  * ROUTER sees `[workerId, type, json]`.
  */
+import type { AnswerFields } from '../core/answer.js';
+import type { ObservationRecord } from '../core/observation.js';
 import type { ChatModel } from '../core/providers/openai.js';
 
 export const Frame = {
@@ -26,18 +28,8 @@ export interface MetricUse {
   params: Record<string, unknown> | null;
 }
 
-export interface StoredAnswer {
-  answer: string;
-  think: string | null;
-  context: unknown;
-  retrieval_context: unknown;
-  nb_tokens_prompt: number | null;
-  nb_tokens_completion: number | null;
-  nb_tool_calls: number | null;
-  execution_time: number | null;
-  /** Energy and carbon of the generation (core/eco/emission.ts); absent for bring-your-own outputs. */
-  emission_carbon?: unknown;
-}
+/** An answer on the bus (both ways): the answer's one shape, core/answer.ts. */
+export type StoredAnswer = AnswerFields;
 
 /** A task as a worker runs it: everything it needs, nothing it must fetch. */
 export interface WorkerTask {
@@ -59,8 +51,6 @@ export interface WorkerTask {
   timeoutMs: number;
   /** Electricity-mix zone of the energy and carbon estimates (EVALAP_ECO_ZONE); `auto` when absent. */
   ecoZone?: string;
-  /** Fault injection for tests: the worker thread crashes on this task. */
-  crash?: boolean;
 }
 
 /** How a model call ended, for the limiter and the retry decision. */
@@ -68,15 +58,8 @@ export type CallResult =
   | { ok: true; tokens: number }
   | { ok: false; kind: 'throttle' | 'timeout' | 'server' | 'other'; retryable: boolean; retryAfterMs?: number; message: string };
 
-export interface ObservationFields {
-  resultId: number;
-  score: number | null;
-  observation: unknown;
-  error_msg: string | null;
-  execution_time: number | null;
-  /** Energy and carbon of the judge call(s), when the metric called one. */
-  emission_carbon?: unknown;
-}
+/** An observation on the bus: its one shape (core/observation.ts), for its result. */
+export type ObservationFields = ObservationRecord & { resultId: number };
 
 export interface WorkerOutcome {
   id: number;

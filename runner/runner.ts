@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { afterFailedCall, afterLostWorker, Delays, releaseDelaySec, SQS_MAX_DELAY_SEC } from '../core/backoff.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
-import type { ChatModel } from '../core/providers/openai.js';
+import type { CallableModel } from '../core/model-config.js';
 import { parseTask, SQS_BATCH_MAX, SqsOutageLog, type Task, type TaskInput } from '../core/queue.js';
 import type { SecretBox } from '../core/secrets.js';
 import { untilReachable } from '../core/store/pool.js';
@@ -103,13 +103,10 @@ export class Runner {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private readonly counters = { done: 0, retries: 0, failed: 0, dropped: 0, deadLettered: 0 };
-  /** Tests only: the query whose first attempt crashes its worker thread (EVALAP_FAULT_INJECTION). */
-  private readonly crashOn: string | undefined;
 
   constructor(private readonly deps: RunnerDeps) {
     const { config, logger, sqs, queueUrl } = deps;
     const slots = config.MAX_CONCURRENT_TASKS;
-    this.crashOn = config.EVALAP_FAULT_INJECTION?.match(/^crash-worker-on-query:(.*)$/)?.[1];
     const prefetch = config.RUNNER_PREFETCH ?? defaultPrefetch(slots);
     this.maxHeld = slots + prefetch;
     this.handOverLog = new SqsOutageLog(logger, 'hand_over_failed');
@@ -354,17 +351,14 @@ export class Runner {
         return this.fail(held, config!, task.num_line, decision.error, decision.results, decision.withAnswer);
       case 'commit':
         return this.commit(held, { answers: [], observations: [], followUps: decision.followUps });
-      case 'dispatch': {
-        const wire: WorkerTask = { ...decision.wire, id: this.nextTaskId++ };
-        if (wire.model && this.crashOn !== undefined && held.attempt === 0 && wire.row.query === this.crashOn) wire.crash = true;
-        return this.dispatch(held, config!, wire, decision.pending, decision.model);
-      }
+      case 'dispatch':
+        return this.dispatch(held, config!, { ...decision.wire, id: this.nextTaskId++ }, decision.pending, decision.model);
     }
   }
 
-  private dispatch(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], model?: ChatModel): void {
+  private dispatch(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], model?: CallableModel): void {
     if (held.settled) return;
-    const budget = model ? { requestsPerMinute: num(model, 'requests_per_minute'), tokensPerMinute: num(model, 'tokens_per_minute') } : undefined;
+    const budget = model ? { requestsPerMinute: perMinute(model.requests_per_minute), tokensPerMinute: perMinute(model.tokens_per_minute) } : undefined;
     const task: Dispatchable = { wire, modelKey: model ? `${model.base_url}|${model.name}` : undefined, budget, notBefore: 0 };
     this.contexts.set(wire.id, { held, task, config, pending });
     this.broker.submit(task);
@@ -452,7 +446,7 @@ export class Runner {
     ctx.held.attempt++;
     const releaseSec = releaseDelaySec(delayMs);
     if (releaseSec !== undefined) return this.settle(ctx.held, 'release', releaseSec);
-    const wire = { ...ctx.task.wire, id: this.nextTaskId++, attempt: ctx.held.attempt, crash: false };
+    const wire = { ...ctx.task.wire, id: this.nextTaskId++, attempt: ctx.held.attempt };
     const task: Dispatchable = { ...ctx.task, wire, notBefore: Date.now() + delayMs };
     this.contexts.set(wire.id, { ...ctx, task });
     this.broker.submit(task);
@@ -581,10 +575,8 @@ function failedObservation(experimentId: number, resultId: number, numLine: numb
   return { experiment_id: experimentId, result_id: resultId, num_line: numLine, score: null, error_msg: error, num_try: 1 };
 }
 
-const num = (m: ChatModel, key: string): number | null => {
-  const v = (m as unknown as Record<string, unknown>)[key];
-  return typeof v === 'number' ? v : null;
-};
+/** A stored budget, or none: the stored JSON is read as it is, whatever wrote it. */
+const perMinute = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 /**
  * Messages held beyond the task slots: enough for two receives of ten, so a

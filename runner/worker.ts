@@ -91,7 +91,6 @@ function lackingInput(task: WorkerTask): WorkerOutcome | null {
 
 function run(task: WorkerTask): void {
   running++;
-  if (task.crash) setImmediate(() => { throw new Error(`injected crash on task ${task.id}`); });
   const lacking = lackingInput(task);
   void (lacking ? Promise.resolve(lacking) : executeTask(task)).then((outcome) => {
     running--;

@@ -4,6 +4,7 @@
  * run time, each row against the fields only its answer can bring
  * (`missingAnswerInput`).
  */
+import type { AnswerFields } from '../answer.js';
 import { ValidationError, type FieldIssue } from '../errors.js';
 import { getMetric, requiredFields } from './registry.js';
 import { ANSWER_FIELDS } from './types.js';
@@ -86,7 +87,7 @@ export function missingAnswerInput(
   name: string,
   params: Record<string, unknown> | null,
   row: Record<string, unknown>,
-  answer: { answer: string; context?: unknown; retrieval_context?: unknown; think?: unknown } | undefined,
+  answer: (Pick<AnswerFields, 'answer'> & Partial<Pick<AnswerFields, 'context' | 'retrieval_context' | 'think'>>) | undefined,
 ): string | null {
   const def = getMetric(name);
   if (!def) return null;

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { MeasuredFields } from '../answer.js';
+import type { Scored } from '../observation.js';
 
 /**
  * What a metric is made of, as `GET /v1/metrics` lists it: `deterministic`,
@@ -14,22 +16,19 @@ type MetricType = 'deterministic' | 'ops' | 'llm' | 'rag';
 export const ANSWER_FIELDS = ['output', 'context', 'retrieval_context', 'think'] as const;
 
 /** What a metric sees of one row: the answer and the dataset fields (after columns_map). */
-export interface ScoreInput {
+export interface ScoreInput extends MeasuredFields {
+  /** The answer's text (core/answer.ts). */
   output: string;
   output_true?: unknown;
   query?: unknown;
+  /** From the answer when it has them, else the dataset's columns of these names: any JSON. */
   context?: unknown;
   retrieval_context?: unknown;
-  think?: string | null;
-  execution_time?: number | null;
-  nb_tokens_prompt?: number | null;
-  nb_tokens_completion?: number | null;
-  nb_tool_calls?: number | null;
   [column: string]: unknown;
 }
 
 /** A scorer's result: a score (null when the row has none) with what it observed, or an error recorded on the observation. */
-export type ScoreOutcome = { score: number | null; observation: unknown } | { error: string };
+export type ScoreOutcome = Scored | { error: string };
 
 /** A judge: a versioned prompt and the rule turning the judge's reply into a score. */
 export interface JudgeSpec {

@@ -5,31 +5,20 @@
  */
 import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
 import { NO_HEADERS, postJson } from './http.js';
+import type { GeneratedAnswer } from '../answer.js';
+import type { CallableModel } from '../model-config.js';
 import { imagePart, type ImagePart } from './image.js';
 
-export interface ChatModel {
-  name: string;
-  base_url: string;
-  api_key?: string | null;
-  system_prompt?: string | null;
-  /** Prepended to the query, with `{{column}}` placeholders filled from the row. */
-  prelude_prompt?: string | null;
-  sampling_params?: Record<string, unknown> | null;
-  /** Spread into the body last, so it overrides everything else. */
-  extra_params?: Record<string, unknown> | null;
-  /** The experiment's with_vision: the row's `img` goes with the user message, as an image part after the text. */
-  with_vision?: boolean | null;
-}
+/**
+ * The settings a call reads of a model (core/model-config.ts): prelude_prompt
+ * is prepended to the query, its `{{column}}` placeholders filled from the
+ * row; extra_params are spread into the body last, so they override
+ * everything else.
+ */
+export type ChatModel = Pick<CallableModel, 'name' | 'base_url' | 'api_key' | 'system_prompt' | 'prelude_prompt' | 'sampling_params' | 'extra_params' | 'with_vision'>;
 
-export interface ChatAnswer {
-  answer: string;
-  think: string | null;
-  nb_tokens_prompt: number | null;
-  nb_tokens_completion: number | null;
-  nb_tool_calls: number | null;
-  /** ms, integer: request sent to response body read. */
-  execution_time: number;
-}
+/** What a call returns: the answer's one shape, core/answer.ts. */
+export type ChatAnswer = GeneratedAnswer;
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 

@@ -1,4 +1,6 @@
 /** Experiments, their results (one per metric use) and bring-your-own answers. */
+import type { ProvidedAnswer } from '../answer.js';
+import type { StoredJudge, StoredModel } from '../model-config.js';
 import { NotFoundError } from '../errors.js';
 import { corpusScore } from '../metrics/score.js';
 import { DATASET_COLUMNS, type DatasetRecord } from './datasets.js';
@@ -12,9 +14,9 @@ export interface NewExperiment {
   experiment_set_id: number | null;
   dataset_id: number;
   /** null for an experiment whose metrics read the dataset row alone (migration 010). */
-  model: Record<string, unknown> | null;
+  model: StoredModel | null;
   model_api_key: string | null;
-  judge_model: Record<string, unknown> | null;
+  judge_model: StoredJudge | null;
   judge_api_key: string | null;
   has_raw_output: boolean;
   /** Reads the dataset's Parquet rows, whose image goes to the model (Evalap's with_vision). */
@@ -58,18 +60,8 @@ export async function insertResults(db: Db, experimentId: number, uses: readonly
   return rows.map((r) => r.id);
 }
 
-export interface RawAnswer {
-  num_line: number;
-  answer: string;
-  think?: string | null;
-  context?: string[] | null;
-  retrieval_context?: string[] | null;
-  nb_tokens_prompt?: number | null;
-  nb_tokens_completion?: number | null;
-  nb_tool_calls?: number | null;
-  /** Milliseconds, as the runner measures generated answers. */
-  execution_time?: number | null;
-}
+/** A bring-your-own answer (core/answer.ts) for its row; execution_time in milliseconds, as the runner measures generated answers. */
+export type RawAnswer = ProvidedAnswer & { num_line: number };
 
 /** Stores bring-your-own outputs as answered rows, all in one statement per slice (see large.ts). */
 export async function insertRawAnswers(db: Db, experimentId: number, answers: readonly RawAnswer[]): Promise<void> {
@@ -92,9 +84,9 @@ interface ExperimentRow {
   readme: string | null;
   experiment_set_id: number | null;
   dataset_id: number;
-  model: Record<string, unknown> | null;
+  model: StoredModel | null;
   has_api_key: boolean;
-  judge_model: Record<string, unknown> | null;
+  judge_model: StoredJudge | null;
   has_judge_key: boolean;
   has_raw_output: boolean;
   with_vision: boolean;
@@ -127,16 +119,16 @@ const EXPERIMENT_SELECT = `
 /** Evalap gives each experiment its own model and judge model rows, with ids; here
  *  both live on the experiment, so their ids are derived from it: 2·id − 1 for the
  *  model, 2·id for the judge (unique among all models, stable). */
-const publicModel = (m: Record<string, unknown> | null, id: number, hasKey: boolean, raw: boolean) =>
+const publicModel = (m: StoredJudge | null, id: number, hasKey: boolean, raw: boolean) =>
   m && {
     id,
-    name: (m.name as string) ?? '',
-    base_url: (m.base_url as string) ?? '',
-    aliased_name: (m.aliased_name as string) ?? null,
-    system_prompt: (m.system_prompt as string) ?? null,
-    prelude_prompt: (m.prelude_prompt as string) ?? null,
-    sampling_params: (m.sampling_params as Record<string, unknown>) ?? null,
-    extra_params: (m.extra_params as Record<string, unknown>) ?? null,
+    name: m.name ?? '',
+    base_url: m.base_url ?? '',
+    aliased_name: m.aliased_name ?? null,
+    system_prompt: m.system_prompt ?? null,
+    prelude_prompt: m.prelude_prompt ?? null,
+    sampling_params: m.sampling_params ?? null,
+    extra_params: m.extra_params ?? null,
     has_raw_output: raw,
     has_api_key: hasKey,
   };

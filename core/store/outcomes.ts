@@ -7,39 +7,24 @@
  * only a success ever replaces a stored failure, never the reverse.
  */
 import type pg from 'pg';
+import type { AnswerCommit } from '../answer.js';
+import type { ObservationCommit } from '../observation.js';
 import { storableJson } from '../storable.js';
 import type { Db } from './db.js';
 
-export interface AnswerOutcome {
+/** An answer (core/answer.ts) with its row and the attempts it took; `error_msg` is set when it failed for good. */
+export type AnswerOutcome = AnswerCommit & {
   experiment_id: number;
   num_line: number;
-  answer: string | null;
-  think?: string | null;
-  context?: unknown;
-  retrieval_context?: unknown;
-  nb_tokens_prompt?: number | null;
-  nb_tokens_completion?: number | null;
-  nb_tool_calls?: number | null;
-  execution_time?: number | null;
-  /** Energy and carbon of the generation (core/eco); none for bring-your-own outputs. */
-  emission_carbon?: unknown;
-  /** Set when the answer failed for good. */
-  error_msg: string | null;
-  /** Attempts this outcome took. */
   num_try: number;
-}
+};
 
-export interface ObservationOutcome {
+/** An observation (core/observation.ts) with its result, its row and the attempts it took. */
+export type ObservationOutcome = ObservationCommit & {
   result_id: number;
   num_line: number;
-  score: number | null;
-  observation?: unknown;
-  error_msg: string | null;
-  execution_time?: number | null;
-  /** Energy and carbon of the judge call(s) that scored it (core/eco); none for metrics that call no model. */
-  emission_carbon?: unknown;
   num_try: number;
-}
+};
 
 export interface CommitSummary {
   /** Experiments whose outcomes were dropped because they are stopped or gone. */

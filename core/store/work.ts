@@ -4,6 +4,8 @@
  * rows a fan-out enqueues, and the reset a retry starts from.
  */
 import type pg from 'pg';
+import type { AnswerRecord } from '../answer.js';
+import type { StoredJudge, StoredModel } from '../model-config.js';
 import type { Database, Db } from './db.js';
 import { advance } from './outcomes.js';
 import { inTransaction } from './pool.js';
@@ -25,10 +27,10 @@ export interface ExperimentConfig {
   numTotal: number;
   sample: number[] | null;
   /** null when the experiment's metrics read the dataset row alone: it has no answers (migration 010). */
-  model: Record<string, unknown> | null;
+  model: (StoredModel & { with_vision?: true }) | null;
   /** Sealed provider keys; the runner opens them when it hands a task to a worker. */
   modelApiKey: string | null;
-  judgeModel: Record<string, unknown> | null;
+  judgeModel: StoredJudge | null;
   judgeApiKey: string | null;
   columnsMap: Record<string, string> | null;
   results: ResultConfig[];
@@ -56,19 +58,7 @@ export interface RowState {
   /** The dataset row, or null if it does not exist. */
   data: Record<string, unknown> | null;
   /** The stored answer, if any (a failure has error_msg set). */
-  answer: {
-    answer: string | null;
-    think: string | null;
-    context: unknown;
-    retrieval_context: unknown;
-    nb_tokens_prompt: number | null;
-    nb_tokens_completion: number | null;
-    nb_tool_calls: number | null;
-    execution_time: number | null;
-    /** The generation's energy and carbon (core/eco), read by energy_consumption and gwp_consumption. */
-    emission_carbon: unknown;
-    error_msg: string | null;
-  } | null;
+  answer: AnswerRecord | null;
   /** Results that already have an observation (success or failure) for this row. */
   observed: number[];
   /** Every result the experiment has now, as `id.version`: a cached configuration that lacks one is stale. */

@@ -1,9 +1,12 @@
+import path from 'node:path';
 import { jest } from '@jest/globals';
 import { makeDf, startApi, type TestApi } from '../support/api.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
 import { startRunner, stopRunners, terminal, waitUntil, type RunningRunner } from '../support/runner.js';
 
 jest.setTimeout(90_000);
+
+const CRASHING_RUNNER = path.resolve('test/support/crashing-runner.mjs');
 
 let api: TestApi;
 let model: StubModelServer;
@@ -136,7 +139,9 @@ describe('the runner', () => {
   });
 
   it('replaces a worker thread that dies and retries its task', async () => {
-    const r = runner({ MAX_CONCURRENT_TASKS: '4', RUNNER_WORKER_THREADS: '2', EVALAP_FAULT_INJECTION: 'crash-worker-on-query:question 3' });
+    // Its worker threads die on the first attempt of the row whose query is 'question 3' (row 3).
+    const r = startRunner(api, { MAX_CONCURRENT_TASKS: '4', RUNNER_WORKER_THREADS: '2' }, { argv: [process.execPath, CRASHING_RUNNER] });
+    runners.push(r);
     const id = await launch(10);
     const exp = await finished(id);
     expect(exp).toMatchObject({ experiment_status: 'finished', num_try: 10, num_success: 10 });

@@ -1,8 +1,9 @@
 /**
- * The broker against a hand-driven worker (a real DEALER over ipc): credit
- * with look-ahead while a model's limiter is open, recall of waiting tasks
- * when it stops being open, nothing sent during a Retry-After block, handed
- * back tasks first in line, and a paused broker that sends nothing.
+ * The broker against a hand-driven worker (a real DEALER over ipc) and a
+ * manual clock: credit with look-ahead while a model's limiter is open,
+ * recall of waiting tasks when it stops being open, nothing sent during a
+ * Retry-After block, handed back tasks first in line, and a paused broker
+ * that sends nothing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,26 +13,29 @@ import { createLogger } from '../../core/logger.js';
 import { Broker, type Dispatchable } from '../../runner/broker.js';
 import { Limiters } from '../../runner/limiter.js';
 import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from '../../runner/protocol.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 let dir: string;
 let broker: Broker;
 let worker: Dealer;
+let clock: ManualClock;
 const outcomes: number[] = [];
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-bus-test-'));
   const address = `ipc://${path.join(dir, 'bus.sock')}`;
   outcomes.length = 0;
+  clock = new ManualClock();
   broker = new Broker({
     address,
-    limiters: new Limiters({ maxConcurrency: 2 }),
+    limiters: new Limiters({ maxConcurrency: 2, clock }),
     logger: createLogger({ level: 'silent' }),
     onOutcome: (task) => void outcomes.push(task.wire.id),
     onLost: () => undefined,
+    clock,
   });
   await broker.bind();
-  // The quiet window that ends a drain: long enough for a loaded machine (2 cores, four jest workers) to deliver what is due.
-  worker = new Dealer({ routingId: 'w0', linger: 0, receiveTimeout: 800 });
+  worker = new Dealer({ routingId: 'w0', linger: 0 });
   worker.connect(address);
   await worker.send([Frame.Ready, encode({ slots: 2 })]);
   expect(await broker.workersReady(1, 2000)).toBe(true);
@@ -50,20 +54,46 @@ const task = (id: number, modelKey: string | null = 'm'): Dispatchable => ({
   notBefore: 0,
 });
 
-/** Frames the worker receives until `receiveTimeout` passes with nothing. */
+/**
+ * The frames the broker has sent the worker so far. It is then asked to send
+ * Stop, which it sends after them, and one connection keeps their order: the
+ * frames before Stop are all there are, with no quiet window to wait out.
+ */
 async function drain(): Promise<{ kind: string; body: any }[]> {
+  broker.stopWorkers();
   const frames: { kind: string; body: any }[] = [];
   for (;;) {
-    try {
-      const [kind, body] = await worker.receive();
-      frames.push({ kind: kind.toString(), body: body.length ? decode(body) : null });
-    } catch {
-      return frames;
-    }
+    const [kind, body] = await worker.receive();
+    if (kind.toString() === Frame.Stop) return frames;
+    frames.push({ kind: kind.toString(), body: body.length ? decode(body) : null });
   }
 }
 
-const done = (id: number, call: WorkerOutcome['call']) => worker.send([Frame.Done, encode({ id, call, observations: [] } satisfies WorkerOutcome)]);
+/**
+ * Until `seen` holds: the broker reads the bus in a loop of its own, and acts
+ * on a frame (and sends what follows from it) before that holds. The 5 s
+ * only turn a broker that never does into a failure that says so.
+ */
+async function processed(seen: () => boolean, what: string): Promise<void> {
+  const giveUpAt = Date.now() + 5000;
+  while (!seen()) {
+    if (Date.now() > giveUpAt) throw new Error(`the broker never ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The worker reports task `id` done; resolves once the broker has taken the outcome. */
+async function done(id: number, call: WorkerOutcome['call']): Promise<void> {
+  await worker.send([Frame.Done, encode({ id, call, observations: [] } satisfies WorkerOutcome)]);
+  await processed(() => outcomes.includes(id), `took the outcome of task ${id}`);
+}
+
+/** The worker hands back tasks `ids` unstarted; resolves once the broker has them waiting again. */
+async function handBack(ids: number[]): Promise<void> {
+  const before = broker.pendingCount;
+  await worker.send([Frame.Returned, encode({ ids })]);
+  await processed(() => broker.pendingCount === before + ids.length, `kept the tasks handed back (${ids}) waiting`);
+}
 
 /** A first window of calls to model 'm' (2 slots) succeeds: its limiter opens to look-ahead. Uses task ids 101, 102. */
 async function warmUp(): Promise<void> {
@@ -92,22 +122,25 @@ describe('Broker', () => {
     await warmUp();
     for (let id = 2; id <= 5; id++) broker.submit(task(id));
     expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3, 4]);
-    const throttledAt = Date.now();
+    const throttledAt = clock.now();
     await done(1, { ok: false, kind: 'throttle', retryable: true, retryAfterMs: 800, message: '429' });
     const recall = await drain();
     expect(recall).toEqual([{ kind: Frame.Recall, body: { ids: [2, 3, 4] } }]);
     // Task 2 had started; 3 and 4 had not: they come back and go first again.
-    await worker.send([Frame.Returned, encode({ ids: [3, 4] })]);
+    await handBack([3, 4]);
     const after = await drain();
     expect(after).toEqual([]);
     expect(broker.pendingCount).toBe(3);
-    // The block ends: the limiter (cut to 1, task 2 still running) lets one start once 2 is done.
-    await new Promise((r) => setTimeout(r, Math.max(0, throttledAt + 800 - Date.now())));
+    // Task 2 is done 1 ms before the block ends: the limiter (cut to 1) has a free slot, and still nothing starts.
+    await clock.advance(799);
     await done(2, { ok: true, tokens: 1 });
+    expect(await drain()).toEqual([]);
+    // The block ends: the first in line starts, at once.
+    await clock.advance(1);
     const resumed = await drain();
     expect(resumed.length).toBeGreaterThan(0);
     expect(resumed[0]).toMatchObject({ kind: Frame.Task, body: { id: 3 } });
-    expect(Date.now() - throttledAt).toBeGreaterThanOrEqual(800);
+    expect(clock.now() - throttledAt).toBe(800);
   });
 
   it('sends tasks without a model ahead regardless of limiters, and nothing at all once paused', async () => {
@@ -115,7 +148,7 @@ describe('Broker', () => {
     expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3]);
     broker.pause();
     expect(await drain()).toEqual([{ kind: Frame.Recall, body: { ids: [1, 2, 3] } }]);
-    await worker.send([Frame.Returned, encode({ ids: [3] })]);
+    await handBack([3]);
     broker.submit(task(4, null));
     await done(1, { ok: true, tokens: 0 });
     expect(await drain()).toEqual([]);

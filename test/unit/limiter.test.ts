@@ -1,17 +1,12 @@
 import { BUDGET_WINDOW_MS, Limiters, ModelLimiter, type LimiterOptions, type ModelBudget } from '../../runner/limiter.js';
-
-/** A clock the test moves by hand; no real or fake timers involved. */
-function fakeClock(start = 1_000_000) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
+import { ManualClock } from '../support/manual-clock.js';
 
 function limiterFactory(options: Partial<LimiterOptions> = {}, budget: ModelBudget = {}) {
-  const clock = fakeClock();
+  const clock = new ManualClock();
   const changes: Array<[string, number, string]> = [];
   const limiter = new ModelLimiter('openai/gpt-4o', budget, {
     maxConcurrency: 8,
-    now: clock.now,
+    clock,
     onLimitChange: (key, limit, reason) => changes.push([key, limit, reason]),
     ...options,
   });
@@ -49,7 +44,7 @@ describe('ModelLimiter concurrency', () => {
     expect(limiter.inFlight).toBe(0);
   });
 
-  it('halves the limit on a 429 and blocks starts until Retry-After has passed', () => {
+  it('halves the limit on a 429 and blocks starts until Retry-After has passed', async () => {
     const { limiter, clock } = limiterFactory();
     startMany(limiter, 1);
 
@@ -59,10 +54,10 @@ describe('ModelLimiter concurrency', () => {
     expect(limiter.blockedUntil).toBe(clock.now() + 5_000);
     expect(limiter.canStart()).toBe(false);
     expect(limiter.waitMs()).toBe(5_000);
-    clock.advance(3_000);
+    await clock.advance(3_000);
     expect(limiter.canStart()).toBe(false);
     expect(limiter.waitMs()).toBe(2_000);
-    clock.advance(2_000);
+    await clock.advance(2_000);
     expect(limiter.canStart()).toBe(true);
     expect(limiter.waitMs()).toBe(0);
     // One refused request out of one: the learned pace is one start a second, after the block.
@@ -180,31 +175,31 @@ describe('ModelLimiter concurrency', () => {
 });
 
 describe('ModelLimiter budgets', () => {
-  it('refuses the 61st start within 60 s at 60 requests per minute, until the oldest start leaves the window', () => {
+  it('refuses the 61st start within 60 s at 60 requests per minute, until the oldest start leaves the window', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 100 }, { requestsPerMinute: 60 });
     const first = clock.now();
     for (let i = 0; i < 60; i++) {
       expect(limiter.canStart()).toBe(true);
       limiter.start();
       limiter.succeed(); // slots are not what stops it
-      clock.advance(500);
+      await clock.advance(500);
     }
 
     expect(limiter.canStart()).toBe(false);
     expect(limiter.waitMs()).toBe(first + BUDGET_WINDOW_MS - clock.now());
-    clock.advance(limiter.waitMs() - 1);
+    await clock.advance(limiter.waitMs() - 1);
     expect(limiter.canStart()).toBe(false);
-    clock.advance(1);
+    await clock.advance(1);
     expect(limiter.canStart()).toBe(true);
     limiter.start();
     expect(limiter.canStart()).toBe(false); // the second start, 500 ms later, is next to leave
     expect(limiter.waitMs()).toBe(500);
   });
 
-  it('counts a request by its estimate while in flight and by its actual tokens once it succeeds', () => {
+  it('counts a request by its estimate while in flight and by its actual tokens once it succeeds', async () => {
     const { limiter, clock } = limiterFactory({}, { tokensPerMinute: 10_000 });
     limiter.start(4_000);
-    clock.advance(10_000);
+    await clock.advance(10_000);
     limiter.start(4_000);
 
     expect(limiter.canStart(3_000)).toBe(false); // 8,000 estimated + 3,000 > 10,000
@@ -215,7 +210,7 @@ describe('ModelLimiter budgets', () => {
     expect(limiter.canStart(3_000)).toBe(true); // 1,000 + 4,000 + 3,000
     expect(limiter.canStart(6_000)).toBe(false);
     expect(limiter.waitMs(6_000)).toBe(50_000);
-    clock.advance(50_000);
+    await clock.advance(50_000);
     expect(limiter.canStart(6_000)).toBe(true);
   });
 
@@ -228,21 +223,21 @@ describe('ModelLimiter budgets', () => {
     expect(limiter.canStart(5_000)).toBe(false);
   });
 
-  it('lets a request larger than the whole token budget start once the window is empty', () => {
+  it('lets a request larger than the whole token budget start once the window is empty', async () => {
     const { limiter, clock } = limiterFactory({}, { tokensPerMinute: 1_000 });
     limiter.start(100);
     limiter.succeed(100);
 
     expect(limiter.canStart(5_000)).toBe(false);
     expect(limiter.waitMs(5_000)).toBe(BUDGET_WINDOW_MS);
-    clock.advance(BUDGET_WINDOW_MS);
+    await clock.advance(BUDGET_WINDOW_MS);
     expect(limiter.canStart(5_000)).toBe(true);
   });
 
-  it('waits for the later of Retry-After and the budget window', () => {
+  it('waits for the later of Retry-After and the budget window', async () => {
     const { limiter, clock } = limiterFactory({}, { requestsPerMinute: 1 });
     limiter.start();
-    clock.advance(1_000);
+    await clock.advance(1_000);
 
     limiter.throttle(2_000);
 
@@ -262,8 +257,8 @@ describe('Limiters', () => {
   });
 
   it('applies a new budget given on a later call to the existing limiter', () => {
-    const clock = fakeClock();
-    const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
+    const clock = new ManualClock();
+    const limiters = new Limiters({ maxConcurrency: 4, clock });
     const limiter = limiters.get('a', { requestsPerMinute: 2 });
     limiter.start();
     expect(limiter.canStart()).toBe(true);
@@ -274,8 +269,8 @@ describe('Limiters', () => {
   });
 
   it('keeps a budget while tasks without one use the same endpoint', () => {
-    const clock = fakeClock();
-    const limiters = new Limiters({ maxConcurrency: 8, now: clock.now });
+    const clock = new ManualClock();
+    const limiters = new Limiters({ maxConcurrency: 8, clock });
     const limiter = limiters.get('a', { requestsPerMinute: 2 });
     limiter.start();
     limiter.succeed();
@@ -288,9 +283,9 @@ describe('Limiters', () => {
     expect(limiter.waitMs()).toBe(BUDGET_WINDOW_MS);
   });
 
-  it('applies the strictest of the budgets declared within a window; a budget lapses a window after its last declaration', () => {
-    const clock = fakeClock();
-    const limiters = new Limiters({ maxConcurrency: 8, now: clock.now });
+  it('applies the strictest of the budgets declared within a window; a budget lapses a window after its last declaration', async () => {
+    const clock = new ManualClock();
+    const limiters = new Limiters({ maxConcurrency: 8, clock });
     const limiter = limiters.get('a', { requestsPerMinute: 3, tokensPerMinute: 1000 });
     limiters.get('a', { requestsPerMinute: 1 });
     limiter.start();
@@ -298,43 +293,43 @@ describe('Limiters', () => {
     limiter.succeed();
 
     // The loose budget keeps being declared; the strict one is not declared again.
-    clock.advance(BUDGET_WINDOW_MS / 2);
+    await clock.advance(BUDGET_WINDOW_MS / 2);
     limiters.get('a', { requestsPerMinute: 3 });
     expect(limiter.canStart()).toBe(false);
-    clock.advance(BUDGET_WINDOW_MS / 2);
+    await clock.advance(BUDGET_WINDOW_MS / 2);
     limiters.get('a', { requestsPerMinute: 3 });
     // The strict one has lapsed: 3 per minute, and the start a minute ago has left the window.
     startMany(limiter, 3);
     expect(limiter.canStart()).toBe(false);
   });
 
-  it('lets a lapsed budget stop holding back starts still in its window', () => {
-    const clock = fakeClock();
-    const limiters = new Limiters({ maxConcurrency: 8, now: clock.now });
+  it('lets a lapsed budget stop holding back starts still in its window', async () => {
+    const clock = new ManualClock();
+    const limiters = new Limiters({ maxConcurrency: 8, clock });
     const limiter = limiters.get('a', { tokensPerMinute: 100 });
-    clock.advance(BUDGET_WINDOW_MS * 0.9);
+    await clock.advance(BUDGET_WINDOW_MS * 0.9);
     limiters.get('a', {});
     limiter.start(100);
     expect(limiter.canStart(50)).toBe(false);
-    clock.advance(BUDGET_WINDOW_MS * 0.2);
+    await clock.advance(BUDGET_WINDOW_MS * 0.2);
     // The start is still in the window, but nothing has declared the budget for a window.
     limiters.get('a', {});
     expect(limiter.canStart(50)).toBe(true);
   });
 
-  it('counts the starts made before a budget was declared: a budget declared later sees them', () => {
-    const clock = fakeClock();
-    const limiters = new Limiters({ maxConcurrency: 4, now: clock.now });
+  it('counts the starts made before a budget was declared: a budget declared later sees them', async () => {
+    const clock = new ManualClock();
+    const limiters = new Limiters({ maxConcurrency: 4, clock });
     // One experiment without a budget uses the endpoint…
     const limiter = limiters.get('a');
     limiter.start();
     limiter.succeed();
-    clock.advance(BUDGET_WINDOW_MS / 2);
+    await clock.advance(BUDGET_WINDOW_MS / 2);
     // …then another declares 1 request a minute: the start half a minute ago fills it.
     limiters.get('a', { requestsPerMinute: 1 });
     expect(limiter.canStart()).toBe(false);
     expect(limiter.waitMs()).toBe(BUDGET_WINDOW_MS / 2);
-    clock.advance(BUDGET_WINDOW_MS / 2);
+    await clock.advance(BUDGET_WINDOW_MS / 2);
     expect(limiter.canStart()).toBe(true);
   });
 
@@ -344,26 +339,26 @@ describe('Limiters', () => {
 });
 
 describe('ModelLimiter pacing learned from 429s', () => {
-  it('spaces starts to 95% of the rate the model accepted when it began refusing', () => {
+  it('spaces starts to 95% of the rate the model accepted when it began refusing', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
     // A burst of 64 fast calls against a model that takes 50 a second: 14 are refused.
     startMany(limiter, 64);
-    clock.advance(60);
+    await clock.advance(60);
     for (let i = 0; i < 50; i++) limiter.succeed();
     for (let i = 0; i < 14; i++) limiter.throttle(1000);
     expect(limiter.pace).toBeCloseTo(1000 / (50 * 0.95), 9);
     // Retry-After first, then one start per pace.
     expect(limiter.waitMs()).toBe(1000);
-    clock.advance(1000);
+    await clock.advance(1000);
     expect(limiter.canStart()).toBe(true);
     limiter.start();
     expect(limiter.canStart()).toBe(false);
     expect(limiter.waitMs()).toBeCloseTo(1000 / (50 * 0.95), 9);
-    clock.advance(22);
+    await clock.advance(22);
     expect(limiter.canStart()).toBe(true);
   });
 
-  it('learns nothing from a 429 without Retry-After, and probes for more after a calm half-minute', () => {
+  it('learns nothing from a 429 without Retry-After, and probes for more after a calm half-minute', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 16 });
     startMany(limiter, 10);
     limiter.throttle();
@@ -371,14 +366,14 @@ describe('ModelLimiter pacing learned from 429s', () => {
     limiter.throttle(500);
     const learned = limiter.pace;
     expect(learned).toBeGreaterThan(0);
-    clock.advance(31_000);
+    await clock.advance(31_000);
     limiter.succeed();
     expect(limiter.pace).toBeCloseTo(learned * 0.98, 9);
   });
 });
 
 describe('ModelLimiter look-ahead (open) and cancel', () => {
-  it('is open only after a full window of successes at its maximum limit, unblocked, unpaced and without a budget', () => {
+  it('is open only after a full window of successes at its maximum limit, unblocked, unpaced and without a budget', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 4 });
     expect(limiter.open).toBe(false); // a new model shows its rate limit in its first burst
     startMany(limiter, 4);
@@ -400,7 +395,7 @@ describe('ModelLimiter look-ahead (open) and cancel', () => {
 
     limiter.throttle(2000); // Retry-After blocks
     expect(limiter.open).toBe(false);
-    clock.advance(2000);
+    await clock.advance(2000);
     expect(limiter.pace).toBeGreaterThan(0);
     expect(limiter.open).toBe(false); // unblocked, but starts are still paced
 
@@ -423,7 +418,7 @@ describe('ModelLimiter look-ahead (open) and cancel', () => {
 });
 
 describe('ModelLimiter first wave and paced grid', () => {
-  it('holds freed slots until a new model\'s first wave is back, or firstWaveMs at most', () => {
+  it('holds freed slots until a new model\'s first wave is back, or firstWaveMs at most', async () => {
     const { limiter } = limiterFactory({ maxConcurrency: 4, firstWaveMs: 1000 });
     startMany(limiter, 3);
     limiter.succeed(); // before the wave is full, a freed slot is refilled as usual
@@ -445,26 +440,26 @@ describe('ModelLimiter first wave and paced grid', () => {
     startMany(slow.limiter, 2);
     slow.limiter.succeed(); // the other hangs
     expect(slow.limiter.canStart()).toBe(false);
-    slow.clock.advance(1000);
+    await slow.clock.advance(1000);
     expect(slow.limiter.canStart()).toBe(true);
   });
 
-  it('keeps paced starts on their grid when timers fire late, and restarts the grid after a pause', () => {
+  it('keeps paced starts on their grid when timers fire late, and restarts the grid after a pause', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
     startMany(limiter, 20);
     for (let i = 0; i < 10; i++) limiter.succeed();
     for (let i = 0; i < 10; i++) limiter.throttle(100);
     const pace = limiter.pace; // 10 accepted in the last second: ~105 ms
-    clock.advance(100);
+    await clock.advance(100);
     limiter.start();
     // Each start happens 3 ms after it was allowed; the rate still holds to the pace.
     for (let i = 0; i < 10; i++) {
-      clock.advance(limiter.waitMs() + 3);
+      await clock.advance(limiter.waitMs() + 3);
       expect(limiter.canStart()).toBe(true);
       limiter.start();
     }
     expect(limiter.waitMs()).toBeCloseTo(pace - 3, 6);
-    clock.advance(10 * pace); // a pause: no burst to catch up
+    await clock.advance(10 * pace); // a pause: no burst to catch up
     limiter.start();
     expect(limiter.waitMs()).toBeCloseTo(pace, 6);
   });
