@@ -26,6 +26,8 @@
  *   idle                       scenario (not in the default list): the runner's CPU while idle
  *   floor                      scenario (not in the default list): a bare node:http client against the
  *                              same stub at c8's and c32's settings: the machine's floor for those ratios
+ *   ratelimit-styles           the gateway rate-limit styles (not in the default list; bench/ratelimit-styles.ts),
+ *                              each also by its own key (rl-at-once, rl-openai, …): 50 req/s, L=50ms, C=64, N=1,000
  *
  * Each scenario gets a private stack (embedded PostgreSQL with fsync off +
  * fauxqs) in a temp folder, the real API handler served over HTTP in this
@@ -40,7 +42,7 @@ import { cleanupCurrent } from './pipeline-env.js';
 import { ANALYZE, EXTRA_ENV, PROFILE_DIR, RSS_LARGE, WAIT_QUIET } from './pipeline-flags.js';
 import { lines } from './pipeline-report.js';
 import { live, RUNNER_MAIN } from './pipeline-runner.js';
-import { OPTIONAL, SCENARIOS } from './pipeline-scenarios.js';
+import { GROUPS, OPTIONAL, SCENARIOS } from './pipeline-scenarios.js';
 import { say, sec } from './print.js';
 import { machineBusyMs } from './proc-stats.js';
 
@@ -61,9 +63,12 @@ async function waitQuiet(): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const asked = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('--'))
+    .flatMap((a) => GROUPS[a] ?? [a]);
   const unknown = asked.filter((a) => !(a in SCENARIOS));
-  if (unknown.length) throw new BenchError(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  if (unknown.length) throw new BenchError(`unknown scenario(s) ${unknown.join(', ')}; known: ${[...Object.keys(SCENARIOS), ...Object.keys(GROUPS)].join(', ')}`);
   if (!(Number.isInteger(RSS_LARGE) && RSS_LARGE >= 1000)) throw new BenchError(`--rss-n must be an integer ≥ 1000, got ${RSS_LARGE}`);
   if (!fs.existsSync(RUNNER_MAIN)) throw new BenchError(`${RUNNER_MAIN} is missing: run npm run build first`);
   const chosen = asked.length ? asked : Object.keys(SCENARIOS).filter((k) => !OPTIONAL.has(k));

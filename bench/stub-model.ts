@@ -1,12 +1,52 @@
 /**
  * A deterministic stub of an OpenAI-compatible API (node:http on 127.0.0.1,
  * a free port): POST /v1/chat/completions and GET /v1/models, with latency,
- * a sliding-window rate limit (429 + Retry-After) and scripted failures.
+ * a sliding-window rate limit (429 + Retry-After), gateway-style rate limits
+ * (`rateLimit`: buckets and windows, every way real providers announce and
+ * refuse) and scripted failures.
  * Built to serve thousands of requests per second in benchmarks: no logging,
  * one small record per chat request.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BenchError } from './api.js';
+import {
+  ANTHROPIC_OVERLOADED_BODY,
+  OPENAI_OVERLOADED_BODY,
+  anthropicRefusalBody,
+  budgetHeaders,
+  openAiRefusalBody,
+  retryHeaders,
+  type BudgetHeaderStyle,
+  type RetryHint,
+} from './stub-limit-headers.js';
+import { StubLimits, type Cost, type LimitChange, type LimitSpec, type LimitState } from './stub-limits.js';
+
+export type { BudgetHeaderStyle, RetryHint } from './stub-limit-headers.js';
+export type { BucketSpec, LimitChange, LimitSpec, LimitState, LimitUnit, WindowSpec } from './stub-limits.js';
+
+/**
+ * Rate limits as gateways enforce them. Token costs: input = the words of
+ * every message (the stub's token count, as in `usage`); output =
+ * `max_completion_tokens` or `max_tokens` when the request sets one,
+ * reserved on admission as OpenAI does; otherwise the completion's words,
+ * charged when it is sent (a limit can then go below zero and delay what
+ * follows, as Anthropic settles output tokens after the fact).
+ */
+export interface StubRateLimit {
+  /** All must allow a request; a refused request costs nothing. */
+  limits: LimitSpec[];
+  /** Changes of `limits` at times from the first request (e.g. 50 → 25 → 75 req/s). */
+  schedule?: LimitChange[];
+  /** When a refusal is answered: 'at-once' (default, as gateways do) or 'after-latency'. */
+  refuse?: 'at-once' | 'after-latency';
+  /** The refusal's status (default 429): 503 is an overload, 529 Anthropic's overload (`overloaded_error`). */
+  status?: 429 | 503 | 529;
+  /** How a refusal says when to retry (default ['seconds']); [] says nothing. */
+  retryHints?: RetryHint[];
+  /** Budget headers on every chat answer (200s and refusals): 'openai' (x-ratelimit-*) or 'anthropic' (anthropic-ratelimit-*). */
+  budgetHeaders?: BudgetHeaderStyle;
+}
 
 /** '401' answers with the caller's Authorization header quoted in the message, as some gateways echo a wrong key. */
 export type StubOutcome = 'ok' | '429' | '500' | '503' | 'timeout' | 'garbage' | 'reset' | '400' | '401';
@@ -23,6 +63,12 @@ export interface StubBehaviour {
   maxRequestsPerSecond?: number;
   /** Delay announced on 429s, in seconds (default 1); fractions go exactly into `retry-after-ms`. */
   retryAfterSeconds?: number;
+  /**
+   * Gateway-style limits (see StubRateLimit), checked after
+   * `maxRequestsPerSecond` and before `script`. Their state starts afresh
+   * with each setBehaviour and reset().
+   */
+  rateLimit?: StubRateLimit;
   /**
    * Per-request overrides, from (requestIndex, body): 'timeout' never answers
    * (the socket stays open until close()), 'garbage' is a 200 with a non-JSON
@@ -56,11 +102,15 @@ export interface StubModelServer {
   /** Base URL ending in /v1, e.g. http://127.0.0.1:PORT/v1 */
   url: string;
   setBehaviour(b: StubBehaviour): void;
+  /** New `rateLimit.limits` from now on, keeping what was used (StubLimits.change); for a limit raised or lowered mid-run. */
+  changeLimits(limits: LimitSpec[]): void;
+  /** The `rateLimit` limits now, in the order given (empty without `rateLimit`). */
+  limitStates(): LimitState[];
   /** Every chat-completions request received, in arrival order. */
   requests: StubRequest[];
   /** The request headers of every GET /v1/models, in arrival order. */
   listings: Record<string, string | string[] | undefined>[];
-  /** Clears `requests` (so script indexes restart at 0), `listings` and the rate-limit window. */
+  /** Clears `requests` (so script indexes restart at 0), `listings`, the rate-limit window and the `rateLimit` state. */
   reset(): void;
   /** Closes the server, dropping open connections (hanging 'timeout' ones included). */
   close(): Promise<void>;
@@ -78,6 +128,7 @@ const ERRORS: Record<string, { status: number; type: string; message: string }> 
 
 export async function startModelServer(initial: StubBehaviour = {}): Promise<StubModelServer> {
   let behaviour = initial;
+  let limits = initial.rateLimit ? new StubLimits(initial.rateLimit.limits, Date.now, initial.rateLimit.schedule) : undefined;
   const requests: StubRequest[] = [];
   const listings: Record<string, string | string[] | undefined>[] = [];
   // Accepted-request times in the sliding window: window[head..] (compacted now and then).
@@ -112,13 +163,35 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     sendJson(res, 429, body, { 'retry-after': String(Math.max(1, Math.ceil(seconds))), 'retry-after-ms': String(Math.round(seconds * 1000)) });
   }
 
-  function complete(res: http.ServerResponse, body: any): void {
+  /** A refusal by `rateLimit`, sent `retryAt` (epoch ms) - now before the request would fit. */
+  function sendRefusal(res: http.ServerResponse, rl: StubRateLimit, refusedBy: LimitState, retryAt: number, cost: Cost, model: string): void {
+    const now = Date.now();
+    const ms = Math.max(0, retryAt - now);
+    const hints = rl.retryHints ?? ['seconds'];
+    const headers = { ...(rl.budgetHeaders && limits ? budgetHeaders(rl.budgetHeaders, limits.tightest(), now) : {}), ...retryHeaders(hints, ms, now) };
+    const status = rl.status ?? 429;
+    const anthropic = rl.budgetHeaders === 'anthropic' || status === 529;
+    let body: string;
+    if (status === 429) {
+      const requested = refusedBy.unit === 'requests' ? 1 : refusedBy.unit === 'input-tokens' ? cost.input : refusedBy.unit === 'output-tokens' ? cost.output : cost.input + cost.output;
+      body = anthropic ? anthropicRefusalBody(refusedBy) : openAiRefusalBody(model, refusedBy, requested, ms, hints.includes('body'));
+    } else body = anthropic ? ANTHROPIC_OVERLOADED_BODY : OPENAI_OVERLOADED_BODY;
+    sendJson(res, status, body, headers);
+  }
+
+  function complete(res: http.ServerResponse, body: any, reservedOutput: boolean): void {
     const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
     const content = behaviour.reply ? behaviour.reply(body) : `answer to: ${lastUserContent(messages)}`;
-    const promptTokens = messages.reduce((n: number, m: any) => n + words(textOf(m?.content)), 0);
+    const promptTokens = promptTokensOf(messages);
     const reasoning = behaviour.reasoning?.(body);
     const message = reasoning === undefined ? { role: 'assistant', content } : { role: 'assistant', content, reasoning_content: reasoning };
     const completionTokens = words(content) + (reasoning === undefined ? 0 : words(reasoning));
+    const rl = behaviour.rateLimit;
+    let extra: Record<string, string> | undefined;
+    if (rl && limits) {
+      if (!reservedOutput) limits.charge({ input: 0, output: completionTokens });
+      if (rl.budgetHeaders) extra = budgetHeaders(rl.budgetHeaders, limits.tightest(), Date.now());
+    }
     sendJson(
       res,
       200,
@@ -130,14 +203,15 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
         choices: [{ index: 0, message, finish_reason: 'stop' }],
         usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
       }),
+      extra,
     );
   }
 
-  function act(req: http.IncomingMessage, res: http.ServerResponse, outcome: StubOutcome, body: any): void {
+  function act(req: http.IncomingMessage, res: http.ServerResponse, outcome: StubOutcome, body: any, reservedOutput = false): void {
     if (res.destroyed) return;
     switch (outcome) {
       case 'ok':
-        return complete(res, body);
+        return complete(res, body, reservedOutput);
       case 'garbage':
         res.writeHead(200, { 'content-type': 'text/html' });
         return void res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
@@ -166,14 +240,34 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
       record.status = 400;
       return sendJson(res, 400, JSON.stringify({ error: { message: "'messages' is required and the body must be JSON", type: 'invalid_request_error', param: 'messages', code: null } }));
     }
-    const outcome: StubOutcome = rateLimited(now) ? '429' : (behaviour.script?.(index, body) ?? 'ok');
+    const legacyLimited = rateLimited(now);
+    const rl = behaviour.rateLimit;
+    let reservedOutput = false;
+    if (!legacyLimited && rl && limits) {
+      const maxOutput = body.max_completion_tokens ?? body.max_tokens;
+      reservedOutput = typeof maxOutput === 'number' && maxOutput >= 0;
+      const cost: Cost = { input: promptTokensOf(body.messages), output: reservedOutput ? maxOutput : 0 };
+      const admission = limits.admit(cost);
+      if (!admission.ok) {
+        record.status = rl.status ?? 429;
+        const retryAt = now + admission.retryAfterMs;
+        const refuse = () => void (res.destroyed || sendRefusal(res, rl, admission.refusedBy, retryAt, cost, record.model));
+        return later(rl.refuse === 'after-latency' ? (behaviour.latencyMs ?? 0) : 0, refuse);
+      }
+    }
+    const outcome: StubOutcome = legacyLimited ? '429' : (behaviour.script?.(index, body) ?? 'ok');
     record.status = outcome === 'ok' ? 200 : outcome === 'garbage' ? 200 : outcome === 'timeout' || outcome === 'reset' ? 0 : Number(outcome);
-    const latency = behaviour.latencyMs ?? 0;
-    if (latency <= 0 || outcome === 'timeout') return act(req, res, outcome, body);
+    if (outcome === 'timeout') return act(req, res, outcome, body);
+    later(behaviour.latencyMs ?? 0, () => act(req, res, outcome, body, reservedOutput));
+  }
+
+  /** Runs `fn` after `ms`, at once when 0; close() cancels what is pending. */
+  function later(ms: number, fn: () => void): void {
+    if (ms <= 0) return fn();
     const timer = setTimeout(() => {
       timers.delete(timer);
-      act(req, res, outcome, body);
-    }, latency);
+      fn();
+    }, ms);
     timers.add(timer);
   }
 
@@ -207,12 +301,22 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     listings,
     setBehaviour(b) {
       behaviour = b;
+      limits = b.rateLimit ? new StubLimits(b.rateLimit.limits, Date.now, b.rateLimit.schedule) : undefined;
+    },
+    changeLimits(next) {
+      if (!limits) throw new BenchError('changeLimits: the behaviour has no rateLimit');
+      limits.change(next);
+    },
+    limitStates() {
+      return limits?.states() ?? [];
     },
     reset() {
       requests.length = 0;
       listings.length = 0;
       window = [];
       head = 0;
+      const rl = behaviour.rateLimit;
+      limits = rl ? new StubLimits(rl.limits, Date.now, rl.schedule) : undefined;
     },
     close() {
       for (const t of timers) clearTimeout(t);
@@ -223,6 +327,11 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
       });
     },
   };
+}
+
+/** The stub's token count of a prompt: the words of every message. */
+function promptTokensOf(messages: any[]): number {
+  return messages.reduce((n: number, m: any) => n + words(textOf(m?.content)), 0);
 }
 
 function lastUserContent(messages: any[]): string {
