@@ -6,13 +6,14 @@
  * interface, no NAT and no endpoint, and start without an ENI.
  */
 import path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DOCS_ASSET_DIR, PACKAGED_FILES, type PackagedFile } from '../functions/api/docs-assets.js';
+import { metricNamespace } from './monitoring.js';
 
 export interface AppFunctionProps {
   /** The repository's root: entry points, package-lock.json and tsconfig.json are under it. */
@@ -28,6 +29,8 @@ export interface AppFunctionProps {
 }
 
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+/** POWERTOOLS_SERVICE_NAME of the Lambdas: the `service` of their log lines, and a dimension of their metrics (cdk/schedules.ts). */
+export const LAMBDA_SERVICE = 'evalap';
 
 /** What scripts/build.js does for dist/lambda/api/index.mjs, as NodejsFunction options. */
 export function bundlingOptions(): nodejs.BundlingOptions {
@@ -106,7 +109,13 @@ export function appFunction(scope: Construct, id: string, props: AppFunctionProp
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
     reservedConcurrentExecutions: props.reservedConcurrency,
-    environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    environment: {
+      NODE_OPTIONS: '--enable-source-maps',
+      // Powertools' service is the application, not the function: every line already names its function (function_name).
+      POWERTOOLS_SERVICE_NAME: LAMBDA_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: metricNamespace(Stack.of(scope).stackName),
+      ...props.environment,
+    },
     bundling: { ...bundlingOptions(), commandHooks: copyBeside(props.entry) },
   });
   return { function: fn, logGroup };

@@ -4,12 +4,19 @@
  * dashboard:
  * - work: tasks DLQ not empty, oldest task too old, runner errors (log
  *   lines at level "error"), runner tasks that fail to start, scheduled runs
- *   that failed every attempt (their DLQ) or logged an error;
+ *   that failed every attempt (their DLQ) or did not launch (a metric the
+ *   schedule Lambda emits);
  * - each Lambda (API, schedule, migrations): errors, throttles, p99
  *   duration near its timeout; the API's 5xx;
  * - Aurora: capacity pinned at its maximum, connections near max_connections.
  * The runner writes one JSON object per log line (core/logger.ts), so the
- * metric filters match JSON fields.
+ * metric filters match JSON fields. The runner's metrics stay metric filters:
+ * RunnerErrors counts every line at level "error" whichever code wrote it,
+ * which is what a filter on the log level does, and ModelThrottles counts a
+ * line the runner writes anyway. The schedule Lambda instead emits its
+ * metric itself in the embedded metric format (Powertools Metrics), which
+ * CloudWatch Logs extracts from its log lines:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format.html
  *
  * Runner tasks that fail to start (image pull, secrets, no capacity, ENI…)
  * are caught by an EventBridge rule on ECS "Task State Change" events with
@@ -36,7 +43,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** Namespace of the metrics made from log lines: one per stack, so two stacks in an account keep theirs apart. */
+/** Namespace of the stack's own metrics (the runner's metric filters, the Lambdas' EMF): one per stack, so two stacks in an account keep theirs apart. */
 export const metricNamespace = (stackName: string) => `Evalap/${stackName}`;
 
 /** A Lambda whose errors, throttles and duration are watched. */
@@ -57,7 +64,8 @@ export interface MonitoringProps {
   runnerBacklog: cloudwatch.IMetric;
   httpApi: apigwv2.HttpApi;
   functions: WatchedFunction[];
-  scheduleLogs: logs.ILogGroup;
+  /** Runs the schedule Lambda could not launch: its own metric (EMF, cdk/schedules.ts), Sum per 5 minutes. */
+  scheduleErrors: cloudwatch.Metric;
   database: rds.DatabaseCluster;
   databaseMaxCapacity: number;
   databaseMaxConnections: number;
@@ -103,14 +111,6 @@ export class Monitoring extends Construct {
       metricValue: '1',
     });
     this.modelThrottles = throttlesFilter.metric({ statistic: 'Sum', period: minute });
-    // The schedule Lambda reports a run it could not launch (bad event, failed launch) without failing.
-    const scheduleErrorsFilter = new logs.MetricFilter(this, 'ScheduleErrorsFilter', {
-      logGroup: props.scheduleLogs,
-      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'error'),
-      metricNamespace: namespace,
-      metricName: 'ScheduleErrors',
-      metricValue: '1',
-    });
 
     const alarm = (id: string, props: cloudwatch.AlarmProps) => {
       const a = new cloudwatch.Alarm(this, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...props });
@@ -156,8 +156,9 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
     });
     alarm('ScheduleErrors', {
-      alarmDescription: 'A scheduled run did not launch: the schedule Lambda logged an error (bad event, failed launch)',
-      metric: scheduleErrorsFilter.metric({ statistic: 'Sum', period: fiveMinutes }),
+      alarmDescription: 'A scheduled run did not launch (bad event, unknown schedule, failed launch): the schedule Lambda counted it',
+      // The Lambda reports such a run without failing, so its Errors metric does not see it.
+      metric: props.scheduleErrors,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -307,6 +308,7 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Failed scheduled runs',
         left: [props.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: minute, label: 'In the schedule DLQ' })],
+        right: [props.scheduleErrors.with({ period: minute, label: 'Runs not launched' })],
         width: 8,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 16 }),

@@ -17,6 +17,7 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
  */
 import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,8 +27,10 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SCHEDULE_ERRORS } from '../functions/schedule/metrics.js';
 import type { Database } from './database.js';
-import { appFunction } from './lambda.js';
+import { appFunction, LAMBDA_SERVICE } from './lambda.js';
+import { metricNamespace } from './monitoring.js';
 
 export interface SchedulesProps {
   repoRoot: string;
@@ -62,6 +65,8 @@ export class Schedules extends Construct {
   readonly groupName: string;
   /** Where the records of ticks that failed every attempt go. */
   readonly deadLetterQueue: sqs.Queue;
+  /** Runs that did not launch, per 5 minutes: the metric the function emits (EMF), where its environment (cdk/lambda.ts) sends it. */
+  readonly errors: cloudwatch.Metric;
 
   constructor(scope: Construct, id: string, props: SchedulesProps) {
     super(scope, id);
@@ -76,6 +81,14 @@ export class Schedules extends Construct {
     });
     this.function = made.function;
     this.logGroup = made.logGroup;
+    // Powertools Metrics adds the `service` dimension to every metric it emits (functions/schedule/metrics.ts).
+    this.errors = new cloudwatch.Metric({
+      namespace: metricNamespace(Stack.of(this).stackName),
+      metricName: SCHEDULE_ERRORS,
+      dimensionsMap: { service: LAMBDA_SERVICE },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
     // A tick launches the API's way: read and write the database, seal the
     // template's provider keys, enqueue fan-out tasks.
     props.queue.grantSendMessages(this.function);

@@ -170,7 +170,7 @@ export class EvalapStack extends Stack {
         { name: 'Schedule', function: this.schedules.function, timeout: SCHEDULE_TIMEOUT },
         { name: 'Migrate', function: this.migrations.function, timeout: MIGRATE_TIMEOUT },
       ],
-      scheduleLogs: this.schedules.logGroup,
+      scheduleErrors: this.schedules.errors,
       database: this.database.cluster,
       databaseMaxCapacity: s.auroraMaxCapacity,
       databaseMaxConnections: this.database.maxConnections,

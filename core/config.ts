@@ -49,6 +49,17 @@ const oneOf = <T extends string>(doc: string, def: T, values: readonly T[]): Var
   },
 });
 
+/** A probability, from 0 to 1. */
+const fraction = (doc: string, def: string): Variable<number, string> => ({
+  doc,
+  default: def,
+  parse: (raw, name) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(name, `expected a number from 0 to 1, got ${JSON.stringify(raw)}`);
+    return value;
+  },
+});
+
 const url = (doc: string): Variable<string, undefined> => ({
   doc,
   default: undefined,
@@ -118,6 +129,9 @@ export const VARIABLES = {
   EVALAP_MAX_RESPONSE_BYTES: int('Largest response body sent; a larger one is a 413 naming the paginated route to use (Lambda returns at most 6 MB).', String(6_000_000), 1024, 64 * 1024 * 1024),
   EVALAP_FANOUT_CHUNK: int('Row tasks enqueued by one fan-out task before it enqueues its continuation.', '500', 10, 100000),
   LOG_LEVEL: oneOf<LogLevel>('Log level.', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+  POWERTOOLS_LOGGER_SAMPLE_RATE: fraction('Lambdas: the share of invocations that log at debug level whatever LOG_LEVEL says (Powertools Logger\'s debug sampling), e.g. 0.01.', '0'),
+  POWERTOOLS_SERVICE_NAME: str('Lambdas: the `service` of their log lines and a dimension of their metrics (each line also names its function).', 'evalap'),
+  POWERTOOLS_METRICS_NAMESPACE: str('Lambdas: CloudWatch namespace of the metrics they emit (EMF); the stack sets the one its alarms read.', 'Evalap'),
   EVALAP_JUDGE_MODEL: str('Default judge: the judge name of experiments that ask for an LLM or RAG metric and name none (Evalap\'s is gpt-4o-mini), resolved at launch as any judge name.'),
   EVALAP_JUDGE_BASE_URL: url('An OpenAI-compatible endpoint of your own serving judges given by name; checked before the named providers.'),
   EVALAP_JUDGE_API_KEY: str('API key of EVALAP_JUDGE_BASE_URL. Never logged.'),

@@ -8,7 +8,9 @@ import { apiKeySource, type ApiKeySource } from '../../core/api-keys.js';
 import { loadConfig, type Config } from '../../core/config.js';
 import { createCore, processSecrets, type Core } from '../../core/context.js';
 import { health } from '../../core/health.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { invocationContext } from '../observability/invocation.js';
+import { lambdaLogger } from '../observability/logger.js';
 import { authMiddleware, isAuthenticated } from './auth.js';
 import { datasetRoutes } from './datasets.js';
 import { experimentSetRoutes } from './experiment-sets.js';
@@ -29,6 +31,10 @@ export interface ApiOptions {
   keys?: ApiKeySource;
   /** More health checks (the local stack adds the runner's). */
   healthChecks?: Record<string, () => Promise<unknown>>;
+  /** The logger of the core built on first request (the Lambda's: Powertools); ignored with `core`. */
+  logger?: Logger;
+  /** Middlewares run first, around everything else (the Lambda's invocation context). */
+  outermost?: middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[];
 }
 
 export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -44,7 +50,7 @@ export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experiment
  */
 export function createApiHandler(options: ApiOptions): ApiHandler {
   let core = options.core;
-  const getCore = () => (core ??= createCore(options.config));
+  const getCore = () => (core ??= createCore(options.config, options.logger ? { logger: options.logger } : {}));
   let openapi: unknown;
   const routes: Route[] = [
     ...resourceRoutes,
@@ -71,13 +77,25 @@ export function createApiHandler(options: ApiOptions): ApiHandler {
       },
     },
   ];
-  const logger = options.core?.logger ?? createLogger({ level: options.config.LOG_LEVEL });
+  const logger = options.core?.logger ?? options.logger ?? createLogger({ level: options.config.LOG_LEVEL });
   const keys = options.keys ?? apiKeySource(options.config, () => processSecrets(options.config));
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(options.outermost ?? [])
     .use(errorsAndAccessLog(logger))
     .use(bodyLimit(options.config.EVALAP_MAX_BODY_BYTES))
     .use(authMiddleware(keys))
     .handler(createRouter(routes, getCore, isAuthenticated, options.config.EVALAP_MAX_RESPONSE_BYTES) as never) as unknown as ApiHandler;
+}
+
+/**
+ * The API as the Lambda runs it: logging through Powertools Logger, each
+ * line carrying the invocation's context and API Gateway's request id as
+ * correlation id (the path Powertools names API_GATEWAY_HTTP in
+ * node_modules/@aws-lambda-powertools/logger/lib/esm/correlationId.js).
+ */
+export function apiLambda(config: Config): ApiHandler {
+  const { logger, powertools } = lambdaLogger(config);
+  return createApiHandler({ config, logger, outermost: [invocationContext(powertools, 'requestContext.requestId')] });
 }
 
 let api: ApiHandler | undefined;
@@ -90,7 +108,7 @@ let api: ApiHandler | undefined;
  */
 export const handler: ApiHandler = async (event, context) => {
   try {
-    api ??= createApiHandler({ config: loadConfig() });
+    api ??= apiLambda(loadConfig());
   } catch (err) {
     createLogger({ level: 'error' }).error('api_misconfigured', { error: (err as Error).message });
     return problem(err, event.requestContext?.http?.path ?? '');

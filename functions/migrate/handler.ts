@@ -5,10 +5,14 @@
  * the Data API like the other Lambdas, waits while Aurora resumes from
  * pause, and fails the deploy (by throwing) if a migration fails.
  */
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { loadConfig } from '../../core/config.js';
 import { openDatabase, secretBox } from '../../core/context.js';
 import { UnavailableError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import { invocationContext } from '../observability/invocation.js';
+import { lambdaLogger } from '../observability/logger.js';
 import { migrate } from '../../core/store/migrate.js';
 import type { Database } from '../../core/store/db.js';
 
@@ -19,11 +23,12 @@ export interface MigrateOptions {
   db?: Database;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  logger?: Logger;
 }
 
 export async function runMigrations(options: MigrateOptions = {}): Promise<{ applied: number[] }> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.LOG_LEVEL });
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const db = options.db ?? openDatabase(config);
   const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   const now = options.now ?? Date.now;
@@ -46,4 +51,13 @@ export async function runMigrations(options: MigrateOptions = {}): Promise<{ app
   }
 }
 
-export const handler = async (): Promise<{ applied: number[] }> => runMigrations();
+type MigrateHandler = (event: unknown, context: Context) => Promise<{ applied: number[] }>;
+
+/** The migrations as the Lambda runs them: logging through Powertools Logger, with the invocation's context. */
+function migrateLambda(): MigrateHandler {
+  const { logger, powertools } = lambdaLogger(loadConfig());
+  return middy<unknown, { applied: number[] }>(() => runMigrations({ logger })).use(invocationContext(powertools));
+}
+
+let lambda: MigrateHandler | undefined;
+export const handler: MigrateHandler = (event, context) => (lambda ??= migrateLambda())(event, context);

@@ -11,11 +11,16 @@
  * schedule, a configuration error) is reported, not thrown; anything else
  * (the database unreachable) is thrown, so Lambda retries it.
  */
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig, type Config } from '../../core/config.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
-import { createLogger, type Logger } from '../../core/logger.js';
-import { launchSchedule, type TickResult } from './launch.js';
+import type { Logger } from '../../core/logger.js';
+import { invocationContext } from '../observability/invocation.js';
+import { lambdaLogger } from '../observability/logger.js';
+import { launcher, launchSchedule, type TickResult } from './launch.js';
+import { publishMetrics, recordOutcome, scheduleMetrics, type ScheduleMetrics } from './metrics.js';
 
 export const ScheduleEvent = z
   .object({
@@ -32,6 +37,8 @@ export type ScheduleResult =
 
 export interface ScheduleHandlerOptions {
   logger: Logger;
+  /** Where the outcome is counted (the Lambda: Powertools Metrics). */
+  metrics?: ScheduleMetrics;
   launch?: (scheduleId: number, at: Date) => Promise<TickResult>;
   now?: () => number;
 }
@@ -39,8 +46,17 @@ export interface ScheduleHandlerOptions {
 const MINUTE = 60_000;
 
 export function createScheduleHandler(options: ScheduleHandlerOptions): (event: unknown) => Promise<ScheduleResult> {
-  const { logger, launch = launchSchedule, now = Date.now } = options;
+  const { logger, metrics, launch = launchSchedule, now = Date.now } = options;
   return async (event) => {
+    const result = await fire(event).catch((err: unknown) => {
+      recordOutcome(metrics, true);
+      throw err;
+    });
+    recordOutcome(metrics, result.status !== 'launched' && result.status !== 'skipped');
+    return result;
+  };
+
+  async function fire(event: unknown): Promise<ScheduleResult> {
     const parsed = ScheduleEvent.safeParse(event);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
@@ -67,11 +83,25 @@ export function createScheduleHandler(options: ScheduleHandlerOptions): (event: 
       logger.error('schedule_fire_failed', { schedule_id: id, tick_at: tickAt, error: (err as Error).message });
       throw err;
     }
-  };
+  }
 }
 
-let lambdaHandler: ((event: unknown) => Promise<ScheduleResult>) | undefined;
+/**
+ * The handler in its middy chain: every line it logs carries the invocation's
+ * context and the schedule id as correlation id; the outcome's metric is
+ * flushed (one EMF line) when the invocation ends, thrown or not.
+ */
+export function scheduleLambda(config: Config): (event: unknown, context: Context) => Promise<ScheduleResult> {
+  const { logger, powertools } = lambdaLogger(config);
+  const metrics = scheduleMetrics(config);
+  return middy<unknown, ScheduleResult>(createScheduleHandler({ logger, metrics, launch: launcher(config, logger) }))
+    .use(invocationContext(powertools, 'schedule_id'))
+    .use(publishMetrics(metrics));
+}
+
+let lambdaHandler: ((event: unknown, context: Context) => Promise<ScheduleResult>) | undefined;
+/** Invoked outside Lambda (a test, a manual call) there is no context; the middleware reads one. */
+const NO_CONTEXT = {} as Context;
 
 /** The Lambda entry point: configuration is read on the first invocation. */
-export const handler = (event: unknown): Promise<ScheduleResult> =>
-  (lambdaHandler ??= createScheduleHandler({ logger: createLogger({ level: loadConfig().LOG_LEVEL }) }))(event);
+export const handler = (event: unknown, context: Context = NO_CONTEXT): Promise<ScheduleResult> => (lambdaHandler ??= scheduleLambda(loadConfig()))(event, context);

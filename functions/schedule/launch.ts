@@ -5,8 +5,9 @@
  * fan-out task per experiment enqueued), or records why not (paused, the
  * previous run still going); a tick delivered twice launches once.
  */
-import { loadConfig } from '../../core/config.js';
+import { loadConfig, type Config } from '../../core/config.js';
 import { closeCore, createCore, type Core } from '../../core/context.js';
+import type { Logger } from '../../core/logger.js';
 import { tick } from '../../core/schedules/tick.js';
 
 export type TickResult = Awaited<ReturnType<typeof tick>>;
@@ -14,7 +15,7 @@ export type TickResult = Awaited<ReturnType<typeof tick>>;
 let core: Core | undefined;
 
 /** The core of this process (module scope: Lambda keeps it across invocations), built from the environment on first use; it connects to nothing until used. */
-const launchCore = (): Core => (core ??= createCore(loadConfig()));
+const launchCore = (config: Config = loadConfig(), logger?: Logger): Core => (core ??= createCore(config, logger ? { logger } : {}));
 
 /** Closes and forgets the process's core (tests; Lambda never needs it). */
 export async function closeLaunchCore(): Promise<void> {
@@ -22,6 +23,9 @@ export async function closeLaunchCore(): Promise<void> {
   core = undefined;
   if (current) await closeCore(current);
 }
+
+/** `launchSchedule` on the process's core built from `config` with the Lambda's `logger`, so the core's lines carry the invocation's context too. */
+export const launcher = (config: Config, logger: Logger) => (scheduleId: number, at: Date): Promise<TickResult> => tick(launchCore(config, logger), scheduleId, at);
 
 /** Fires schedule `scheduleId`'s tick due at `at`. */
 export async function launchSchedule(scheduleId: number, at: Date, on?: Core): Promise<TickResult> {
