@@ -1,5 +1,5 @@
 /** A scenario's surroundings: a private stack, the stub model, and (with --sqscount) the counting SQS proxy. */
-import type { Core } from '../core/context.js';
+import type { CoreContext } from '../core/context.js';
 import type { RunningStack } from '../local/stack.js';
 import type { Api } from './api.js';
 import { EXTRA_ENV, PGSTATS, SQS_COUNT } from './pipeline-flags.js';
@@ -9,7 +9,7 @@ import { startModelServer, type StubModelServer } from './stub-model.js';
 
 export interface Env {
   api: Api;
-  core: Core;
+  core: CoreContext;
   stack: RunningStack;
   stub: StubModelServer;
   dataDir: string;

@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../core/config.js';
 import { startModelServer, type StubModelServer } from './stub-model.js';
-import type { Core } from '../core/context.js';
+import type { CoreContext } from '../core/context.js';
 import { BenchError, createDataset, expectStatus, type Api } from './api.js';
 import { countingProxy, type CountingProxy } from './sqs-proxy.js';
 import { say } from './print.js';
@@ -66,7 +66,7 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
 
 interface Env {
   api: Api;
-  core: Core;
+  core: CoreContext;
   stub: StubModelServer;
   proxy: CountingProxy;
   runnerEnv: Record<string, string>;
@@ -78,7 +78,7 @@ async function launch(env: Env, name: string): Promise<number> {
   return res.body.id;
 }
 
-const answered = async (core: Core, id: number): Promise<Set<number>> =>
+const answered = async (core: CoreContext, id: number): Promise<Set<number>> =>
   new Set((await core.db.query<{ num_line: number }>('SELECT num_line FROM answer WHERE experiment_id = $1', [id])).rows.map((r) => r.num_line));
 
 const lineOf = (body: any): number => Number(String(body.messages.at(-1).content).replace('question ', ''));

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../core/config.js';
-import { closeCore, createCore, sqsClient, type Core } from '../core/context.js';
+import { closeCoreContext, createCoreContext, sqsClient, type CoreContext } from '../core/context.js';
 import { createLogger } from '../core/logger.js';
 import { createPool, pgDatabase } from '../core/store/pool.js';
 import { createApiHandler } from '../functions/api/handler.js';
@@ -33,7 +33,7 @@ export interface BenchStackOptions {
 
 export interface BenchStack {
   stack: RunningStack;
-  core: Core;
+  core: CoreContext;
   api: Api;
   /** The API's base URL. */
   url: string;
@@ -50,7 +50,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `evalap-${o.name}-`));
   let stack: RunningStack | undefined;
-  let core: Core | undefined;
+  let core: CoreContext | undefined;
   let server: http.Server | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -60,7 +60,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
         s.close(() => resolve());
         s.closeAllConnections();
       });
-      if (core) await closeCore(core).catch(() => undefined);
+      if (core) await closeCoreContext(core).catch(() => undefined);
       await stack?.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     })());
@@ -69,7 +69,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     const servers = await startLocalServers({ dataDir, pgPort: await freePort(), sqsPort: 0, queueName: `evalap-${o.name}`, pgSettings: { ...NO_FSYNC, ...o.pgSettings }, log: o.log });
     stack = servers;
     const db = o.db === 'pool' ? pgDatabase(createPool(servers.databaseUrl)) : localDataApiDatabase(servers.dataApiEndpoint, servers.databaseUrl);
-    core = createCore(config, { db, sqs: sqsClient(config, servers.sqsEndpoint, LOCAL_CREDENTIALS), queueUrl: servers.queueUrl, logger: createLogger({ level: 'silent' }) });
+    core = createCoreContext(config, { db, sqs: sqsClient(config, servers.sqsEndpoint, LOCAL_CREDENTIALS), queueUrl: servers.queueUrl, logger: createLogger({ level: 'silent' }) });
     server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
     const url = `http://127.0.0.1:${await listen(server, await freePort(), '127.0.0.1')}`;
     return {

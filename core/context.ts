@@ -19,7 +19,7 @@ import { dataApiDatabase } from './store/data-api.js';
 import type { Database } from './store/db.js';
 import { createPool, pgDatabase } from './store/pool.js';
 
-export interface Core {
+export interface CoreContext {
   config: Config;
   db: Database;
   sqs: SQSClient;
@@ -86,7 +86,7 @@ export function secretBox(config: Config): SecretBox {
     : createSecretBox(config.EVALAP_SECRET_KEY ? Buffer.from(config.EVALAP_SECRET_KEY, 'base64') : localSecretKey(config.EVALAP_DATA_DIR));
 }
 
-export function createCore(config: Config, overrides: Partial<Core> = {}): Core {
+export function createCoreContext(config: Config, overrides: Partial<CoreContext> = {}): CoreContext {
   if (!config.QUEUE_URL && !overrides.queueUrl) throw new ConfigError('QUEUE_URL', 'is required');
   return {
     config,
@@ -103,7 +103,7 @@ export function createCore(config: Config, overrides: Partial<Core> = {}): Core 
   };
 }
 
-export async function closeCore(core: Core): Promise<void> {
+export async function closeCoreContext(core: CoreContext): Promise<void> {
   core.sqs.destroy();
   await core.db.close();
 }

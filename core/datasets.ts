@@ -1,5 +1,5 @@
 /** Dataset operations behind the API: parse uploads, store rows, guard deletes. */
-import type { Core } from './context.js';
+import type { CoreContext } from './context.js';
 import { cursor } from './cursor.js';
 import { parseCsv, parseDataFrameJson, parseJsonl, type ParsedFrame } from './dataframe.js';
 import { NotFoundError, ValidationError, type FieldIssue } from './errors.js';
@@ -33,29 +33,29 @@ function checkMetadata(d: { default_metric?: string | null; columns_map?: Record
 
 export type DatasetMetadata = Omit<DatasetCreate, 'df'>;
 
-export async function createDataset(core: Core, meta: DatasetMetadata, frame: ParsedFrame) {
+export async function createDataset(core: CoreContext, meta: DatasetMetadata, frame: ParsedFrame) {
   checkMetadata(meta, frame.columns);
   return core.db.transaction((client) => store.insertDataset(client, meta, frame.columns, frame.rows));
 }
 
-export async function appendDatasetRows(core: Core, id: number, frame: ParsedFrame) {
+export async function appendDatasetRows(core: CoreContext, id: number, frame: ParsedFrame) {
   return core.db.transaction((client) => store.appendRows(client, id, frame.columns, frame.rows));
 }
 
-export async function getDataset(core: Core, id: number, withDf: boolean) {
+export async function getDataset(core: CoreContext, id: number, withDf: boolean) {
   const d = await store.getDataset(core.db, id);
   return withDf ? { ...d, df: await store.datasetRecordsJson(core.db, id) } : d;
 }
 
-export async function getDatasetByName(core: Core, name: string, withDf: boolean) {
+export async function getDatasetByName(core: CoreContext, name: string, withDf: boolean) {
   const d = await store.findDatasetByName(core.db, name);
   if (!d) throw new NotFoundError('dataset', name);
   return withDf ? { ...d, df: await store.datasetRecordsJson(core.db, d.id) } : d;
 }
 
-export const listDatasets = (core: Core) => store.listDatasets(core.db);
+export const listDatasets = (core: CoreContext) => store.listDatasets(core.db);
 
-export async function patchDataset(core: Core, id: number, patch: DatasetPatch) {
+export async function patchDataset(core: CoreContext, id: number, patch: DatasetPatch) {
   const current = await store.getDataset(core.db, id);
   // As in Evalap, columns_map may name a column of the Parquet upload (Marker's OCR notebook maps output_true to one).
   checkMetadata(patch, [...current.columns, ...current.parquet_columns]);
@@ -79,7 +79,7 @@ function oversizedRow(rows: unknown[]): FieldIssue | undefined {
  * `with_vision` experiment reads) and answers the updated dataset, as
  * Evalap's upload_parquet does. Nothing is written unless the whole file reads.
  */
-export async function uploadParquet(core: Core, id: number, bytes: Uint8Array) {
+export async function uploadParquet(core: CoreContext, id: number, bytes: Uint8Array) {
   await store.getDataset(core.db, id);
   const frame = await readParquet(bytes);
   const issue = findUnstorable(frame.rows, 'rows') ?? oversizedRow(frame.rows);
@@ -107,10 +107,10 @@ export function visionRows(dataset: store.DatasetRecord, path: string, issues: F
 /** The columns a with_vision experiment's metrics may read: the df's and the Parquet upload's. */
 export const visionColumns = (dataset: store.DatasetRecord) => [...new Set([...dataset.columns, ...dataset.parquet_columns])];
 
-export const deleteDataset = (core: Core, id: number) => core.db.transaction((client) => store.deleteDataset(client, id));
+export const deleteDataset = (core: CoreContext, id: number) => core.db.transaction((client) => store.deleteDataset(client, id));
 
 /** A dataset's rows page by page, in row order: what a preview shows, and the way to read a dataset too large for with_df. */
-export async function listDatasetRows(core: Core, id: number, q: { limit: number; cursor?: string }) {
+export async function listDatasetRows(core: CoreContext, id: number, q: { limit: number; cursor?: string }) {
   const dataset = await store.getDataset(core.db, id);
   const after = cursor.decode(q.cursor);
   const rows = await store.datasetRowsPage(core.db, id, after ?? -1, q.limit);

@@ -4,13 +4,13 @@
  * What the CLI prints at the end of a run, so a run where every row failed
  * says why instead of only "finished".
  */
-import type { Core } from './context.js';
+import type { CoreContext } from './context.js';
 import * as store from './store/experiments.js';
 import { experimentFailures, type FailureGroup } from './store/failures.js';
 
 const NONE: FailureGroup = { failed: 0, kinds: [], other_rows: 0 };
 
-export async function failuresOf(core: Core, id: number) {
+export async function failuresOf(core: CoreContext, id: number) {
   const row = await store.getExperimentRow(core.db, id);
   const [results, failures] = await Promise.all([store.listResults(core.db, id, false), experimentFailures(core.db, id)]);
   return {

@@ -6,7 +6,7 @@
  * The unpaginated `with_answers` / `with_df` views are bounded; this is the
  * route for large experiments.
  */
-import type { Core } from './context.js';
+import type { CoreContext } from './context.js';
 import { offsetCursor } from './cursor.js';
 import { ValidationError } from './errors.js';
 import { getMetric } from './metrics/registry.js';
@@ -26,7 +26,7 @@ export interface RowsQuery {
 }
 
 
-export async function listExperimentRows(core: Core, id: number, q: RowsQuery) {
+export async function listExperimentRows(core: CoreContext, id: number, q: RowsQuery) {
   const row = await store.getExperimentRow(core.db, id);
   const results = await store.listResults(core.db, id, false);
   const byName = new Map(results.map((r) => [r.metric_aliased_name, r]));

@@ -1,6 +1,6 @@
 /** Experiment-set operations: create (explicit or grid), add, stop, retry. */
 import type { Db } from './store/db.js';
-import type { Core } from './context.js';
+import type { CoreContext } from './context.js';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { prepareExperiment, retryExperiments, stopExperiments, withLaunch, nextCursor, paging, type ExperimentScope, type InlineDatasets, type ListQuery } from './experiments.js';
 import { expandGrid, gridSize, MAX_GRID } from './grid.js';
@@ -34,7 +34,7 @@ function experimentBodies(body: SetBody, setName: string, offset: number): { bod
   return out;
 }
 
-async function addExperiments(core: Core, client: Db, setId: number, bodies: { body: SetExperiment; path: string }[]): Promise<TaskInput[]> {
+async function addExperiments(core: CoreContext, client: Db, setId: number, bodies: { body: SetExperiment; path: string }[]): Promise<TaskInput[]> {
   const inline: InlineDatasets = new Map();
   const tasks: TaskInput[] = [];
   const issues: FieldIssue[] = [];
@@ -51,12 +51,12 @@ async function addExperiments(core: Core, client: Db, setId: number, bodies: { b
   return tasks;
 }
 
-export async function createExperimentSet(core: Core, body: ExperimentSetCreate) {
+export async function createExperimentSet(core: CoreContext, body: ExperimentSetCreate) {
   return getExperimentSet(core, await launchExperimentSet(core, body));
 }
 
 /** Writes and launches a set, in the caller's transaction `tx` if given (then it is launched when that commits); returns its id. */
-export async function launchExperimentSet(core: Core, body: ExperimentSetCreate, tx?: Db): Promise<number> {
+export async function launchExperimentSet(core: CoreContext, body: ExperimentSetCreate, tx?: Db): Promise<number> {
   // Validated before anything is written: a refused body leaves no row, not even a rolled-back one in the files.
   const bodies = experimentBodies(body, body.name, 0);
   return withLaunch(core, async (client) => {
@@ -68,7 +68,7 @@ export async function launchExperimentSet(core: Core, body: ExperimentSetCreate,
   }, tx);
 }
 
-export async function patchExperimentSet(core: Core, id: number, patch: ExperimentSetPatch) {
+export async function patchExperimentSet(core: CoreContext, id: number, patch: ExperimentSetPatch) {
   await withLaunch(core, async (client) => {
     const set = await store.getSet(client, id, true);
     await store.updateSet(client, id, patch);
@@ -94,14 +94,14 @@ export function setStatus(statuses: readonly string[]): Status {
   return 'running';
 }
 
-export async function getExperimentSet(core: Core, id: number) {
+export async function getExperimentSet(core: CoreContext, id: number) {
   const set = await store.getSet(core.db, id);
   const { rows } = await experiments.listExperimentRows(core.db, { setIds: [id] });
   const items = rows.map(experiments.experimentView);
   return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
 }
 
-export async function listExperimentSets(core: Core, q: ListQuery) {
+export async function listExperimentSets(core: CoreContext, q: ListQuery) {
   const p = paging(q);
   const { rows, more } = await store.listSets(core.db, p);
   // The page's experiments in one query, not one per set.
@@ -115,7 +115,7 @@ export async function listExperimentSets(core: Core, q: ListQuery) {
   return { items, next_cursor: nextCursor(p, rows, more) };
 }
 
-export const deleteExperimentSet = (core: Core, id: number) => store.deleteSet(core.db, id);
+export const deleteExperimentSet = (core: CoreContext, id: number) => store.deleteSet(core.db, id);
 
 /** A set's experiments, as a scope of stop and retry. */
 const ofSet = (id: number): ExperimentScope => async (client) => {
@@ -124,14 +124,14 @@ const ofSet = (id: number): ExperimentScope => async (client) => {
 };
 
 /** Cancels a set: unfinished experiments become `stopped`; the runner drops their queued tasks. */
-export async function stopExperimentSet(core: Core, id: number) {
+export async function stopExperimentSet(core: CoreContext, id: number) {
   const ids = await stopExperiments(core, ofSet(id));
   core.logger.info('experiment_set_stopped', { experiment_set_id: id, experiments: ids.length });
   return getExperimentSet(core, id);
 }
 
 /** Re-enqueues what failed or is missing, experiment by experiment; the runner works out which rows and metrics. */
-export async function retryExperimentSet(core: Core, id: number, force = false) {
+export async function retryExperimentSet(core: CoreContext, id: number, force = false) {
   // The counters are read in the retry's transaction, before it reopens anything: the lists say what it redoes.
   let before: experiments.RetryCounters[] = [];
   const scope: ExperimentScope = async (client) => {

@@ -5,7 +5,7 @@
  * the same for 10 rows as for 100,000.
  */
 import type { Db } from './store/db.js';
-import type { Core } from './context.js';
+import type { CoreContext } from './context.js';
 import { parseUpload, visionColumns, visionRows } from './datasets.js';
 import { ConflictError, ValidationError, type FieldIssue } from './errors.js';
 import { launchJudge } from './judges/resolve.js';
@@ -74,7 +74,7 @@ function modellessIssues(uses: readonly MetricUse[], columns: ReadonlySet<string
 /** Whether any of these metrics asks a judge (the others are computed without a model call). */
 const needsJudge = (uses: readonly MetricUse[]) => uses.some((u) => !isInline(u.name));
 
-async function sealModel(core: Core, model: ModelCreate) {
+async function sealModel(core: CoreContext, model: ModelCreate) {
   const { api_key, ...rest } = model;
   return { model: rest, key: api_key ? await core.secrets.seal(api_key) : null };
 }
@@ -85,7 +85,7 @@ async function sealModel(core: Core, model: ModelCreate) {
  * the experiment in the request, for error messages.
  */
 export async function prepareExperiment(
-  core: Core,
+  core: CoreContext,
   client: Db,
   body: SetExperiment,
   setId: number | null,
@@ -172,7 +172,7 @@ export async function prepareExperiment(
 /** Runs `fn` in a transaction (the caller's `tx`, or a new one) and sends its
  *  tasks before committing: if SQS refuses them, nothing is written; if the
  *  commit fails, the runner drops tasks whose experiment does not exist. */
-export async function withLaunch<T>(core: Core, fn: (client: Db) => Promise<{ value: T; tasks: TaskInput[] }>, tx?: Db): Promise<T> {
+export async function withLaunch<T>(core: CoreContext, fn: (client: Db) => Promise<{ value: T; tasks: TaskInput[] }>, tx?: Db): Promise<T> {
   const launch = async (client: Db) => {
     const { value, tasks } = await fn(client);
     await enqueue(core.sqs, core.queueUrl, tasks);
@@ -181,7 +181,7 @@ export async function withLaunch<T>(core: Core, fn: (client: Db) => Promise<{ va
   return tx ? launch(tx) : core.db.transaction(launch);
 }
 
-export async function createExperiment(core: Core, body: SetExperiment & { experiment_set_id?: number | null }) {
+export async function createExperiment(core: CoreContext, body: SetExperiment & { experiment_set_id?: number | null }) {
   const { experiment_set_id, ...experiment } = body;
   const id = await withLaunch(core, async (client) => {
     if (experiment_set_id != null) {
@@ -202,7 +202,7 @@ export interface ExperimentViewOptions {
   with_eco?: boolean;
 }
 
-export async function getExperiment(core: Core, id: number, o: ExperimentViewOptions) {
+export async function getExperiment(core: CoreContext, id: number, o: ExperimentViewOptions) {
   const row = await store.getExperimentRow(core.db, id);
   const dataset = row.dataset;
   const view = store.experimentView(row);
@@ -248,7 +248,7 @@ export function paging(q: ListQuery) {
 export const nextCursor = (p: ReturnType<typeof paging>, rows: readonly { id: number }[], more: boolean) =>
   more && !p.evalap ? cursor.encode(rows[rows.length - 1].id) : null;
 
-export async function listExperiments(core: Core, q: ListQuery & { set_id?: number; orphan?: boolean }) {
+export async function listExperiments(core: CoreContext, q: ListQuery & { set_id?: number; orphan?: boolean }) {
   const p = paging(q);
   // Evalap lists only experiments in no set unless told otherwise; with a set_id, that set's (Evalap would answer nothing).
   const orphan = q.orphan ?? (p.evalap && q.set_id === undefined ? true : undefined);
@@ -258,7 +258,7 @@ export async function listExperiments(core: Core, q: ListQuery & { set_id?: numb
   return { items, next_cursor: nextCursor(p, rows, more) };
 }
 
-export async function patchExperiment(core: Core, id: number, patch: ExperimentPatch) {
+export async function patchExperiment(core: CoreContext, id: number, patch: ExperimentPatch) {
   await withLaunch(core, async (client) => {
     const current = await store.lockExperiment(client, id);
     await store.renameExperiment(client, id, patch);
@@ -300,7 +300,7 @@ export async function patchExperiment(core: Core, id: number, patch: ExperimentP
   return getExperiment(core, id, {});
 }
 
-export const deleteExperiment = (core: Core, id: number) => store.deleteExperiment(core.db, id);
+export const deleteExperiment = (core: CoreContext, id: number) => store.deleteExperiment(core.db, id);
 
 /**
  * The experiments a stop or a retry acts on, read in its transaction with
@@ -317,7 +317,7 @@ const single = (id: number): ExperimentScope => async (client) => {
 };
 
 /** Cancels: the scope's unfinished experiments become `stopped` and the runner drops their queued tasks; finished ones stay finished. Returns the ids stopped. */
-export async function stopExperiments(core: Core, scope: ExperimentScope): Promise<number[]> {
+export async function stopExperiments(core: CoreContext, scope: ExperimentScope): Promise<number[]> {
   return withLaunch(core, async (client) => ({ value: await store.stopExperiments(client, await scope(client)), tasks: [] }));
 }
 
@@ -328,20 +328,20 @@ export async function stopExperiments(core: Core, scope: ExperimentScope): Promi
  * Experiments still running are left to finish unless `force` (Evalap's
  * meaning). Returns the ids reopened.
  */
-export async function retryExperiments(core: Core, scope: ExperimentScope, force = false): Promise<number[]> {
+export async function retryExperiments(core: CoreContext, scope: ExperimentScope, force = false): Promise<number[]> {
   return withLaunch(core, async (client) => {
     const ids = await store.reopenForRetry(client, await scope(client), force);
     return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
   });
 }
 
-export async function stopExperiment(core: Core, id: number) {
+export async function stopExperiment(core: CoreContext, id: number) {
   const stopped = await stopExperiments(core, single(id));
   core.logger.info('experiment_stopped', { experiment_id: id, stopped: stopped.length > 0 });
   return getExperiment(core, id, {});
 }
 
-export async function retryExperiment(core: Core, id: number, force = false) {
+export async function retryExperiment(core: CoreContext, id: number, force = false) {
   const reopened = await retryExperiments(core, single(id), force);
   core.logger.info('experiment_retried', { experiment_id: id, reopened: reopened.length > 0 });
   return getExperiment(core, id, {});

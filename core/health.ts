@@ -4,7 +4,7 @@
  * API's health (the sweeper acts on them).
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { Core } from './context.js';
+import type { CoreContext } from './context.js';
 import { stalledExperiments } from './store/sweep.js';
 
 export interface Check {
@@ -33,7 +33,7 @@ async function check(fn: () => Promise<unknown>): Promise<Check> {
   }
 }
 
-export async function health(core: Core, extra: Record<string, () => Promise<unknown>> = {}): Promise<Health> {
+export async function health(core: CoreContext, extra: Record<string, () => Promise<unknown>> = {}): Promise<Health> {
   const entries = await Promise.all(
     Object.entries({
       database: () => core.db.query('SELECT 1'),

@@ -3,10 +3,10 @@
  * the ticks that fell due since the last check, through the same `tick` the
  * schedule Lambda calls in AWS.
  */
-import type { Core } from '../core/context.js';
+import type { CoreContext } from '../core/context.js';
 import { dueTicks, tick } from '../core/schedules/tick.js';
 
-export function startLocalCron(core: Core, intervalMs = 30_000): { stop(): void } {
+export function startLocalCron(core: CoreContext, intervalMs = 30_000): { stop(): void } {
   // Ticks missed while the stack was down are not replayed: only those due from now on.
   let since = Date.now();
   let running = false;

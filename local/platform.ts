@@ -5,7 +5,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { apiKeys, type Config } from '../core/config.js';
-import { closeCore, createCore, secretBox, sqsClient } from '../core/context.js';
+import { closeCoreContext, createCoreContext, secretBox, sqsClient } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createPool } from '../core/store/pool.js';
@@ -51,7 +51,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
   const localCredentials = stack.sqsEndpoint !== undefined && !config.SQS_ENDPOINT;
   const sqs = sqsClient(config, stack.sqsEndpoint, localCredentials ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined);
   // The API reaches PostgreSQL through the local Data API, as the Lambda does in AWS; the runner through a pool.
-  const core = createCore(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
+  const core = createCoreContext(config, { db: localDataApiDatabase(stack.dataApiEndpoint, stack.databaseUrl), sqs, queueUrl: stack.queueUrl, secrets, logger });
   if (localCredentials) await sweepLostWork(config, logger, sqs, stack);
   const runner = startRunnerProcesses(
     config.RUNNER_PROCESSES,
@@ -80,7 +80,7 @@ export async function startPlatform(config: Config, logger: Logger, env: NodeJS.
         server.closeIdleConnections();
       });
       await runnerStopped;
-      await closeCore(core).catch(() => undefined);
+      await closeCoreContext(core).catch(() => undefined);
       await stack.stop();
       logger.info('stack_stopped', {});
     })());

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { loadConfig } from '../core/config.js';
-import { closeCore, createCore, openPool } from '../core/context.js';
+import { closeCoreContext, createCoreContext, openPool } from '../core/context.js';
 import { ConfigError } from '../core/errors.js';
 import { migrate } from '../core/store/migrate.js';
 import { pgDatabase } from '../core/store/pool.js';
@@ -49,7 +49,7 @@ async function main(options: RunnerProcessOptions): Promise<void> {
   const config = loadConfig();
   // The runner holds connections (a pool) where the Lambdas use the Data API; in AWS it logs in with the secret's current password.
   const pool = openPool(config);
-  const core = createCore(config, { db: pgDatabase(pool) });
+  const core = createCoreContext(config, { db: pgDatabase(pool) });
   // The runner may be the first to reach a new database (locally; in AWS the deploy migrated it).
   await migrate(pool, { secrets: core.secrets });
   // The main thread (SQS, PostgreSQL, the bus) keeps a core of its own: on 2 vCPUs, a second
@@ -78,7 +78,7 @@ async function main(options: RunnerProcessOptions): Promise<void> {
     stopping = true;
     core.logger.info('signal_received', { signal });
     await runner.close();
-    await closeCore(core).catch(() => undefined);
+    await closeCoreContext(core).catch(() => undefined);
     fs.rmSync(busDir, { recursive: true, force: true });
     process.exit(0);
   };

@@ -6,7 +6,7 @@
  * finished, it is compared with the previous run of the same schedule.
  */
 import { z } from 'zod';
-import type { Core } from '../context.js';
+import type { CoreContext } from '../context.js';
 import { compareSets } from '../compare.js';
 import { ValidationError } from '../errors.js';
 import { setStatus } from '../experiment-sets.js';
@@ -51,7 +51,7 @@ function checkTemplate(template: Record<string, unknown>): void {
 
 // Registration with the scheduler happens inside the transaction: if it
 // fails, the schedule is not written.
-export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCreate>) {
+export async function createSchedule(core: CoreContext, body: z.infer<typeof ScheduleCreate>) {
   parseCron(body.cron, body.timezone);
   checkTemplate(body.template);
   const id = await core.db.transaction(async (db) => {
@@ -62,7 +62,7 @@ export async function createSchedule(core: Core, body: z.infer<typeof ScheduleCr
   return getSchedule(core, id);
 }
 
-export async function patchSchedule(core: Core, id: number, patch: z.infer<typeof SchedulePatch>) {
+export async function patchSchedule(core: CoreContext, id: number, patch: z.infer<typeof SchedulePatch>) {
   await core.db.transaction(async (db) => {
     const current = await store.getSchedule(db, id, true);
     parseCron(patch.cron ?? current.cron, patch.timezone ?? current.timezone);
@@ -73,8 +73,8 @@ export async function patchSchedule(core: Core, id: number, patch: z.infer<typeo
   return getSchedule(core, id);
 }
 
-export const listSchedules = async (core: Core) => Promise.all((await store.listSchedules(core.db)).map((s) => withNext(s)));
-export const deleteSchedule = (core: Core, id: number) =>
+export const listSchedules = async (core: CoreContext) => Promise.all((await store.listSchedules(core.db)).map((s) => withNext(s)));
+export const deleteSchedule = (core: CoreContext, id: number) =>
   core.db.transaction(async (db) => {
     await store.deleteSchedule(db, id);
     await core.scheduler.remove(id);
@@ -87,7 +87,7 @@ function withNext(s: store.ScheduleRecord, now = Date.now()) {
 }
 
 /** A schedule with its runs; comparisons of newly finished runs are computed and stored on the way. */
-export async function getSchedule(core: Core, id: number) {
+export async function getSchedule(core: CoreContext, id: number) {
   const s = await store.getSchedule(core.db, id);
   const runs = await store.listRuns(core.db, id);
   let previous: store.RunRecord | undefined;

@@ -4,7 +4,7 @@
  * as skipped: runs never pile up). EventBridge Scheduler invokes the schedule
  * Lambda per tick in AWS; locally an in-process cron asks `dueTicks`.
  */
-import type { Core } from '../context.js';
+import type { CoreContext } from '../context.js';
 import { CoreError } from '../errors.js';
 import { launchExperimentSet, setStatus } from '../experiment-sets.js';
 import { ExperimentSetCreate } from '../schemas.js';
@@ -29,7 +29,7 @@ class LaunchFailed extends Error {
  */
 type TickOutcome = { status: 'launched' | 'skipped' | 'failed'; reason?: string; experiment_set_id?: number };
 
-export async function tick(core: Core, id: number, at: Date): Promise<TickOutcome> {
+export async function tick(core: CoreContext, id: number, at: Date): Promise<TickOutcome> {
   const duplicate: TickOutcome = { status: 'skipped', reason: 'this tick was already handled' };
   let reason: string;
   try {
@@ -75,7 +75,7 @@ export async function tick(core: Core, id: number, at: Date): Promise<TickOutcom
 }
 
 /** Ticks due between each schedule's last tick (or `since`) and `now`; the local stack's cron calls this every minute. */
-export async function dueTicks(core: Core, now: number, since: number): Promise<{ id: number; at: Date }[]> {
+export async function dueTicks(core: CoreContext, now: number, since: number): Promise<{ id: number; at: Date }[]> {
   const due: { id: number; at: Date }[] = [];
   for (const s of await store.listSchedules(core.db)) {
     if (s.paused) continue;

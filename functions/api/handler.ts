@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { apiKeySource, type ApiKeySource } from '../../core/api-keys.js';
 import { loadConfig, type Config } from '../../core/config.js';
-import { createCore, processSecrets, type Core } from '../../core/context.js';
+import { createCoreContext, processSecrets, type CoreContext } from '../../core/context.js';
 import { health } from '../../core/health.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { invocationContext } from '../observability/invocation.js';
@@ -26,7 +26,7 @@ import { createRouter } from './router.js';
 export interface ApiOptions {
   config: Config;
   /** The core to use; built from config on first request otherwise. */
-  core?: Core;
+  core?: CoreContext;
   /** Where API keys come from (default: the configuration's). */
   keys?: ApiKeySource;
   /** More health checks (the local stack adds the runner's). */
@@ -50,7 +50,7 @@ export const resourceRoutes: readonly Route[] = [...datasetRoutes, ...experiment
  */
 export function createApiHandler(options: ApiOptions): ApiHandler {
   let core = options.core;
-  const getCore = () => (core ??= createCore(options.config, options.logger ? { logger: options.logger } : {}));
+  const getCore = () => (core ??= createCoreContext(options.config, options.logger ? { logger: options.logger } : {}));
   let openapi: unknown;
   const routes: Route[] = [
     ...resourceRoutes,

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import type { Core } from '../../core/context.js';
+import type { CoreContext } from '../../core/context.js';
 import { CoreError, PayloadTooLargeError, UnavailableError, ValidationError, type FieldIssue } from '../../core/errors.js';
 import { HttpError } from './errors.js';
 
@@ -22,7 +22,7 @@ export interface RouteInput<P, Q, B> {
   /** The body's bytes, for routes that declare `binaryBodies` (empty for others). */
   bytes: Uint8Array;
   /** Built on first access: a route that never reads it touches no configuration or service. */
-  core: Core;
+  core: CoreContext;
   /** Whether the request carried a valid API key, or the API is open. */
   authenticated: boolean;
 }

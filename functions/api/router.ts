@@ -6,7 +6,7 @@
 import httpRouter from '@middy/http-router';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
-import type { Core } from '../../core/context.js';
+import type { CoreContext } from '../../core/context.js';
 import { CoreError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
 import { findUnstorable } from '../../core/storable.js';
 import { docsRoutes } from './docs.js';
@@ -47,7 +47,7 @@ function sized(route: Route, out: ReturnType<typeof json>, maxBytes: number) {
   throw new PayloadTooLargeError(`the response would be ${mb(bytes)}, more than one response may carry (${mb(maxBytes)})${route.tooLarge ? `; ${route.tooLarge}` : ''}`);
 }
 
-function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean, maxResponseBytes: number) {
+function adapt(route: Route, getCore: () => CoreContext, authenticated: (event: APIGatewayProxyEventV2) => boolean, maxResponseBytes: number) {
   return async (event: APIGatewayProxyEventV2) => {
     assertStorable(event.pathParameters ?? {}, 'path');
     assertStorable(event.queryStringParameters ?? {}, 'query');
@@ -84,7 +84,7 @@ function adapt(route: Route, getCore: () => Core, authenticated: (event: APIGate
   };
 }
 
-export function createRouter(routes: readonly Route[], getCore: () => Core, authenticated: (event: APIGatewayProxyEventV2) => boolean = () => true, maxResponseBytes = 6_000_000) {
+export function createRouter(routes: readonly Route[], getCore: () => CoreContext, authenticated: (event: APIGatewayProxyEventV2) => boolean = () => true, maxResponseBytes = 6_000_000) {
   // A path parameter without a schema would reach the database unchecked (an id past its range is a 500 there).
   const unchecked = routes.find((r) => /\{[^/]+\}/.test(r.path) && !r.params);
   if (unchecked) throw new Error(`route ${unchecked.method} ${unchecked.path} has path parameters but no params schema`);

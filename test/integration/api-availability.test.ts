@@ -10,7 +10,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { loadConfig } from '../../core/config.js';
-import { createCore } from '../../core/context.js';
+import { createCoreContext } from '../../core/context.js';
 import { createLogger } from '../../core/logger.js';
 import type { Database } from '../../core/store/db.js';
 import { createPool, pgDatabase } from '../../core/store/pool.js';
@@ -61,7 +61,7 @@ const untouchable = (): Database & { used: number } => {
 async function apiWith(db: Database, env: Record<string, string> = {}): Promise<ApiHandler> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', ...env });
   const { queueUrl } = await freshQueue(sqsClient());
-  return createApiHandler({ config, core: createCore(config, { db, sqs: sqsClient(), queueUrl, logger: createLogger({ level: 'silent' }) }) });
+  return createApiHandler({ config, core: createCoreContext(config, { db, sqs: sqsClient(), queueUrl, logger: createLogger({ level: 'silent' }) }) });
 }
 
 const parse = (res: { statusCode?: number; headers?: Record<string, unknown>; body?: string }) => ({ status: res.statusCode, headers: res.headers ?? {}, body: JSON.parse(res.body ?? 'null') });

@@ -7,7 +7,7 @@ import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { createScheduleHandler, handler } from '../../functions/schedule/handler.js';
 import { closeLaunchCore, launchSchedule, type TickResult } from '../../functions/schedule/launch.js';
-import { createCore } from '../../core/context.js';
+import { createCoreContext } from '../../core/context.js';
 import { apiDatabase, makeDf, startApi, type TestApi } from '../support/api.js';
 
 function capture() {
@@ -127,7 +127,7 @@ describe('schedule handler (local PostgreSQL and SQS)', () => {
     await api.purge();
     const { logger, lines } = capture();
     // Separate cores, as separate Lambda environments would be: nothing in memory is shared.
-    const cores = Array.from({ length: 6 }, () => createCore(api.core.config, { db: apiDatabase(api.databaseUrl), sqs: api.core.sqs, queueUrl: api.queueUrl, logger: createLogger({ level: 'silent' }) }));
+    const cores = Array.from({ length: 6 }, () => createCoreContext(api.core.config, { db: apiDatabase(api.databaseUrl), sqs: api.core.sqs, queueUrl: api.queueUrl, logger: createLogger({ level: 'silent' }) }));
     try {
       const event = { schedule_id: created.body.id, scheduled_time: '2026-06-01T03:05:00Z' };
       const results = await Promise.all(cores.map((core) => createScheduleHandler({ logger, launch: (id, at) => launchSchedule(id, at, core) })(event)));

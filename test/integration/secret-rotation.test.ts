@@ -17,7 +17,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { loadConfig } from '../../core/config.js';
-import { closeCore, createCore, openPool, type Core } from '../../core/context.js';
+import { closeCoreContext, createCoreContext, openPool, type CoreContext } from '../../core/context.js';
 import { createLogger } from '../../core/logger.js';
 import { createApiHandler } from '../../functions/api/handler.js';
 import { createApiServer, listen } from '../../local/http-server.js';
@@ -71,7 +71,7 @@ async function rotate(): Promise<string> {
 }
 
 describe('a rotated database password', () => {
-  let core: Core;
+  let core: CoreContext;
   let server: http.Server;
   let url: string;
   let runner: Runner;
@@ -90,7 +90,7 @@ describe('a rotated database password', () => {
       MAX_CONCURRENT_TASKS: '4',
       RUNNER_POLL_WAIT_SEC: '1',
     });
-    core = createCore(config, { sqs: api.core.sqs, logger: createLogger({ level: 'silent' }) });
+    core = createCoreContext(config, { sqs: api.core.sqs, logger: createLogger({ level: 'silent' }) });
     server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
     url = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
     busDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-rot-'));
@@ -114,7 +114,7 @@ describe('a rotated database password', () => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    await closeCore(core);
+    await closeCoreContext(core);
     fs.rmSync(busDir, { recursive: true, force: true });
   });
 

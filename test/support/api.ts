@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { loadConfig } from '../../core/config.js';
-import { closeCore, createCore, type Core } from '../../core/context.js';
+import { closeCoreContext, createCoreContext, type CoreContext } from '../../core/context.js';
 import { createLogger } from '../../core/logger.js';
 import { migrate } from '../../core/store/migrate.js';
 import { createPool, pgDatabase } from '../../core/store/pool.js';
@@ -68,7 +68,7 @@ export function apiDatabase(databaseUrl: string, dataApiEndpoint = process.env.R
 
 export interface TestApi {
   url: string;
-  core: Core;
+  core: CoreContext;
   /** A pg pool on the test's database, to look at what was stored (and for runner-side store functions). */
   pool: pg.Pool;
   queueUrl: string;
@@ -97,7 +97,7 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
   const { queueUrl, dlqUrl } = await freshQueue(sqs);
   const databaseUrl = await freshDatabase(servers.databaseUrl);
   const pool = createPool(databaseUrl, 2);
-  const core = createCore(config, { db: apiDatabase(databaseUrl, servers.dataApiEndpoint), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
+  const core = createCoreContext(config, { db: apiDatabase(databaseUrl, servers.dataApiEndpoint), sqs, queueUrl, logger: logLines ? createLogger({ level: 'debug', write: (l) => logLines.push(l) }) : createLogger({ level: 'silent' }) });
   const server: http.Server = createApiServer(createApiHandler({ config, core }), config.EVALAP_MAX_BODY_BYTES);
   const port = await listen(server, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
@@ -146,7 +146,7 @@ export async function startApi(env: Record<string, string> = {}, logLines?: stri
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await closeCore(core);
+      await closeCoreContext(core);
       await pool.end();
     },
   };
