@@ -5,19 +5,15 @@
  * most every few seconds. Experiments are labelled by what tells them apart
  * (core/variant-labels.ts), fitted to one column without two reading the same.
  */
+import type { z } from 'zod';
+import type { Experiment } from '../core/schemas.js';
 import { fitLabels, variantLabels, type VariantSource } from '../core/variant-labels.js';
 
-export interface ExperimentProgress extends VariantSource {
-  id: number;
-  name: string;
-  experiment_status: string;
-  num_total: number;
-  num_try: number;
-  num_success: number;
-  num_observation_try: number;
-  num_observation_success: number;
-  num_metrics: number;
-}
+/** What a bar shows of an experiment, as the API returns it (core/schemas.ts). */
+export type ExperimentProgress = VariantSource &
+  Pick<z.infer<typeof Experiment>, 'id' | 'name' | 'num_total' | 'num_try' | 'num_success' | 'num_observation_try' | 'num_observation_success' | 'num_metrics'> & {
+    experiment_status: string;
+  };
 
 const WIDTH = 24;
 /** Widest label column: longer labels are fitted (cut in the middle). */
