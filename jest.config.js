@@ -10,5 +10,9 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/cdk.out'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  // The slowest files first on a clean clone too, so none starts last on its own.
+  // No maxWorkers: jest's default (CPUs - 1) is one on a 2-core machine; with two, the
+  // browser test missed a 30 s wait for its first view beside the fault-injection files.
+  testSequencer: '<rootDir>/test/support/slow-first-sequencer.js',
   testTimeout: 30000,
 };

@@ -348,7 +348,8 @@ describe('the web interface', () => {
   it('shows a running set\'s progress live, stops it, then offers to retry it and retries it', async () => {
     // Rows 0-9 are answered after a second each; rows 10-19 are never answered: the set runs until stopped, half done.
     fx.model.setBehaviour({ latencyMs: 1000, script: (_, body) => (lineOf(body) >= 10 ? 'timeout' : 'ok') });
-    fx.runner();
+    // Its calls that never end would hold its shutdown after the test until stopRunners kills it 10 s later: the stop under test is the set's, not the runner's.
+    fx.runner({ RUNNER_SHUTDOWN_GRACE_MS: '0' });
     const created = await fx.api.call('POST', '/v1/experiment_set', {
       body: { name: 'slow-set', experiments: [{ name: 'slow', dataset: 'capitals-ui', model: { name: 'gen', base_url: fx.model.url }, metrics: ['exact_match'] }] },
     });

@@ -16,8 +16,14 @@ import { expectExactRun, lastLines, startRunner, stopRunners, waitUntil, type Ru
 jest.setTimeout(300_000);
 
 const ROWS = 2000;
-/** A killed runner's messages come back after 20 s, not the default 60. */
-const RUNNER_ENV = { MAX_CONCURRENT_TASKS: '8', RUNNER_VISIBILITY_TIMEOUT_SEC: '20', RUNNER_HEARTBEAT_INTERVAL_MS: '5000' };
+/**
+ * A killed runner's messages come back after 13 s: the run's last kill leaves
+ * it waiting that long for them. Still longer than the frozen SQS lasts past
+ * a message's last extension (extended once older than the interval, so at
+ * worst 2 intervals before the freeze: 13 - 2 x 1 = 11 s > 10 s), so the
+ * freeze alone hands back nothing.
+ */
+const RUNNER_ENV = { MAX_CONCURRENT_TASKS: '8', RUNNER_VISIBILITY_TIMEOUT_SEC: '13', RUNNER_HEARTBEAT_INTERVAL_MS: '1000' };
 
 type Fault = 'kill' | 'restart PostgreSQL' | 'freeze SQS';
 /** What happens once the run has answered each fraction of its rows: spread over the run. */
@@ -44,8 +50,8 @@ const runners: RunningRunner[] = [];
 beforeAll(async () => {
   own = await startOwnStack();
   api = await startApi({}, undefined, own.servers);
-  // 8 calls at a time of 100 ms: about a minute of work, long enough to spread the faults over.
-  model = await startModelServer({ latencyMs: 100, reply: (body) => String(body.messages.at(-1).content).replace('question', 'answer') });
+  // 8 calls at a time of 50 ms: the faults fall at counts of rows answered, so a faster run spreads them as well.
+  model = await startModelServer({ latencyMs: 50, reply: (body) => String(body.messages.at(-1).content).replace('question', 'answer') });
 });
 afterAll(async () => {
   await stopRunners(runners);
@@ -83,7 +89,6 @@ it('finishes a 2,000-row run exactly through 10 SIGKILLs of the runner, a Postgr
       expect(current.proc.exitCode).toBeNull();
       current.kill('SIGKILL');
       expect(await current.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      await pause(500);
       current = runner();
     } else if (fault === 'restart PostgreSQL') {
       await own.stopPostgres();

@@ -20,8 +20,13 @@ import { expectExactRun, lastLines, startRunner, stopRunners, waitUntil, type Ru
 jest.setTimeout(150_000);
 
 const ROWS = 300;
-/** A visibility that outlasts the outages, and a heartbeat that keeps it. */
-const RUNNER_ENV = { MAX_CONCURRENT_TASKS: '8', RUNNER_VISIBILITY_TIMEOUT_SEC: '20', RUNNER_HEARTBEAT_INTERVAL_MS: '5000' };
+/**
+ * A visibility that outlasts the outages, and a heartbeat that keeps it: a
+ * message is extended once older than the interval, so at worst 2 intervals
+ * before an outage, and still has 13 - 2 x 1 = 11 s > 10 s. Not longer: what
+ * an outage kept from being deleted comes back only once it lapses.
+ */
+const RUNNER_ENV = { MAX_CONCURRENT_TASKS: '8', RUNNER_VISIBILITY_TIMEOUT_SEC: '13', RUNNER_HEARTBEAT_INTERVAL_MS: '1000' };
 /** Events the runner logs when an SQS call fails; those with an `error` are calls that failed whole (SQS unreachable). */
 const SQS_FAILURE_EVENTS = ['receive_failed', 'visibility_batch_failed', 'delete_failed', 'release_failed'];
 
@@ -35,9 +40,9 @@ const rowOf = (text: string) => Number(/question (\d+)/.exec(text)?.[1]);
 beforeAll(async () => {
   own = await startOwnStack();
   api = await startApi({}, undefined, own.servers);
-  // Slow enough that a run lasts several seconds: the outage falls in its middle.
+  // Slow enough that a run lasts several seconds (300 rows of two 50 ms calls, 8 at a time): the outage falls in its middle.
   model = await startModelServer({
-    latencyMs: 100,
+    latencyMs: 50,
     reply: (body) => {
       const i = rowOf(String(body.messages.at(-1).content));
       // The judge replies with the score alone, as Evalap's judge_notator asks.
