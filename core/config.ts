@@ -166,6 +166,7 @@ export const VARIABLES = {
   RUNNER_POLL_WAIT_SEC: int('Long-poll wait of each SQS receive (also the longest a shutdown waits for a poll).', '5', 0, 20),
   RUNNER_STATS_INTERVAL_MS: int('How often the runner logs throughput, in-flight count, per-model limits and retries.', '10000', 100, 3_600_000),
   RUNNER_TASK_PROTECTION_MIN: int('AWS (ECS): minutes of scale-in protection the runner asks for while it holds messages, renewed before it lapses and cleared when the runner is idle.', '30', 1, 2880),
+  RUNNER_TASK_PROTECTION_QUIET_SEC: int('AWS (ECS): seconds the runner must have held nothing before it clears its scale-in protection; longer than RUNNER_POLL_WAIT_SEC, so a runner that runs dry between two receives of a busy queue keeps it.', '30', 1, 3600),
   EVALAP_STALL_AFTER_SEC: int('An unfinished experiment with no progress for this long, and nothing left on the queue, is stalled: the sweeper enqueues its missing work again (/health lists it).', '120', 1, 86_400),
   EVALAP_STALL_REQUEUES: int('Times the sweeper enqueues a stalled experiment\'s missing work again before recording that work as failed, with the reason.', '3', 0, 100),
   RUNNER_SWEEP_INTERVAL_SEC: int('How often a runner sweeps: stalled experiments, and tasks in the dead-letter queue (recorded as failed).', '30', 1, 3600),
@@ -203,6 +204,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.RUNNER_WORKER_THREADS !== undefined && config.RUNNER_WORKER_THREADS > config.MAX_CONCURRENT_TASKS) {
     throw new ConfigError('RUNNER_WORKER_THREADS', `must be at most MAX_CONCURRENT_TASKS (${config.MAX_CONCURRENT_TASKS}), got ${config.RUNNER_WORKER_THREADS}`);
+  }
+  if (config.RUNNER_TASK_PROTECTION_QUIET_SEC <= config.RUNNER_POLL_WAIT_SEC) {
+    throw new ConfigError('RUNNER_TASK_PROTECTION_QUIET_SEC', `must be longer than RUNNER_POLL_WAIT_SEC (${config.RUNNER_POLL_WAIT_SEC} s), got ${config.RUNNER_TASK_PROTECTION_QUIET_SEC}`);
   }
   if (config.RUNNER_HEARTBEAT_INTERVAL_MS >= config.RUNNER_VISIBILITY_TIMEOUT_SEC * 1000) {
     throw new ConfigError('RUNNER_HEARTBEAT_INTERVAL_MS', `must be shorter than RUNNER_VISIBILITY_TIMEOUT_SEC (${config.RUNNER_VISIBILITY_TIMEOUT_SEC} s), got ${config.RUNNER_HEARTBEAT_INTERVAL_MS} ms`);

@@ -133,7 +133,7 @@ export class Runner {
     this.workers = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
     this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
     this.acks = new Acks(sqs, queueUrl, logger);
-    this.protection = new TaskProtection({ agentUri: config.ECS_AGENT_URI, minutes: config.RUNNER_TASK_PROTECTION_MIN, logger });
+    this.protection = new TaskProtection({ agentUri: config.ECS_AGENT_URI, minutes: config.RUNNER_TASK_PROTECTION_MIN, quietMs: config.RUNNER_TASK_PROTECTION_QUIET_SEC * 1000, logger });
     this.committer = new Committer({
       pool: deps.pool,
       sqs,

@@ -28,7 +28,7 @@ import type { Logger } from '../core/logger.js';
 
 /**
  * How long the runner must have held nothing before its protection is
- * cleared. Longer than the longest SQS long poll (20 s, the cap of
+ * cleared, by default (RUNNER_TASK_PROTECTION_QUIET_SEC). Longer than the longest SQS long poll (20 s, the cap of
  * RUNNER_POLL_WAIT_SEC), so a runner that runs dry between two receives of a
  * busy queue is refilled before it gives protection up: each clear and
  * re-enable would cost two ECS API calls, which are throttled, for nothing.
@@ -56,6 +56,8 @@ export interface TaskProtectionOptions {
   agentUri: string | undefined;
   /** RUNNER_TASK_PROTECTION_MIN: minutes of protection each enable or renewal asks for. */
   minutes: number;
+  /** RUNNER_TASK_PROTECTION_QUIET_SEC in ms: how long the runner holds nothing before the protection is cleared. @defaultvalue QUIET_PERIOD_MS */
+  quietMs?: number;
   logger: Logger;
 }
 
@@ -100,9 +102,11 @@ export class TaskProtection {
   private call: Promise<void> | undefined;
   private abortCall: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private readonly quietMs: number;
 
   constructor(options: TaskProtectionOptions) {
-    const { minutes, agentUri, logger } = options;
+    const { minutes, agentUri, logger, quietMs = QUIET_PERIOD_MS } = options;
+    this.quietMs = quietMs;
     if (!Number.isInteger(minutes) || minutes < MIN_MINUTES || minutes > MAX_MINUTES) {
       throw new RangeError(`minutes must be an integer from ${MIN_MINUTES} to ${MAX_MINUTES}, got ${minutes}`);
     }
@@ -180,7 +184,7 @@ export class TaskProtection {
    */
   private next(): { action: Action; at: number } | undefined {
     if (this.isBusy) return { action: 'enable', at: this.uncertain ? 0 : this.protectedUntil - this.periodMs / 2 };
-    if (this.mayBeProtected()) return { action: 'clear', at: this.idleSince + QUIET_PERIOD_MS };
+    if (this.mayBeProtected()) return { action: 'clear', at: this.idleSince + this.quietMs };
     return undefined;
   }
 

@@ -5,7 +5,6 @@ import { startEcsAgent, type AgentReply, type StubEcsAgent } from '../support/ec
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
 import { startRunner, stopRunners, terminal, waitUntil, type RunningRunner } from '../support/runner.js';
 
-// The clear waits for the runner's quiet period (30 s) after the run.
 jest.setTimeout(120_000);
 
 /** RUNNER_TASK_PROTECTION_MIN's default. */
@@ -36,7 +35,8 @@ afterEach(async () => {
 
 /** A runner in an ECS task whose agent is the stub. */
 function runner(env: Record<string, string> = {}): RunningRunner {
-  const r = startRunner(api, { ECS_AGENT_URI: agent.uri, ...env });
+  // A quiet period of 3 s (30 s by default), still longer than the tests' 1 s long poll.
+  const r = startRunner(api, { ECS_AGENT_URI: agent.uri, RUNNER_TASK_PROTECTION_QUIET_SEC: '3', ...env });
   runners.push(r);
   return r;
 }

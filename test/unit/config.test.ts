@@ -17,6 +17,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL: must be one of/],
     ['EVALAP_API_KEYS', 'short', /EVALAP_API_KEYS: every key must be at least 16/],
     ['EVALAP_SECRET_KEY', 'aGVsbG8=', /EVALAP_SECRET_KEY: must be the base64 encoding of exactly 32 bytes/],
+    // A quiet period no longer than a long poll would clear the protection of a runner between two receives.
+    ['RUNNER_TASK_PROTECTION_QUIET_SEC', '5', /RUNNER_TASK_PROTECTION_QUIET_SEC: must be longer than RUNNER_POLL_WAIT_SEC \(5 s\), got 5/],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
