@@ -35,6 +35,8 @@ interface Throughput {
   label?: string;
   /** Give up after this long (default max(60 s, 4 × ideal)). */
   timeoutMs?: number;
+  /** Runner processes on the queue, each with C slots (default 1); the first is the one whose CPU is reported. */
+  runners?: number;
 }
 
 async function throughput(s: Throughput): Promise<void> {
@@ -45,16 +47,17 @@ async function throughput(s: Throughput): Promise<void> {
     await createDataset(env.api, dataset, s.n, row);
     if (ANALYZE) await env.core.db.query('ANALYZE');
     const runner = await startRunner(env.runnerEnv(s.c));
-    say(`${s.key}: setup ${sec(performance.now() - t0)} (stack, ${s.n.toLocaleString('en')}-row dataset, runner pid ${runner.pid})`);
+    const others = await Promise.all(Array.from({ length: (s.runners ?? 1) - 1 }, () => startRunner(env.runnerEnv(s.c))));
+    say(`${s.key}: setup ${sec(performance.now() - t0)} (stack, ${s.n.toLocaleString('en')}-row dataset, runner pid ${[runner, ...others].map((p) => p.pid).join(', ')})`);
     let r: RunResult;
     try {
-      const ideal = s.idealMs ?? (s.n * s.latencyMs) / s.c;
+      const ideal = s.idealMs ?? (s.n * s.latencyMs) / (s.c * (s.runners ?? 1));
       r = await runExperiment(env, runner, dataset, s.n, s.timeoutMs ?? Math.max(60_000, ideal * 4));
     } finally {
-      await runner.stop();
+      await Promise.all([runner, ...others].map((p) => p.stop()));
     }
     const problems = checkComplete(r, s.n);
-    const head = `${s.key}: N=${s.n} L=${s.latencyMs}ms C=${s.c}${s.behaviour?.maxRequestsPerSecond ? ` model≤${s.behaviour.maxRequestsPerSecond} req/s` : ''}${s.label ? ` (${s.label})` : ''}`;
+    const head = `${s.key}: N=${s.n} L=${s.latencyMs}ms C=${s.c}${s.runners ? ` × ${s.runners} runners` : ''}${s.behaviour?.maxRequestsPerSecond ? ` model≤${s.behaviour.maxRequestsPerSecond} req/s` : ''}${s.label ? ` (${s.label})` : ''}`;
     const rate = s.n / (r.wallMs / 1000);
     let ok = problems.length === 0;
     let figure: string;
@@ -66,7 +69,7 @@ async function throughput(s: Throughput): Promise<void> {
       say(`${head}: ${figure} (ratio ${(rate / s.minRowsPerSec).toFixed(2)} of target; target ≥ ${s.minRowsPerSec} rows/s) ${ok ? 'OK' : 'MISSED'}`);
       say(`  runner CPU: ${r.runnerCpuMs.toFixed(0)} ms for ${s.n} rows = ${(r.runnerCpuMs / s.n).toFixed(2)} ms/row (utime+stime of pid ${runner.pid}, all threads, CLK_TCK ${CLK_TCK})`);
     } else {
-      const ideal = s.idealMs ?? (s.n * s.latencyMs) / s.c;
+      const ideal = s.idealMs ?? (s.n * s.latencyMs) / (s.c * (s.runners ?? 1));
       const ratio = r.wallMs / ideal;
       ok &&= ratio <= s.factor!;
       figure = `${sec(r.wallMs)} (${rate.toFixed(0)} rows/s)`;
@@ -136,6 +139,41 @@ async function rss(): Promise<void> {
   });
 }
 
+/**
+ * Latency-bound scale-out: the same run with one runner and with three on
+ * the queue (each C slots): three must take at most 0.4 of one's time.
+ */
+async function scaleOut(): Promise<void> {
+  const key = 'scale3';
+  const n = 3000;
+  const latencyMs = 200;
+  const c = 16;
+  await withEnv(async (env) => {
+    env.stub.setBehaviour({ latencyMs, reply: timedReply(env.responses) });
+    const walls: number[] = [];
+    let problems: string[] = [];
+    for (const count of [1, 3]) {
+      const dataset = `ds-${count}`;
+      await createDataset(env.api, dataset, n, row);
+      const runners = await Promise.all(Array.from({ length: count }, () => startRunner(env.runnerEnv(c))));
+      let r: RunResult;
+      try {
+        r = await runExperiment(env, runners[0], dataset, n, Math.max(60_000, ((n * latencyMs) / c) * 4));
+      } finally {
+        await Promise.all(runners.map((p) => p.stop()));
+      }
+      walls.push(r.wallMs);
+      problems = problems.concat(checkComplete(r, n).map((p) => `${count} runner(s): ${p}`));
+      say(`  ${count} runner${count > 1 ? 's' : ''}: ${sec(r.wallMs)} (ideal ${sec((n * latencyMs) / (c * count))}, ${(n / (r.wallMs / 1000)).toFixed(0)} rows/s)`);
+    }
+    const ratio = walls[1] / walls[0];
+    const ok = ratio <= 0.4 && problems.length === 0;
+    say(`${key}: N=${n} L=${latencyMs}ms C=${c} per runner: three runners took ${ratio.toFixed(2)} of one runner's time (ratio ${(ratio / 0.4).toFixed(2)} of target; target ≤ 0.40) ${ok ? 'OK' : 'MISSED'}`);
+    if (problems.length) say(`  INCOMPLETE: ${problems.join('; ')}`);
+    lines.push({ scenario: key, figure: `${sec(walls[0])} → ${sec(walls[1])}`, target: `≤ 0.4× (ratio ${ratio.toFixed(2)})`, ok });
+  });
+}
+
 export const SCENARIOS: Record<string, () => Promise<void>> = {
   c8: () => throughput({ key: 'c8', n: 2000, latencyMs: 100, c: 8, factor: 1.05 }),
   c32: () => throughput({ key: 'c32', n: 2000, latencyMs: 100, c: 32, factor: 1.1 }),
@@ -152,6 +190,21 @@ export const SCENARIOS: Record<string, () => Promise<void>> = {
       behaviour: { maxRequestsPerSecond: 50, retryAfterSeconds: 1 },
       max429Share: 0.05,
     }),
+  // Three runners share one 50 req/s limit: together they must keep to it as one runner does.
+  shared3: () =>
+    throughput({
+      key: 'shared3',
+      n: 1000,
+      latencyMs: 50,
+      c: 64,
+      runners: 3,
+      factor: 1.1,
+      idealMs: (1000 / 50) * 1000,
+      behaviour: { maxRequestsPerSecond: 50, retryAfterSeconds: 1 },
+      max429Share: 0.05,
+      timeoutMs: 300_000,
+    }),
+  scale3: scaleOut,
   rss,
   idle,
   floor,

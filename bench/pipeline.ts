@@ -23,6 +23,8 @@
  *   --sqscount                 the runner's SQS calls go through a counting proxy: calls per row by action
  *   --analyze                  ANALYZE after the uploads: the runner's row-state query with fresh statistics
  *   --wait-quiet               before each scenario, wait (≤ 2 min) for other processes to go quiet
+ *   shared3, scale3            three runner processes on the queue: sharing one 50 req/s limit (as ratelimit);
+ *                              and N=3,000 at L=200ms, C=16 each, against one runner (target ≤ 0.4 of its time)
  *   idle                       scenario (not in the default list): the runner's CPU while idle
  *   floor                      scenario (not in the default list): a bare node:http client against the
  *                              same stub at c8's and c32's settings: the machine's floor for those ratios
