@@ -58,7 +58,13 @@ export async function view(ui: UiPage, hash: string, selector: string): Promise<
   await ui.page.evaluate((h) => {
     (globalThis as unknown as { location: { hash: string } }).location.hash = h;
   }, hash);
-  await ui.page.waitForSelector(selector, { timeout: 30_000 });
+  try {
+    await ui.page.waitForSelector(selector, { timeout: 30_000 });
+  } catch (err) {
+    // What the page shows instead (an error, a spinner) says more than the timeout.
+    const shown = await ui.page.$eval('main', (e) => (e.textContent ?? '').trim().slice(0, 500)).catch(() => '(no main element)');
+    throw new Error(`${hash}: ${selector} did not appear within 30 s; the page shows: ${shown}`, { cause: err });
+  }
 }
 
 /** The text of every element matching `selector`. */
