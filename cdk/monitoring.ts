@@ -102,7 +102,7 @@ export class Monitoring extends Construct {
       metricValue: '1',
     });
     this.runnerErrors = runnerErrorsFilter.metric({ statistic: 'Sum', period: fiveMinutes });
-    // The runner logs model_throttled at debug level: LOG_LEVEL=debug, or an info-level event, is needed for this to count.
+    // One model_throttled line (info level) per refusal the runner got: 429s and 503/529 overloads.
     const throttlesFilter = new logs.MetricFilter(this, 'ModelThrottlesFilter', {
       logGroup: props.runnerLogs,
       filterPattern: logs.FilterPattern.stringValue('$.event', '=', 'model_throttled'),
@@ -264,7 +264,7 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Model 429s (needs model_throttled at info level)',
+        title: 'Model refusals (429s and 503/529 overloads)',
         left: [this.modelThrottles.with({ label: 'Throttled model calls' })],
         right: [runnerErrorsFilter.metric({ statistic: 'Sum', period: minute, label: 'Runner errors' })],
         width: 8,

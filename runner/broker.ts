@@ -245,6 +245,8 @@ export class Broker {
         if (task.modelKey && outcome.call) {
           const limiter = this.options.limiters.get(task.modelKey);
           const call = outcome.call;
+          // What the reply stated first: the outcome below then adjusts an allowance already up to date.
+          limiter.observe(call.limits, call.sentAt);
           if (call.ok) limiter.succeed(call.tokens);
           else {
             if (call.kind === 'throttle') {

@@ -10,7 +10,8 @@ import { chatComplete, generateAnswer, type ChatModel } from '../core/providers/
 import { runJudge } from '../core/metrics/judges.js';
 import { emissionCarbon, type EmissionCarbon } from '../core/eco/emission.js';
 import { AUTO_ZONE } from '../core/eco/electricity-mixes.js';
-import type { CallResult, ObservationFields, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
+import type { RateLimitState } from '../core/providers/rate-limits.js';
+import type { CallResult, ObservationFields, StatedLimits, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
 
 /**
  * The energy and carbon of a model call (EcoLogits' method, core/eco/), from
@@ -28,14 +29,43 @@ function callEmission(task: WorkerTask, model: Pick<ChatModel, 'name' | 'base_ur
   }
 }
 
-/** Maps a provider failure to what the limiter and the retry decision need. Classified here, once. */
-export function callFailure(err: unknown): Extract<CallResult, { ok: false }> {
+/**
+ * Overloads: Anthropic's 529 `overloaded_error` and a 503 ask the client to
+ * slow down, as a 429 does, not that something is broken
+ * (docs.anthropic.com/en/api/errors: "529 - overloaded_error: Anthropic's API
+ * is temporarily overloaded"; RFC 9110 §15.6.4: 503 "temporary overload",
+ * possibly with Retry-After). Any other 5xx stays a server failure.
+ */
+const OVERLOAD_STATUSES = new Set([503, 529]);
+
+/**
+ * Maps a provider failure to what the limiter and the retry decision need. Classified here, once.
+ * `stated`: what the failed call's reply said about rate limits (an overload's Retry-After is read there).
+ */
+export function callFailure(err: unknown, stated: StatedLimits = {}): Extract<CallResult, { ok: false }> {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof RateLimitedError) return { ok: false, kind: 'throttle', retryable: true, retryAfterMs: err.retryAfterMs, message };
-  if (err instanceof ProviderTimeoutError) return { ok: false, kind: 'timeout', retryable: true, message };
-  if (err instanceof ProviderServerError || err instanceof ProviderConnectionError) return { ok: false, kind: 'server', retryable: true, message };
-  if (err instanceof ProviderError) return { ok: false, kind: 'other', retryable: err.retryable, message };
-  return { ok: false, kind: 'other', retryable: false, message: `unexpected error: ${message}` };
+  const failure = (f: Omit<Extract<CallResult, { ok: false }>, 'ok' | 'message'>): Extract<CallResult, { ok: false }> => ({ ok: false, ...f, message, ...stated });
+  if (err instanceof RateLimitedError) return failure({ kind: 'throttle', retryable: true, retryAfterMs: err.retryAfterMs });
+  if (err instanceof ProviderServerError && OVERLOAD_STATUSES.has(err.status ?? 0)) {
+    return failure({ kind: 'throttle', retryable: true, retryAfterMs: stated.limits?.retryAfterMs });
+  }
+  if (err instanceof ProviderTimeoutError) return failure({ kind: 'timeout', retryable: true });
+  if (err instanceof ProviderServerError || err instanceof ProviderConnectionError) return failure({ kind: 'server', retryable: true });
+  if (err instanceof ProviderError) return failure({ kind: 'other', retryable: err.retryable });
+  return { ok: false, kind: 'other', retryable: false, message: `unexpected error: ${message}`, ...stated };
+}
+
+/** Keeps the last reply's rate-limit state that said anything, for the limiter (the bus carries JSON: nothing empty). */
+function limitsRecorder(): { onRateLimits: (limits: RateLimitState, sentAt: number) => void; stated: StatedLimits } {
+  const stated: StatedLimits = {};
+  return {
+    stated,
+    onRateLimits(limits, sentAt) {
+      if (limits.requests === undefined && limits.tokens === undefined && limits.retryAfterMs === undefined) return;
+      stated.limits = limits;
+      stated.sentAt = sentAt;
+    },
+  };
 }
 
 /** What metrics see: the row, overlaid with the answer's fields that are set (an answer without
@@ -70,21 +100,22 @@ async function judgeTask(task: WorkerTask): Promise<WorkerOutcome> {
   const started = performance.now();
   let tokens = 0;
   let completionTokens: number | null = null;
+  const recorder = limitsRecorder();
   try {
     const out = await runJudge(judge.name, judge.params, input, judge.model, async (model, messages) => {
-      const reply = await chatComplete(model, messages, { timeoutMs: task.timeoutMs });
+      const reply = await chatComplete(model, messages, { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits });
       tokens += (reply.nb_tokens_prompt ?? 0) + (reply.nb_tokens_completion ?? 0);
       if (reply.nb_tokens_completion !== null) completionTokens = (completionTokens ?? 0) + reply.nb_tokens_completion;
       return reply;
     });
     const execution_time = Math.round(performance.now() - started);
-    const call: CallResult = { ok: true, tokens };
+    const call: CallResult = { ok: true, tokens, ...recorder.stated };
     if ('error' in out) return { ...fail(out.error, out.observation, execution_time), call };
     // As Evalap: the judge's completion tokens over the whole metric's time, recorded with a scored observation.
     const emission_carbon = callEmission(task, judge.model, completionTokens, execution_time);
     return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time, emission_carbon }] };
   } catch (err) {
-    return { id: task.id, call: callFailure(err), observations: [] };
+    return { id: task.id, call: callFailure(err, recorder.stated), observations: [] };
   }
 }
 
@@ -94,12 +125,13 @@ export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
   let call: CallResult | undefined;
   if (!answer) {
     const query = typeof task.row.query === 'string' ? task.row.query : task.row.query == null ? '' : JSON.stringify(task.row.query);
+    const recorder = limitsRecorder();
     try {
-      const out = await generateAnswer(task.model!, query, task.row, { timeoutMs: task.timeoutMs });
+      const out = await generateAnswer(task.model!, query, task.row, { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits });
       answer = { ...out, context: null, retrieval_context: null, emission_carbon: callEmission(task, task.model!, out.nb_tokens_completion, out.execution_time) };
-      call = { ok: true, tokens: (out.nb_tokens_prompt ?? 0) + (out.nb_tokens_completion ?? 0) };
+      call = { ok: true, tokens: (out.nb_tokens_prompt ?? 0) + (out.nb_tokens_completion ?? 0), ...recorder.stated };
     } catch (err) {
-      return { id: task.id, call: callFailure(err), observations: [] };
+      return { id: task.id, call: callFailure(err, recorder.stated), observations: [] };
     }
   }
   return { id: task.id, call, answer: call ? answer : undefined, observations: scoreAll(task, answer) };

@@ -3,14 +3,27 @@
  * hands a task to a worker only when the task's model limiter says
  * `canStart()`, and arms one timer for `waitMs()` when it says no.
  *
- * Two kinds of limit, enforced together:
+ * The limits, enforced together:
+ * - what the provider states in its replies' headers (requests and tokens
+ *   left, and when they are back: runner/allowance.ts): starts that would
+ *   overdraw it wait, so a provider that states its budget is not sent what
+ *   it would refuse;
+ * - a pace (spacing of starts) learned from refusals (429, and 503/529
+ *   overloads): 95% of the rate the model accepted over the last second, then
+ *   probed upward after a calm second, so it climbs back to a limit that was
+ *   underestimated or raised;
+ * - Retry-After blocks every start only once a refusal confirms that the
+ *   learned pace was not enough (the refused request itself always waits its
+ *   own Retry-After: core/backoff.ts);
  * - a concurrency limit found by AIMD, as TCP finds its window: +1 per window
- *   of successes, halved on 429s, timeouts and 5xx;
+ *   of successes, halved on timeouts, 5xx and 429s when no pace is in force;
  * - the model's published budget (requests and tokens per minute), a hard limit
  *   counted over the trailing 60 s.
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import type { RateLimitState } from '../core/providers/rate-limits.js';
+import { StatedAllowance } from './allowance.js';
 import { StartWindow } from './start-window.js';
 
 /** Published rate limits of one model endpoint; null or absent = unlimited. */
@@ -46,6 +59,28 @@ export interface LimiterOptions {
 
 /** Budgets are counted over this trailing window. */
 export const BUDGET_WINDOW_MS = 60_000;
+
+/** A first refusal (or one long after the last) teaches what the model accepted over this last stretch; see measuredPace. */
+const PACE_WINDOW_MS = 1000;
+/** The learned pace is this share of the accepted rate: just under it, so the pace itself is not refused. */
+const PACE_SHARE = 0.95;
+/**
+ * Without a refusal for this long (and past the last episode's Retry-After and any block), the
+ * pace probes upward. An episode with a confirmed refusal doubles the calm, up to MAX_CALM_MS,
+ * so a limit that probing cannot raise (a window refusing until its end, where each probe costs
+ * a block) is not probed every second; an episode that needed no confirmation halves it again.
+ * Kept short: a longer one also delays the climb after a limit is raised.
+ */
+const CALM_MS = 1000;
+const MAX_CALM_MS = 4000;
+/** Probing: the spacing shrinks by this factor per success, so the climb is faster the higher the rate. */
+const PROBE_FACTOR = 0.99;
+/** A pace spacing below this no longer holds anything back: pacing stops. */
+const MIN_PACE_MS = 0.5;
+/** A confirming refusal this long after its episode began re-measures the rate over the episode; sooner, too few requests tell. */
+const CONFIRM_MEASURE_MS = 250;
+/** A refusal that confirms a pace was not enough slows it by at least this factor. */
+const CONFIRMED_SLOWDOWN = 0.9;
 
 const DEFAULTS = { minConcurrency: 1, clock: systemClock, firstWaveMs: 0 } as const;
 
@@ -96,6 +131,9 @@ function strictest(declared: Map<number, number>, value: number | null | undefin
 interface InFlightRequest {
   seq: number;
   position: number;
+  startedAt: number;
+  /** Tokens it was charged against the stated allowance (undone if it never leaves). */
+  tokenCost: number;
 }
 
 /** Admission control for one model endpoint. Not thread-safe: the main thread owns it. */
@@ -127,9 +165,29 @@ export class ModelLimiter {
    */
   private paceMs = 0;
   private lastStartAt = Number.NEGATIVE_INFINITY;
-  private throttleTimes: number[] = [];
-  /** Times of the successes of the last second: what the model accepted, for learnPace. */
-  private successTimes: number[] = [];
+  private lastThrottleAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The refusal episode: it began with the refusal at `episodeStart` and
+   * lasts that refusal's Retry-After (or PACE_WINDOW_MS). A refusal within
+   * it of a request started after it began confirms that the pace was not
+   * enough.
+   */
+  private episodeStart = Number.NEGATIVE_INFINITY;
+  private episodeEnd = Number.NEGATIVE_INFINITY;
+  /** Where the episode's rate is measured from: the start of the episode before it (see measuredPace). */
+  private measureFrom = Number.NEGATIVE_INFINITY;
+  /** The blocks of the last budget window, [from, till]: time the model was not offered requests (see measuredPace). */
+  private blocks: Array<[number, number]> = [];
+  /** Whether a refusal confirmed the current episode (see throttle). */
+  private confirmed = false;
+  /** The calm before probing (see CALM_MS). */
+  private calmMs = CALM_MS;
+  /** Start times of the refused requests of the last budget window, oldest first: not accepted. */
+  private refusedStarts: number[] = [];
+  /** What the provider states in its replies (see observe). */
+  private readonly stated = { requests: new StatedAllowance(), tokens: new StatedAllowance() };
+  /** Mean tokens per successful call, the cost of a start that brings no estimate. */
+  private meanTokens = 0;
   /** Successes since the limiter was made or last cut or throttled: look-ahead waits for a full window. */
   private calmSuccesses = 0;
   /** The first wave (see firstWaveMs): still starting, waiting for its answers (until `firstWaveEnd`), or over. */
@@ -195,7 +253,26 @@ export class ModelLimiter {
   waitMs(estimatedTokens = 0): number {
     const now = this.options.clock.now();
     const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
-    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, this.budgetWaitMs(now, estimatedTokens));
+    const statedWait = Math.max(this.stated.requests.waitMs(now, 1), this.stated.tokens.waitMs(now, this.tokenCost(estimatedTokens)));
+    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, statedWait, this.budgetWaitMs(now, estimatedTokens));
+  }
+
+  /** What a start costs the stated token allowance: its estimate, else what calls have used on average. */
+  private tokenCost(estimatedTokens: number): number {
+    return estimatedTokens > 0 ? estimatedTokens : this.meanTokens;
+  }
+
+  /**
+   * What a reply stated about the provider's allowances (core/providers/rate-limits.ts), for a
+   * request sent at `sentAt` (epoch ms). Starts made after it may not be counted in it yet: they
+   * are taken as spent. Call it before the outcome (succeed, throttle, fail) of the same reply.
+   */
+  observe(limits: RateLimitState | undefined, sentAt: number | undefined): void {
+    if (!limits || sentAt === undefined || (!limits.requests && !limits.tokens)) return;
+    const now = this.options.clock.now();
+    const later = this.window.after(sentAt);
+    if (limits.requests) this.stated.requests.observe(limits.requests, sentAt, now, later.starts);
+    if (limits.tokens) this.stated.tokens.observe(limits.tokens, sentAt, now, Math.max(later.tokens, later.starts * this.meanTokens));
   }
 
   /**
@@ -207,13 +284,18 @@ export class ModelLimiter {
    * dispatched breaks no rule.
    */
   get open(): boolean {
+    const now = this.options.clock.now();
+    const max = this.options.maxConcurrency;
     return (
-      this.current >= this.options.maxConcurrency &&
-      this.calmSuccesses >= this.options.maxConcurrency &&
+      this.current >= max &&
+      this.calmSuccesses >= max &&
       this.paceMs === 0 &&
       this.firstWave === 'over' &&
       !this.budgeted &&
-      this.blockedTill <= this.options.clock.now()
+      this.blockedTill <= now &&
+      // A full look-ahead's worth of starts must fit in what the provider says is left.
+      this.stated.requests.available(now) >= max &&
+      this.stated.tokens.available(now) >= max * this.meanTokens
     );
   }
 
@@ -230,7 +312,10 @@ export class ModelLimiter {
   start(estimatedTokens = 0): void {
     const now = this.options.clock.now();
     this.window.prune(now);
-    this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, Math.max(0, estimatedTokens)) });
+    const tokenCost = this.tokenCost(Math.max(0, estimatedTokens));
+    this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, Math.max(0, estimatedTokens)), startedAt: now, tokenCost });
+    this.stated.requests.spend(1);
+    this.stated.tokens.spend(tokenCost);
     if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {
       this.firstWave = 'waiting';
       this.firstWaveEnd = now + this.options.firstWaveMs;
@@ -244,35 +329,80 @@ export class ModelLimiter {
   /** A started request never left (handed back before its call): its slot and window entry are undone. */
   cancel(): void {
     const request = this.running.pop();
-    if (request) this.window.remove(request.position);
+    if (!request) return;
+    this.window.remove(request.position);
+    this.stated.requests.spend(-1);
+    this.stated.tokens.spend(-request.tokenCost);
   }
 
-  /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max. */
+  /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max; a calm pace probes upward. */
   succeed(tokensUsed?: number): void {
     const request = this.finish();
     const now = this.options.clock.now();
     // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
     if (request && tokensUsed != null) this.window.setTokens(request.position, tokensUsed);
+    if (tokensUsed != null) this.meanTokens = this.meanTokens === 0 ? tokensUsed : this.meanTokens * 0.9 + tokensUsed * 0.1;
     this.calmSuccesses++;
-    this.successTimes.push(now);
-    this.pruneSuccesses(now);
     this.setLimit(this.current + 1 / this.current, 'success');
-    // After a calm half-minute, probe for more: the spacing shrinks 2% per success.
-    const lastThrottle = this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY;
-    if (this.paceMs > 0 && now - lastThrottle > 30_000) this.paceMs = this.paceMs * 0.98 < 0.5 ? 0 : this.paceMs * 0.98;
+    // The rate may have been underestimated, or raised since: probe, and let the next refusal re-learn it.
+    // Calm counts from the end of a block too: a block lets the model's bucket fill, and a probe
+    // funded by that burst would see a rate the model does not keep.
+    if (this.paceMs > 0 && now - Math.max(this.lastThrottleAt, this.blockedTill) >= this.calmMs && now >= this.episodeEnd) {
+      this.paceMs = this.paceMs * PROBE_FACTOR < MIN_PACE_MS ? 0 : this.paceMs * PROBE_FACTOR;
+    }
   }
 
-  /** A request got a 429: halve the limit and, given Retry-After, block new starts until then. */
+  /**
+   * A request was refused (429, or a 503/529 overload), asking to wait `retryAfterMs` if it said.
+   * The refused request waits that itself (its retry delay); the others only keep to the pace
+   * learned here, unless this refusal shows the pace was not enough: then all wait.
+   */
   throttle(retryAfterMs?: number): void {
     const request = this.finish();
+    const now = this.options.clock.now();
     this.throttled += 1;
-    // The block is the server's word, so it applies even when the cut below is skipped.
-    if (retryAfterMs != null && retryAfterMs > 0) {
-      const now = this.options.clock.now();
-      this.blockedTill = Math.max(this.blockedTill, now + retryAfterMs);
-      this.learnPace(now);
+    this.stated.requests.refused(now);
+    this.stated.tokens.refused(now);
+    const startedAt = request?.startedAt ?? Number.NEGATIVE_INFINITY;
+    if (startedAt > Number.NEGATIVE_INFINITY) this.refusedStarts.push(startedAt);
+    this.refusedStarts = this.refusedStarts.filter((t) => t > now - BUDGET_WINDOW_MS);
+    const paced = this.paceMs > 0;
+    const wait = retryAfterMs != null && retryAfterMs > 0 ? retryAfterMs : 0;
+    if (now < this.episodeEnd && startedAt > this.episodeStart) {
+      // Sent after the episode's pace took effect, and refused all the same: the server's word
+      // holds for every start. The pace slows to what was accepted since the episode began, once
+      // that is long enough to tell; with no block to hold starts back, by a step at least.
+      if (wait > 0) {
+        this.blocks.push([Math.max(now, this.blockedTill), now + wait]);
+        this.blockedTill = Math.max(this.blockedTill, now + wait);
+      }
+      const since = now - this.episodeStart >= CONFIRM_MEASURE_MS ? this.measuredPace(now, this.episodeStart) : 0;
+      const floor = wait > 0 ? this.paceMs : this.paceMs / CONFIRMED_SLOWDOWN;
+      if (paced || since > 0) this.paceMs = Math.max(since, floor);
+      if (!this.confirmed) this.calmMs = Math.min(MAX_CALM_MS, this.calmMs * 2);
+      this.confirmed = true;
+      this.beginEpisode(now, wait);
+    } else if (now < this.episodeEnd) {
+      // In flight with the refusal that began the episode: more of the same burst, the estimate only tightens.
+      const learned = this.measuredPace(now, this.measureFrom);
+      if (learned > 0) this.paceMs = Math.max(this.paceMs, learned);
+    } else {
+      if (!this.confirmed) this.calmMs = Math.max(CALM_MS, this.calmMs / 2);
+      this.confirmed = false;
+      this.measureFrom = now - this.episodeStart >= PACE_WINDOW_MS && now - this.episodeStart < BUDGET_WINDOW_MS ? this.episodeStart : now - PACE_WINDOW_MS;
+      const learned = this.measuredPace(now, this.measureFrom);
+      if (learned > 0) this.paceMs = learned;
+      this.beginEpisode(now, wait);
     }
-    this.decrease(request, 'throttle');
+    this.lastThrottleAt = now;
+    // The pace is what holds a rate limit; without one, fewer requests at once is all there is.
+    if (paced) this.calmSuccesses = 0;
+    else this.decrease(request, 'throttle');
+  }
+
+  private beginEpisode(now: number, retryAfterMs: number): void {
+    this.episodeStart = now;
+    this.episodeEnd = now + (retryAfterMs || PACE_WINDOW_MS);
   }
 
   /** A request failed: timeouts and 5xx halve the limit like a 429 (no block); 'other' only frees the slot. */
@@ -295,19 +425,27 @@ export class ModelLimiter {
   }
 
   /**
-   * The model's rate, as it just showed it: the calls it accepted in the last
-   * second. Starts are then spaced to 95% of that rate. Within one burst of
-   * 429s the estimate only loosens, as more of the accepted calls' answers
-   * arrive; a later episode starts afresh.
+   * The spacing of starts at 95% of the rate the model accepted since
+   * `since`: the starts since then, less those of them it refused (a refusal
+   * may come back before the answers of the accepted requests, so their
+   * successes would undercount it). 0 when it accepted none: there is no rate
+   * to keep to. A new episode measures from the previous one's first refusal
+   * when that is between a second and a budget window old: a bucket is empty
+   * at a refusal, so what it accepted since is its refill rate, whereas the
+   * last second alone may hold a burst its bucket had saved up (after a calm
+   * spell or a block) and overstate the rate.
    */
-  private learnPace(now: number): void {
-    const episodeGoing = (this.throttleTimes.at(-1) ?? Number.NEGATIVE_INFINITY) > now - 2000;
-    this.throttleTimes = this.throttleTimes.filter((t) => t > now - 1000);
-    this.throttleTimes.push(now);
-    this.pruneSuccesses(now);
-    const accepted = Math.max(1, this.successTimes.length);
-    const pace = 1000 / (accepted * 0.95);
-    this.paceMs = episodeGoing && this.paceMs > 0 ? Math.min(this.paceMs, pace) : pace;
+  private measuredPace(now: number, since: number): number {
+    const refused = this.refusedStarts.filter((t) => t > since).length;
+    const accepted = this.window.after(since).starts - refused;
+    // Time blocked is left out: a window that refused until its end does not give back what
+    // the block left unused.
+    this.blocks = this.blocks.filter(([, till]) => till > now - BUDGET_WINDOW_MS);
+    let blocked = 0;
+    for (const [from, till] of this.blocks) blocked += Math.max(0, Math.min(till, now) - Math.max(from, since));
+    // Never a zero span: a measure that short says little, and must not divide by nothing.
+    const offered = Math.max(now - since - blocked, PACE_WINDOW_MS / 10);
+    return accepted >= 1 ? offered / (accepted * PACE_SHARE) : 0;
   }
 
   /**
@@ -326,11 +464,6 @@ export class ModelLimiter {
     const before = this.limit;
     this.current = Math.min(this.options.maxConcurrency, Math.max(this.options.minConcurrency, next));
     if (this.limit !== before) this.options.onLimitChange?.(this.key, this.limit, reason);
-  }
-
-  /** Keeps the successes of the last second only. */
-  private pruneSuccesses(now: number): void {
-    while (this.successTimes.length && this.successTimes[0] <= now - 1000) this.successTimes.shift();
   }
 
   /** How long until the oldest starts leave the window and make room for one more; 0 if there is room. */

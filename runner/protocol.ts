@@ -6,6 +6,7 @@
 import type { AnswerFields } from '../core/answer.js';
 import type { ObservationRecord } from '../core/observation.js';
 import type { ChatModel } from '../core/providers/openai.js';
+import type { RateLimitState } from '../core/providers/rate-limits.js';
 
 export const Frame = {
   /** worker → broker: connected, with how many tasks it runs at once. */
@@ -53,10 +54,20 @@ export interface WorkerTask {
   ecoZone?: string;
 }
 
+/**
+ * What the provider's last reply in a task stated about its rate limits, and
+ * when that reply's request was sent (epoch ms): the limiter paces to it.
+ * Present only when the reply stated something.
+ */
+export interface StatedLimits {
+  limits?: RateLimitState;
+  sentAt?: number;
+}
+
 /** How a model call ended, for the limiter and the retry decision. */
 export type CallResult =
-  | { ok: true; tokens: number }
-  | { ok: false; kind: 'throttle' | 'timeout' | 'server' | 'other'; retryable: boolean; retryAfterMs?: number; message: string };
+  | ({ ok: true; tokens: number } & StatedLimits)
+  | ({ ok: false; kind: 'throttle' | 'timeout' | 'server' | 'other'; retryable: boolean; retryAfterMs?: number; message: string } & StatedLimits);
 
 /** An observation on the bus: its one shape (core/observation.ts), for its result. */
 export type ObservationFields = ObservationRecord & { resultId: number };

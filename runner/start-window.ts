@@ -53,6 +53,20 @@ export class StartWindow {
     return this.tokens[(this.first + k) & this.mask];
   }
 
+  /**
+   * The starts made after `time`, and their tokens: scanned back from the
+   * newest, so the cost is the number found, not the window's size.
+   */
+  after(time: number): { starts: number; tokens: number } {
+    let starts = 0;
+    let tokens = 0;
+    for (let p = this.next - 1; p >= this.first && this.at[p & this.mask] > time; p--) {
+      starts++;
+      tokens += this.tokens[p & this.mask];
+    }
+    return { starts, tokens };
+  }
+
   /** Sets the tokens of the start at `position`, if it is still in the window. */
   setTokens(position: number, tokens: number): void {
     if (position < this.first || position >= this.next) return;

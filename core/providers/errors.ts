@@ -12,6 +12,10 @@
  * first characters behind (see `bounded`).
  */
 import type { HeaderLookup } from './http.js';
+import { readRateLimits } from './rate-limits.js';
+
+// Read with the other rate-limit headers in rate-limits.ts; exported here too, where callers found it first.
+export { parseRetryAfter } from './rate-limits.js';
 
 export class ProviderError extends Error {
   override name = 'ProviderError';
@@ -32,7 +36,7 @@ export class RateLimitedError extends ProviderError {
   override name = 'RateLimitedError';
   constructor(
     message: string,
-    /** From `retry-after-ms`, else `Retry-After` (seconds or HTTP-date); undefined when absent or unreadable. */
+    /** From `retry-after-ms`, else `Retry-After` (seconds or HTTP-date), else the error text's hint; undefined when none is readable. */
     public readonly retryAfterMs?: number,
   ) {
     super(message, true, 429);
@@ -115,7 +119,8 @@ export function classifyHttpError(status: number, headers: HeaderLookup, body: s
   const where = `${ctx.model} (${endpoint(ctx.url)})`;
   const suffix = detail ? `: ${detail}` : '';
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(headers);
+    // The body's hint ("Please try again in 120ms.") counts when no header gives the wait.
+    const retryAfterMs = readRateLimits(headers, body).retryAfterMs;
     const wait = retryAfterMs === undefined ? '' : `; retry after ${retryAfterMs} ms`;
     return new RateLimitedError(redact(`rate limited (HTTP 429) by ${where}${wait}${suffix}`, ctx.apiKey), retryAfterMs);
   }
@@ -157,23 +162,6 @@ export function malformedResponseError(status: number, problem: string, body: st
   const detail = providerMessage(body, ctx.apiKey, 200);
   const quoted = detail ? `: ${detail}` : '';
   return new ProviderResponseError(redact(`HTTP ${status} from ${ctx.model} (${endpoint(ctx.url)}) with ${problem}${quoted}`, ctx.apiKey), status);
-}
-
-/**
- * The delay a 429 asks for, in ms: `retry-after-ms` (OpenAI's), else
- * `Retry-After` as seconds or an HTTP-date. Undefined when absent or unreadable.
- */
-export function parseRetryAfter(headers: HeaderLookup, now = Date.now()): number | undefined {
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '') {
-    const n = Number(ms);
-    if (Number.isFinite(n) && n >= 0) return Math.round(n);
-  }
-  const value = headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** The provider's error text: OpenAI's `{error: {message}}` (or `{error: '...'}`, `{message}`, `{detail}`), else the raw body; masked, then cut to `max`. */

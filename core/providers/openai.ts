@@ -4,10 +4,11 @@
  * is not a provider failure and rethrows the caller's own reason.
  */
 import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
-import { NO_HEADERS, postJson } from './http.js';
+import { NO_HEADERS, postJson, type HeaderLookup } from './http.js';
 import type { GeneratedAnswer } from '../answer.js';
 import type { CallableModel } from '../model-config.js';
 import { imagePart, type ImagePart } from './image.js';
+import { readRateLimits, type RateLimitState } from './rate-limits.js';
 
 /**
  * The settings a call reads of a model (core/model-config.ts): prelude_prompt
@@ -30,6 +31,12 @@ export interface ChatMessage {
 export interface CallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Called with what every reply (success or error) states about the
+   * provider's rate limits, and when its request was sent (epoch ms): the
+   * runner's limiter paces to it. A throw here is not the call's failure.
+   */
+  onRateLimits?: (limits: RateLimitState, sentAt: number) => void;
 }
 
 /** One chat-completions call for one dataset row. */
@@ -66,9 +73,11 @@ export async function chatComplete(model: ChatModel, messages: ChatMessage[], op
   let status: number;
   let text: string;
   try {
+    const sentAt = Date.now();
     const res = await postJson(url, headers, JSON.stringify(body), deadline.signal);
     status = res.status;
     text = res.text;
+    if (options.onRateLimits) reportRateLimits(options.onRateLimits, res.headers, status >= 400 ? text : undefined, sentAt);
     if (status < 200 || status > 299) throw classifyHttpError(status, res.headers, text, ctx);
   } catch (err) {
     if (options.signal?.aborted && !deadline.timedOut()) throw options.signal.reason;
@@ -78,6 +87,15 @@ export async function chatComplete(model: ChatModel, messages: ChatMessage[], op
   }
   const execution_time = Math.round(performance.now() - started);
   return { ...parseCompletion(status, text, ctx), execution_time };
+}
+
+/** Reads the reply's rate-limit state for the observer; an observer's bug must not turn an answer into a failure. */
+function reportRateLimits(observer: NonNullable<CallOptions['onRateLimits']>, headers: HeaderLookup, errorText: string | undefined, sentAt: number): void {
+  try {
+    observer(readRateLimits(headers, errorText), sentAt);
+  } catch {
+    // Pacing falls back to what refusals teach.
+  }
 }
 
 /** The system message if any, then the user message (rendered prelude, blank line, query). */

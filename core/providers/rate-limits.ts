@@ -15,7 +15,6 @@
  * "Response headers"); RFC 9110 §10.2.3 for Retry-After.
  * Reading never throws: a header that cannot be read is left out.
  */
-import { parseRetryAfter } from './errors.js';
 import type { HeaderLookup } from './http.js';
 
 /** One allowance the provider states: how much is left of `limit`, and in how long it is whole again. */
@@ -32,6 +31,23 @@ export interface RateLimitState {
   tokens?: Allowance;
   /** The wait a refusal asks for: its headers, else the hint in its text. */
   retryAfterMs?: number;
+}
+
+/**
+ * The delay a 429 asks for, in ms: `retry-after-ms` (OpenAI's), else
+ * `Retry-After` as seconds or an HTTP-date. Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(headers: HeaderLookup, now = Date.now()): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '') {
+    const n = Number(ms);
+    if (Number.isFinite(n) && n >= 0) return Math.round(n);
+  }
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Go's duration format as OpenAI writes it: `20ms`, `1s`, `6m0s`, `1m30.5s`, `1h2m3s`. */

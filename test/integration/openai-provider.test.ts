@@ -269,6 +269,45 @@ describe('generateAnswer', () => {
   });
 });
 
+describe('generateAnswer rate-limit observer', () => {
+  it('is told what every reply states about the rate limits, answers and refusals alike, with the time its request was sent', async () => {
+    let replies = 0;
+    const raw = await rawServer((_req, res) => {
+      replies++;
+      const budget = { 'x-ratelimit-limit-requests': '50', 'x-ratelimit-remaining-requests': String(50 - replies), 'x-ratelimit-reset-requests': '20ms' };
+      if (replies === 1) {
+        res.writeHead(200, { 'content-type': 'application/json', ...budget });
+        res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'ok' } }] }));
+      } else {
+        res.writeHead(429, { 'content-type': 'application/json', ...budget });
+        res.end(JSON.stringify({ error: { message: 'Rate limit reached for requests. Please try again in 120ms.' } }));
+      }
+    });
+    try {
+      const seen: Array<[unknown, number]> = [];
+      const onRateLimits = (limits: unknown, sentAt: number) => seen.push([limits, sentAt]);
+      const before = Date.now();
+      await generateAnswer(model({ base_url: raw.url }), 'q', {}, { onRateLimits });
+      const err = await failure(generateAnswer(model({ base_url: raw.url }), 'q', {}, { onRateLimits }));
+
+      expect(err).toBeInstanceOf(RateLimitedError);
+      expect(err.retryAfterMs).toBe(120); // the body's hint, no header giving the wait
+      expect(seen.map(([limits]) => limits)).toEqual([
+        { requests: { limit: 50, remaining: 49, resetMs: 20 } },
+        { requests: { limit: 50, remaining: 48, resetMs: 20 }, retryAfterMs: 120 },
+      ]);
+      for (const [, sentAt] of seen) expect(sentAt).toBeGreaterThanOrEqual(before);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('does not turn an answer into a failure when the observer throws', async () => {
+    const out = await generateAnswer(model(), 'q', {}, { onRateLimits: () => { throw new Error('observer bug'); } });
+    expect(out.answer).toBe('answer to: q');
+  });
+});
+
 describe('stub model server', () => {
   it('answers 429 with Retry-After above maxRequestsPerSecond and accepts again once the 1 s window has slid', async () => {
     server.setBehaviour({ maxRequestsPerSecond: 5 });

@@ -1,8 +1,8 @@
 /**
  * The broker against a hand-driven worker (a real DEALER over ipc) and a
  * manual clock: credit with look-ahead while a model's limiter is open,
- * recall of waiting tasks when it stops being open, nothing sent during a
- * Retry-After block, handed back tasks first in line, and a paused broker
+ * recall of waiting tasks when it stops being open, paced starts after a 429,
+ * nothing sent during a confirmed Retry-After block, handed back tasks first in line, and a paused broker
  * that sends nothing.
  */
 import fs from 'node:fs';
@@ -118,7 +118,7 @@ describe('Broker', () => {
     expect(outcomes).toEqual([101, 102, 1]);
   });
 
-  it('on a 429 recalls the waiting tasks of that model, and sends nothing of it before Retry-After has passed', async () => {
+  it('on a 429 recalls the waiting tasks of that model and paces them; once a refusal confirms the pace, sends nothing of it before Retry-After has passed', async () => {
     await warmUp();
     for (let id = 2; id <= 5; id++) broker.submit(task(id));
     expect((await drain()).map((f) => f.body.id)).toEqual([1, 2, 3, 4]);
@@ -128,19 +128,26 @@ describe('Broker', () => {
     expect(recall).toEqual([{ kind: Frame.Recall, body: { ids: [2, 3, 4] } }]);
     // Task 2 had started; 3 and 4 had not: they come back and go first again.
     await handBack([3, 4]);
-    const after = await drain();
-    expect(after).toEqual([]);
+    expect(await drain()).toEqual([]);
     expect(broker.pendingCount).toBe(3);
-    // Task 2 is done 1 ms before the block ends: the limiter (cut to 1) has a free slot, and still nothing starts.
-    await clock.advance(799);
+    // Task 2 is done: the limiter (cut to 1) has a free slot, but the learned pace (5 of 6 starts
+    // of the last second accepted: one start per 210.5 ms) holds the next start, not the Retry-After.
+    await clock.advance(5);
     await done(2, { ok: true, tokens: 1 });
     expect(await drain()).toEqual([]);
-    // The block ends: the first in line starts, at once.
+    await clock.advance(206);
+    const paced = await drain();
+    expect(paced.map((f) => [f.kind, f.body.id])).toEqual([[Frame.Task, 3]]);
+    expect(clock.now() - throttledAt).toBe(211);
+    // Task 3, sent under the pace, is refused too: now nothing starts until its Retry-After has passed.
+    const confirmedAt = clock.now();
+    await done(3, { ok: false, kind: 'throttle', retryable: true, retryAfterMs: 800, message: '429' });
+    await clock.advance(799);
+    expect(await drain()).toEqual([]);
     await clock.advance(1);
     const resumed = await drain();
-    expect(resumed.length).toBeGreaterThan(0);
-    expect(resumed[0]).toMatchObject({ kind: Frame.Task, body: { id: 3 } });
-    expect(clock.now() - throttledAt).toBe(800);
+    expect(resumed[0]).toMatchObject({ kind: Frame.Task, body: { id: 4 } });
+    expect(clock.now() - confirmedAt).toBe(800);
   });
 
   it('sends tasks without a model ahead regardless of limiters, and nothing at all once paused', async () => {

@@ -44,24 +44,19 @@ describe('ModelLimiter concurrency', () => {
     expect(limiter.inFlight).toBe(0);
   });
 
-  it('halves the limit on a 429 and blocks starts until Retry-After has passed', async () => {
+  it('halves the limit on a first 429 with no pace in force, and leaves the other starts unblocked by its Retry-After', () => {
     const { limiter, clock } = limiterFactory();
     startMany(limiter, 1);
 
     limiter.throttle(5_000);
 
     expect(limiter.limit).toBe(4);
-    expect(limiter.blockedUntil).toBe(clock.now() + 5_000);
-    expect(limiter.canStart()).toBe(false);
-    expect(limiter.waitMs()).toBe(5_000);
-    await clock.advance(3_000);
-    expect(limiter.canStart()).toBe(false);
-    expect(limiter.waitMs()).toBe(2_000);
-    await clock.advance(2_000);
+    expect(limiter.blockedUntil).toBe(0);
     expect(limiter.canStart()).toBe(true);
     expect(limiter.waitMs()).toBe(0);
-    // One refused request out of one: the learned pace is one start a second, after the block.
-    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: clock.now(), paceMs: 1052.6 });
+    // One refused request out of one: nothing accepted, no rate to keep to.
+    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: 0, paceMs: 0 });
+    expect(clock.now()).toBe(1_000_000);
   });
 
   it('grows back to the maximum by about one per window of successes, and never above it', () => {
@@ -95,16 +90,30 @@ describe('ModelLimiter concurrency', () => {
     expect(limiter.stats().throttled).toBe(8);
   });
 
-  it('cuts again for a 429 from a request that started after the last cut', () => {
+  it('cuts again for a timeout from a request that started after the last cut', () => {
     const { limiter } = limiterFactory({ maxConcurrency: 8 });
     startMany(limiter, 2);
-    limiter.throttle();
+    limiter.fail('timeout');
     limiter.start();
 
-    limiter.throttle(); // started before the cut: same congestion
+    limiter.fail('timeout'); // started before the cut: same congestion
     expect(limiter.limit).toBe(4);
-    limiter.throttle(); // started after the cut: new congestion
+    limiter.fail('timeout'); // started after the cut: new congestion
     expect(limiter.limit).toBe(2);
+  });
+
+  it('does not cut the limit for a 429 while a learned pace is in force: the pace holds the rate', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 4);
+    limiter.throttle(); // 3 of 4 accepted: a pace, and the one cut of a 429 with no pace before it
+    expect(limiter.pace).toBeGreaterThan(0);
+    expect(limiter.limit).toBe(4);
+    startMany(limiter, 2);
+
+    for (let i = 0; i < 5; i++) limiter.throttle();
+
+    expect(limiter.limit).toBe(4);
+    expect(limiter.stats().throttled).toBe(6);
   });
 
   it('never cuts below the minimum concurrency', () => {
@@ -339,17 +348,21 @@ describe('Limiters', () => {
 });
 
 describe('ModelLimiter pacing learned from 429s', () => {
-  it('spaces starts to 95% of the rate the model accepted when it began refusing', async () => {
+  it('spaces starts to 95% of the rate the model accepted when it began refusing, without waiting for the Retry-After', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
-    // A burst of 64 fast calls against a model that takes 50 a second: 14 are refused.
+    // A burst of 64 fast calls against a model that takes 50 a second: 14 are refused at once,
+    // before the accepted ones answer; the estimate tightens with each refusal of the burst.
     startMany(limiter, 64);
-    await clock.advance(60);
-    for (let i = 0; i < 50; i++) limiter.succeed();
-    for (let i = 0; i < 14; i++) limiter.throttle(1000);
+    await clock.advance(1);
+    limiter.throttle(1000);
+    expect(limiter.pace).toBeCloseTo(1000 / (63 * 0.95), 9);
+    for (let i = 0; i < 13; i++) limiter.throttle(1000);
     expect(limiter.pace).toBeCloseTo(1000 / (50 * 0.95), 9);
-    // Retry-After first, then one start per pace.
-    expect(limiter.waitMs()).toBe(1000);
-    await clock.advance(1000);
+    await clock.advance(59);
+    for (let i = 0; i < 50; i++) limiter.succeed();
+    expect(limiter.pace).toBeCloseTo(1000 / (50 * 0.95), 9); // the answers change nothing
+    // No block: one start per pace.
+    expect(limiter.blockedUntil).toBe(0);
     expect(limiter.canStart()).toBe(true);
     limiter.start();
     expect(limiter.canStart()).toBe(false);
@@ -358,22 +371,144 @@ describe('ModelLimiter pacing learned from 429s', () => {
     expect(limiter.canStart()).toBe(true);
   });
 
-  it('learns nothing from a 429 without Retry-After, and probes for more after a calm half-minute', async () => {
-    const { limiter, clock } = limiterFactory({ maxConcurrency: 16 });
+  it('learns a pace from a 429 that states no wait, as from one that does', () => {
+    const { limiter } = limiterFactory({ maxConcurrency: 16 });
     startMany(limiter, 10);
     limiter.throttle();
-    expect(limiter.pace).toBe(0);
-    limiter.throttle(500);
+    expect(limiter.pace).toBeCloseTo(1000 / (9 * 0.95), 9);
+    expect(limiter.blockedUntil).toBe(0);
+  });
+
+  it('probes upward after a calm second: the spacing shrinks 1% per success until the next 429 re-learns it', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 16 });
+    startMany(limiter, 10);
+    limiter.throttle(200);
     const learned = limiter.pace;
-    expect(learned).toBeGreaterThan(0);
-    await clock.advance(31_000);
+    await clock.advance(999);
     limiter.succeed();
-    expect(limiter.pace).toBeCloseTo(learned * 0.98, 9);
+    expect(limiter.pace).toBe(learned); // not calm for a second yet
+    await clock.advance(1);
+    limiter.succeed();
+    expect(limiter.pace).toBeCloseTo(learned * 0.99, 9);
+    limiter.succeed();
+    expect(limiter.pace).toBeCloseTo(learned * 0.99 ** 2, 9);
+    for (let i = 0; i < 6; i++) limiter.succeed(); // the rest of the first burst answers
+    // A new refusal (after the first one's Retry-After: a new episode) re-learns the pace from what was accepted.
+    startMany(limiter, 5);
+    limiter.throttle(200);
+    expect(limiter.pace).toBeCloseTo(1000 / (4 * 0.95), 9);
+    expect(limiter.blockedUntil).toBe(0);
+  });
+
+  it('does not probe before the Retry-After of the refusal that taught the pace has passed', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 16 });
+    startMany(limiter, 10);
+    limiter.throttle(30_000);
+    const learned = limiter.pace;
+    await clock.advance(29_000);
+    limiter.succeed();
+    expect(limiter.pace).toBe(learned);
+    await clock.advance(1000);
+    limiter.succeed();
+    expect(limiter.pace).toBeCloseTo(learned * 0.99, 9);
+  });
+
+  it('stops pacing once probing has brought the spacing under half a millisecond', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    startMany(limiter, 64);
+    limiter.throttle(100);
+    await clock.advance(1000);
+    for (let i = 0; i < 500 && limiter.pace > 0; i++) limiter.succeed();
+    expect(limiter.pace).toBe(0);
+  });
+});
+
+describe('ModelLimiter Retry-After, confirmed', () => {
+  it('blocks every start for the Retry-After once a request sent after the pace took effect is refused within it', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 4);
+    limiter.throttle(1000); // first of the episode: a pace, no block
+    expect(limiter.blockedUntil).toBe(0);
+    await clock.advance(300);
+    limiter.start(); // sent under the pace
+    await clock.advance(10);
+    limiter.succeed(); // (the oldest in flight answers)
+    limiter.succeed();
+    limiter.succeed();
+    const paceBefore = limiter.pace;
+
+    limiter.throttle(1000); // the request sent at +300, refused at +310
+
+    expect(limiter.blockedUntil).toBe(clock.now() + 1000);
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(1000);
+    expect(limiter.pace).toBe(paceBefore); // too soon to measure; the block holds starts back
+    await clock.advance(1000);
+    expect(limiter.canStart()).toBe(true);
+  });
+
+  it('slows the pace by a tenth when a refusal that states no wait confirms it was not enough', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 4);
+    limiter.throttle(); // a 503 overload: a pace, no wait stated
+    for (let i = 0; i < 3; i++) limiter.succeed();
+    const paceBefore = limiter.pace;
+    await clock.advance(100);
+    limiter.start();
+    await clock.advance(5);
+
+    limiter.throttle();
+
+    expect(limiter.blockedUntil).toBe(0);
+    expect(limiter.pace).toBeCloseTo(paceBefore / 0.9, 9);
+  });
+
+  it('waits twice as long before probing again after a probe that ended in a confirmed refusal', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 4);
+    limiter.throttle(100);
+    for (let i = 0; i < 3; i++) limiter.succeed();
+    await clock.advance(50);
+    limiter.start();
+    limiter.throttle(100); // confirmed: blocked 100 ms
+    const pace = limiter.pace;
+    await clock.advance(100 + 1000);
+    limiter.start();
+    limiter.succeed();
+    expect(limiter.pace).toBe(pace); // a second of calm after the block is no longer enough
+    await clock.advance(1000);
+    limiter.start();
+    limiter.succeed();
+    expect(limiter.pace).toBeCloseTo(pace * 0.99, 9);
+  });
+});
+
+describe('ModelLimiter rate measured between refusals', () => {
+  it('measures a new episode\'s rate since the previous episode began, leaving out the time it blocked every start', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 8 });
+    startMany(limiter, 4);
+    limiter.throttle(1000);
+    for (let i = 0; i < 3; i++) limiter.succeed();
+    await clock.advance(50);
+    limiter.start();
+    limiter.throttle(1000); // confirmed: every start blocked for 1 s, from +50 ms
+    await clock.advance(1000);
+    for (let i = 0; i < 20; i++) {
+      limiter.start();
+      await clock.advance(50);
+      limiter.succeed();
+    }
+    limiter.start();
+
+    limiter.throttle(1000); // 2 s after the confirmation, 1 s of it blocked: 20 accepted in the 1 s offered
+
+    expect(limiter.pace).toBeCloseTo(1000 / (20 * 0.95), 9);
+    expect(limiter.blockedUntil).toBeLessThan(clock.now());
   });
 });
 
 describe('ModelLimiter look-ahead (open) and cancel', () => {
-  it('is open only after a full window of successes at its maximum limit, unblocked, unpaced and without a budget', async () => {
+  it('is open only after a full window of successes at its maximum limit, unblocked, unpaced, without a budget and with room in what the provider states', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 4 });
     expect(limiter.open).toBe(false); // a new model shows its rate limit in its first burst
     startMany(limiter, 4);
@@ -393,11 +528,11 @@ describe('ModelLimiter look-ahead (open) and cancel', () => {
     expect(limiter.limit).toBe(4); // the climb back took more than a window of successes
     expect(limiter.open).toBe(true);
 
-    limiter.throttle(2000); // Retry-After blocks
+    limiter.throttle(2000); // a pace is learned
     expect(limiter.open).toBe(false);
     await clock.advance(2000);
     expect(limiter.pace).toBeGreaterThan(0);
-    expect(limiter.open).toBe(false); // unblocked, but starts are still paced
+    expect(limiter.open).toBe(false); // starts are still paced
 
     const budgeted = limiterFactory({ maxConcurrency: 4 }, { requestsPerMinute: 600 }).limiter;
     expect(budgeted.open).toBe(false);
@@ -462,5 +597,72 @@ describe('ModelLimiter first wave and paced grid', () => {
     await clock.advance(10 * pace); // a pause: no burst to catch up
     limiter.start();
     expect(limiter.waitMs()).toBeCloseTo(pace, 6);
+  });
+});
+
+describe('ModelLimiter stated allowances', () => {
+  const requests = (remaining: number, resetMs = 960, limit = 50) => ({ requests: { limit, remaining, resetMs } });
+
+  it('paces starts to the requests the provider says are left, taking those sent after the replied request as spent', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    const sentAt = clock.now();
+    limiter.start();
+    await clock.advance(1);
+    startMany(limiter, 2); // sent after it: the reply may not count them
+    await clock.advance(49);
+
+    // 2 left, 48 missing over 960 ms: one comes back every 20 ms.
+    limiter.observe(requests(2), sentAt);
+    limiter.succeed();
+
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(20);
+    await clock.advance(20);
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.waitMs()).toBe(20);
+  });
+
+  it('ignores a reply that states no allowance, and one to a request older than the last observed', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    limiter.observe({ retryAfterMs: 1000 }, clock.now());
+    limiter.observe(undefined, undefined);
+    expect(limiter.canStart()).toBe(true);
+    limiter.observe(requests(50), clock.now());
+    limiter.observe(requests(0), clock.now() - 10);
+    expect(limiter.canStart()).toBe(true);
+  });
+
+  it('gives a start handed back unstarted back to the allowance', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    limiter.observe(requests(1), clock.now());
+    limiter.start();
+    expect(limiter.canStart()).toBe(false);
+    limiter.cancel();
+    expect(limiter.canStart()).toBe(true);
+  });
+
+  it('charges a start without an estimate the mean tokens of the calls so far against a stated token allowance', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    limiter.start();
+    limiter.succeed(100);
+    // 900 missing over 900 ms: one token a millisecond.
+    limiter.observe({ tokens: { limit: 1000, remaining: 100, resetMs: 900 } }, clock.now());
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(100);
+  });
+
+  it('is not open while the provider says fewer requests are left than a full look-ahead needs', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 4 });
+    startMany(limiter, 4);
+    for (let i = 0; i < 4; i++) limiter.succeed();
+    expect(limiter.open).toBe(true);
+    limiter.observe(requests(3, 1000, 1000), clock.now());
+    expect(limiter.open).toBe(false);
+    await clock.advance(1);
+    limiter.observe(requests(4, 1000, 1000), clock.now());
+    expect(limiter.open).toBe(true);
   });
 });
