@@ -202,8 +202,9 @@ export interface ExperimentViewOptions {
   with_eco?: boolean;
 }
 
-export async function getExperiment(core: CoreContext, id: number, o: ExperimentViewOptions) {
-  const row = await store.getExperimentRow(core.db, id);
+/** The experiment as the API shows it; read through `db` (a transaction's client) when given, else the core's database. */
+export async function getExperiment(core: CoreContext, id: number, o: ExperimentViewOptions, db: Db = core.db) {
+  const row = await store.getExperimentRow(db, id);
   const dataset = row.dataset;
   const view = store.experimentView(row);
   const { dataset_id, ...rest } = view;
@@ -213,10 +214,10 @@ export async function getExperiment(core: CoreContext, id: number, o: Experiment
   const eco = Boolean(o.with_eco);
   return {
     ...rest,
-    dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(core.db, dataset_id) } : dataset,
-    results: await store.listResults(core.db, id, Boolean(o.with_results) || full, eco),
-    ...(o.with_answers || full ? { answers: await store.listAnswers(core.db, id, eco) } : {}),
-    ...(eco ? { eco: await ecoReport(core.db, id) } : {}),
+    dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(db, dataset_id) } : dataset,
+    results: await store.listResults(db, id, Boolean(o.with_results) || full, eco),
+    ...(o.with_answers || full ? { answers: await store.listAnswers(db, id, eco) } : {}),
+    ...(eco ? { eco: await ecoReport(db, id) } : {}),
   };
 }
 
@@ -328,11 +329,15 @@ export async function stopExperiments(core: CoreContext, scope: ExperimentScope)
  * Experiments still running are left to finish unless `force` (Evalap's
  * meaning). Returns the ids reopened.
  */
-export async function retryExperiments(core: CoreContext, scope: ExperimentScope, force = false): Promise<number[]> {
-  return withLaunch(core, async (client) => {
-    const ids = await store.reopenForRetry(client, await scope(client), force);
-    return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
-  });
+export async function retryExperiments(core: CoreContext, scope: ExperimentScope, force = false, tx?: Db): Promise<number[]> {
+  return withLaunch(
+    core,
+    async (client) => {
+      const ids = await store.reopenForRetry(client, await scope(client), force);
+      return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
+    },
+    tx,
+  );
 }
 
 export async function stopExperiment(core: CoreContext, id: number) {
@@ -342,7 +347,12 @@ export async function stopExperiment(core: CoreContext, id: number) {
 }
 
 export async function retryExperiment(core: CoreContext, id: number, force = false) {
-  const reopened = await retryExperiments(core, single(id), force);
+  // Read in the retry's transaction: once it commits, a runner may take the retry task and move
+  // the experiment on before a later read, and the answer must say what the retry did.
+  const [reopened, view] = await core.db.transaction(async (client) => {
+    const ids = await retryExperiments(core, single(id), force, client);
+    return [ids, await getExperiment(core, id, {}, client)] as const;
+  });
   core.logger.info('experiment_retried', { experiment_id: id, reopened: reopened.length > 0 });
-  return getExperiment(core, id, {});
+  return view;
 }
