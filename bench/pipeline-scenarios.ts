@@ -174,36 +174,26 @@ async function scaleOut(): Promise<void> {
   });
 }
 
+/** A model that takes 50 requests a second (sliding window) and answers the rest 429 with Retry-After: 1. */
+const RATELIMIT: Throughput = {
+  key: 'ratelimit',
+  n: 1000,
+  latencyMs: 50,
+  c: 64,
+  factor: 1.1,
+  idealMs: (1000 / 50) * 1000,
+  behaviour: { maxRequestsPerSecond: 50, retryAfterSeconds: 1 },
+  max429Share: 0.05,
+};
+
 export const SCENARIOS: Record<string, () => Promise<void>> = {
   c8: () => throughput({ key: 'c8', n: 2000, latencyMs: 100, c: 8, factor: 1.05 }),
   c32: () => throughput({ key: 'c32', n: 2000, latencyMs: 100, c: 32, factor: 1.1 }),
   c256: () => throughput({ key: 'c256', n: 5000, latencyMs: 1000, c: 256, factor: 1.1 }),
   l0: () => throughput({ key: 'l0', n: 5000, latencyMs: 0, c: 32, minRowsPerSec: 450 }),
-  ratelimit: () =>
-    throughput({
-      key: 'ratelimit',
-      n: 1000,
-      latencyMs: 50,
-      c: 64,
-      factor: 1.1,
-      idealMs: (1000 / 50) * 1000,
-      behaviour: { maxRequestsPerSecond: 50, retryAfterSeconds: 1 },
-      max429Share: 0.05,
-    }),
+  ratelimit: () => throughput(RATELIMIT),
   // Three runners share one 50 req/s limit: together they must keep to it as one runner does.
-  shared3: () =>
-    throughput({
-      key: 'shared3',
-      n: 1000,
-      latencyMs: 50,
-      c: 64,
-      runners: 3,
-      factor: 1.1,
-      idealMs: (1000 / 50) * 1000,
-      behaviour: { maxRequestsPerSecond: 50, retryAfterSeconds: 1 },
-      max429Share: 0.05,
-      timeoutMs: 300_000,
-    }),
+  shared3: () => throughput({ ...RATELIMIT, key: 'shared3', runners: 3, timeoutMs: 300_000 }),
   scale3: scaleOut,
   rss,
   idle,

@@ -97,23 +97,6 @@ export interface ReleaseEntry {
   delaySec?: number;
 }
 
-/**
- * Hands messages back to the queue: sets their visibility to `delaySec ?? 0`
- * with `ChangeMessageVisibilityBatch`, a batch per call, the calls in parallel.
- * Used on shutdown (visible at once) and for a delayed retry. Untrack the
- * messages from the heartbeat first, or a tick may hide them again. Never
- * rejects: the caller logs the failures.
- * @returns the ids whose release failed (entry failures and whole failed calls).
- */
-export async function releaseMessages(
-  sqs: SQSClient,
-  queueUrl: string,
-  entries: readonly ReleaseEntry[],
-): Promise<string[]> {
-  const { refused, unsent } = await tryRelease(sqs, queueUrl, entries);
-  return [...refused, ...unsent];
-}
-
 export interface ReleaseOutcome {
   /** Ids SQS answered for with a failure (a receipt handle gone, ...). */
   refused: string[];
@@ -123,7 +106,14 @@ export interface ReleaseOutcome {
   error?: unknown;
 }
 
-/** releaseMessages, telling the entries SQS refused from the calls that failed. Never rejects. */
+/**
+ * Hands messages back to the queue: sets their visibility to `delaySec ?? 0`
+ * with `ChangeMessageVisibilityBatch`, a batch per call, the calls in
+ * parallel, telling the entries SQS refused from the calls that failed.
+ * Used on shutdown (visible at once) and for a delayed retry. Untrack the
+ * messages from the heartbeat first, or a tick may hide them again. Never
+ * rejects: the caller logs the failures.
+ */
 export async function tryRelease(sqs: SQSClient, queueUrl: string, entries: readonly ReleaseEntry[]): Promise<ReleaseOutcome> {
   const outcome: ReleaseOutcome = { refused: [], unsent: [] };
   await Promise.all(

@@ -32,12 +32,15 @@ export class Experiments {
   private readonly configs = new Map<number, { at: number; value: Promise<Resolved | undefined> }>();
   /** Experiments seen stopped (or deleted), with when. */
   private readonly stopped = new Map<number, number>();
+  private readonly clock: Pick<Clock, 'now'>;
 
-  constructor(private readonly deps: ExperimentsDeps) {}
+  constructor(private readonly deps: ExperimentsDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
 
   /** The experiment's configuration, from the cache unless `fresh`; undefined if it does not exist. */
   config(id: number, fresh = false): Promise<Resolved | undefined> {
-    const now = (this.deps.clock ?? systemClock).now();
+    const now = this.clock.now();
     const cached = this.configs.get(id);
     if (cached && !fresh && now - cached.at < CONFIG_TTL_MS) return cached.value;
     const value = experimentConfig(this.deps.pool, id).then((c) => c && this.resolve(c));
@@ -55,7 +58,7 @@ export class Experiments {
 
   /** Remembers these experiments as stopped and forgets their configurations. */
   markStopped(ids: number[]): void {
-    const now = (this.deps.clock ?? systemClock).now();
+    const now = this.clock.now();
     for (const id of ids) {
       this.stopped.set(id, now);
       this.configs.delete(id);

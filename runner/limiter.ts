@@ -312,8 +312,9 @@ export class ModelLimiter {
   start(estimatedTokens = 0): void {
     const now = this.options.clock.now();
     this.window.prune(now);
-    const tokenCost = this.tokenCost(Math.max(0, estimatedTokens));
-    this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, Math.max(0, estimatedTokens)), startedAt: now, tokenCost });
+    const estimate = Math.max(0, estimatedTokens);
+    const tokenCost = this.tokenCost(estimate);
+    this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, estimate), startedAt: now, tokenCost });
     this.stated.requests.spend(1);
     this.stated.tokens.spend(tokenCost);
     if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {

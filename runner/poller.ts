@@ -13,7 +13,6 @@ import type { Logger } from '../core/logger.js';
 import { Delays } from '../core/backoff.js';
 import { SQS_BATCH_MAX, SqsOutageLog } from '../core/queue.js';
 
-
 /** Most receive loops a runner runs: enough to keep a large runner's credits filled, few enough not to flood SQS with empty receives. */
 export const MAX_RECEIVE_LOOPS = 10;
 

@@ -14,9 +14,6 @@
 import type { HeaderLookup } from './http.js';
 import { readRateLimits } from './rate-limits.js';
 
-// Read with the other rate-limit headers in rate-limits.ts; exported here too, where callers found it first.
-export { parseRetryAfter } from './rate-limits.js';
-
 export class ProviderError extends Error {
   override name = 'ProviderError';
   constructor(

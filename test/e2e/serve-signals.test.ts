@@ -14,20 +14,12 @@ import path from 'node:path';
 import { freePort } from '../../local/ports.js';
 import { projectRoot } from '../../local/paths.js';
 import { waitUntil } from '../support/runner.js';
+import { alive } from '../support/processes.js';
 
 jest.setTimeout(120_000);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-serve-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The pids of a process group's members running `command`. */
 const groupMembers = (pgid: number, command: string) =>

@@ -8,9 +8,9 @@ import {
   ProviderServerError,
   ProviderTimeoutError,
   RateLimitedError,
-  parseRetryAfter,
 } from '../../core/providers/errors.js';
 import { generateAnswer, renderTemplate, splitThink, type ChatModel } from '../../core/providers/openai.js';
+import { parseRetryAfter } from '../../core/providers/rate-limits.js';
 import { startModelServer, type StubModelServer } from '../support/model-server.js';
 
 const API_KEY = 'sk-test-4f9c2e7a1b3d5e6f';

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Logger } from '../../core/logger.js';
-import { releaseMessages } from '../../runner/acks.js';
+import { tryRelease, type ReleaseEntry } from '../../runner/acks.js';
 import { VisibilityHeartbeat, type HeartbeatOptions } from '../../runner/heartbeat.js';
 
 const QUEUE_URL = 'https://sqs.eu-west-3.amazonaws.com/123456789012/evalap-tasks';
@@ -336,7 +336,13 @@ describe('VisibilityHeartbeat', () => {
   });
 });
 
-describe('releaseMessages', () => {
+/** The ids whose release failed, refused by SQS or in a call that failed alike. */
+async function releaseMessages(client: SQSClient, queueUrl: string, entries: readonly ReleaseEntry[]): Promise<string[]> {
+  const { refused, unsent } = await tryRelease(client, queueUrl, entries);
+  return [...refused, ...unsent];
+}
+
+describe('releasing messages (tryRelease)', () => {
   it('makes messages visible at once in batches of 10', async () => {
     const entries = Array.from({ length: 12 }, (_, i) => ({ id: `m-${i}`, receiptHandle: `rh-${i}` }));
 

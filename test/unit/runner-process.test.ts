@@ -10,6 +10,7 @@ import { jest } from '@jest/globals';
 import { createLogger } from '../../core/logger.js';
 import { startRunnerProcess, type RunnerProcess } from '../../local/runner-process.js';
 import { startRunnerProcesses } from '../../local/runner-processes.js';
+import { alive } from '../support/processes.js';
 
 jest.setTimeout(30_000);
 
@@ -60,15 +61,6 @@ function start(mode: 'crash' | 'serve', count?: number, over: Partial<typeof OPT
   runner = count === undefined ? startRunnerProcess(env, logger, record(output), options) : startRunnerProcesses(count, env, logger, record(output), options);
   return runner;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalap-runner-process-'));
