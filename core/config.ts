@@ -164,6 +164,7 @@ export const VARIABLES = {
   RUNNER_MAX_ATTEMPTS: int('Attempts of a model call on 429, 5xx, timeouts and resets before the row is recorded as failed.', '5', 1, 100),
   RUNNER_MODEL_TIMEOUT_MS: int('Timeout of one model call.', '60000', 100, 3_600_000),
   RUNNER_POLL_WAIT_SEC: int('Long-poll wait of each SQS receive (also the longest a shutdown waits for a poll).', '5', 0, 20),
+  RUNNER_RATE_SHARE_INTERVAL_MS: int('How often each runner tells the others, through PostgreSQL, what it learned of each model\'s rate limits (its pace, Retry-After blocks) and which models it calls, so that several runners keep to one provider limit together. 0: each runner keeps to the limits on its own.', '200', 0, 60_000),
   RUNNER_STATS_INTERVAL_MS: int('How often the runner logs throughput, in-flight count, per-model limits and retries.', '10000', 100, 3_600_000),
   RUNNER_TASK_PROTECTION_MIN: int('AWS (ECS): minutes of scale-in protection the runner asks for while it holds messages, renewed before it lapses and cleared when the runner is idle.', '30', 1, 2880),
   RUNNER_TASK_PROTECTION_QUIET_SEC: int('AWS (ECS): seconds the runner must have held nothing before it clears its scale-in protection; longer than RUNNER_POLL_WAIT_SEC, so a runner that runs dry between two receives of a busy queue keeps it.', '30', 1, 3600),

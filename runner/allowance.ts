@@ -13,6 +13,9 @@
  * windows refills all at once at the reset instead; a refusal while the
  * allowance showed room is how it tells, and from then on nothing is taken
  * to come back before the reset.
+ *
+ * Runners sharing a model (runner/rate-share.ts) each take their `share` of
+ * what is stated: every runner's replies state the same allowance, spent by all.
  */
 import type { Allowance as Stated } from '../core/providers/rate-limits.js';
 
@@ -29,6 +32,8 @@ export class StatedAllowance {
   private spent = 0;
   /** The provider refills at the reset only (a fixed window): learned from a refusal. */
   private windowed = false;
+  /** This runner's share of the allowance (see runner/limiter.ts, share). */
+  share = 1;
 
   /** Whether the provider ever stated this allowance. */
   get known(): boolean {
@@ -70,17 +75,17 @@ export class StatedAllowance {
     let refill = 0;
     if (this.resetAt !== undefined && now >= this.resetAt) refill = whole - this.remaining;
     else if (this.ratePerMs !== undefined && !this.windowed) refill = this.ratePerMs * (now - this.observedAt);
-    return Math.min(whole, this.remaining + refill) - this.spent;
+    return Math.min(whole, this.remaining + refill) * this.share - this.spent;
   }
 
   /** Ms until `cost` can be spent (0: now). Unknown (no rate, no reset): 0, and the limiter's other rules decide. */
   waitMs(now: number, cost: number): number {
     const available = this.available(now);
     // A cost above the whole allowance would never fit: it waits for a whole one.
-    const need = Math.min(cost, this.limit ?? cost);
+    const need = Math.min(cost, (this.limit ?? cost) * this.share);
     if (available >= need) return 0;
     if (this.ratePerMs !== undefined && !this.windowed) {
-      const byRate = Math.ceil((need - available) / this.ratePerMs);
+      const byRate = Math.ceil((need - available) / (this.ratePerMs * this.share));
       return this.resetAt !== undefined && this.resetAt > now ? Math.min(byRate, this.resetAt - now) : byRate;
     }
     if (this.resetAt !== undefined && this.resetAt > now) return this.resetAt - now;

@@ -153,6 +153,12 @@ export class Broker {
     for (const [id, state] of this.workers) this.recall(id, [...state.running.values()].filter(match).map((t) => t.wire.id));
   }
 
+  /** The limits of these models changed from outside (runner/rate-share.ts): those that closed get their tasks back; waiting tasks may go. */
+  reconsider(closed: string[]): void {
+    for (const key of closed) this.recallModel(key);
+    this.pump();
+  }
+
   /** A limiter stopped being open: its tasks waiting at workers come back, to wait for it here. */
   private recallModel(modelKey: string): void {
     this.recallWhere((t) => t.modelKey === modelKey);

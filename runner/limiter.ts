@@ -19,10 +19,17 @@
  *   of successes, halved on timeouts, 5xx and 429s when no pace is in force;
  * - the model's published budget (requests and tokens per minute), a hard limit
  *   counted over the trailing 60 s.
+ *
+ * Several runners calling one model keep to its limits together
+ * (runner/rate-share.ts): each takes its share (1/n of n runners wanting the
+ * model) of the budget, of what the provider states is left, and of the
+ * learned rate; a pace learned and a block asked for by one runner's refusal
+ * hold for all of them (see share).
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { RateLimitState } from '../core/providers/rate-limits.js';
+import type { Reserved } from '../core/store/rate-shares.js';
 import { StatedAllowance } from './allowance.js';
 import { StartWindow } from './start-window.js';
 
@@ -50,6 +57,13 @@ export interface LimiterOptions {
    * 0 = off. @defaultvalue 0
    */
   firstWaveMs?: number;
+  /**
+   * Shared with other runners (runner/rate-share.ts): `exchange` asks for an exchange with them
+   * soon. A new limiter starts nothing until it knows its share (see share), nor does its first wave
+   * end before the others said what their first waves taught them; each waits `waitMs` at most.
+   * A refusal that taught something asks for an exchange at once. @defaultvalue not shared
+   */
+  shared?: { waitMs: number; exchange: () => void };
   /**
    * Called whenever the integer limit changes.
    * @example onLimitChange: (key, limit, reason) => log.info('limit_changed', { key, limit, reason })
@@ -82,9 +96,17 @@ const CONFIRM_MEASURE_MS = 250;
 /** A refusal that confirms a pace was not enough slows it by at least this factor. */
 const CONFIRMED_SLOWDOWN = 0.9;
 
+/**
+ * Shared: a first wave's end waits for an exchange at least this long after its answers, so that
+ * the other runners' refusals of the same wave, back within about the same latency, are heard.
+ */
+const WAVE_SETTLE_MS = 100;
+/** A limiter asked for a start within this long still wants its model (see sharedState). */
+const DEMAND_MS = 1000;
+
 const DEFAULTS = { minConcurrency: 1, clock: systemClock, firstWaveMs: 0 } as const;
 
-type ResolvedOptions = Required<Omit<LimiterOptions, 'onLimitChange'>> & Pick<LimiterOptions, 'onLimitChange'>;
+type ResolvedOptions = Required<Omit<LimiterOptions, 'onLimitChange' | 'shared'>> & Pick<LimiterOptions, 'onLimitChange' | 'shared'>;
 
 function resolveOptions(options: LimiterOptions): ResolvedOptions {
   const o = {
@@ -134,6 +156,30 @@ interface InFlightRequest {
   startedAt: number;
   /** Tokens it was charged against the stated allowance (undone if it never leaves). */
   tokenCost: number;
+}
+
+/** What this runner tells the others of a model (see ModelLimiter.sharedState). */
+export interface SharedState {
+  demand: boolean;
+  /** The spacing of all runners' starts together, learned at `learnedAt`. */
+  paceMs?: number;
+  learnedAt?: number;
+  blockedUntil: number;
+  /** What it holds of a declared budget (see shareOfBudget). */
+  reserved: Reserved;
+}
+
+/** What the runners sharing a model say of it (see ModelLimiter.share). */
+export interface SharedView {
+  /** Runners that share the model's limits, this one included. */
+  runners: number;
+  /** The latest pace another runner learned (spacing of all runners' starts together). */
+  paceMs?: number;
+  learnedAt?: number;
+  /** The latest block another runner holds. */
+  blockedUntil: number;
+  /** What the others hold of a declared budget. @defaultvalue none */
+  reserved?: Reserved;
 }
 
 /** Admission control for one model endpoint. Not thread-safe: the main thread owns it. */
@@ -191,9 +237,25 @@ export class ModelLimiter {
   /** Successes since the limiter was made or last cut or throttled: look-ahead waits for a full window. */
   private calmSuccesses = 0;
   /** The first wave (see firstWaveMs): still starting, waiting for its answers (until `firstWaveEnd`), or over. */
-  private firstWave: 'starting' | 'waiting' | 'over';
+  /** (Shared: 'sharing' waits for an exchange after the wave's answers, see shared.) */
+  private firstWave: 'starting' | 'waiting' | 'sharing' | 'over';
   private firstWaveStarts = 0;
   private firstWaveEnd = 0;
+  /** This runner's share of the model's limits (see share). */
+  private shareOf = 1;
+  /** When the pace was last learned from a refusal, here or by another runner (see share). */
+  private learnedAt = Number.NEGATIVE_INFINITY;
+  /** Shared, and waiting for an exchange: starts wait until this time at most (see shared)... */
+  private shareDue: number | undefined;
+  /** ...for an exchange made at this time or later. */
+  private shareFrom = Number.NEGATIVE_INFINITY;
+  /**
+   * At the last exchange (see share): what the others held of a declared budget, what this runner
+   * had started in its window, whether it wanted the model, and when (see shareOfBudget).
+   */
+  private sharedBudget: { others: Reserved; own: Reserved; wants: boolean; at: number } | undefined;
+  /** The last time a start was asked for or made: the model is still wanted (see sharedState). */
+  private askedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly key: string,
@@ -204,6 +266,16 @@ export class ModelLimiter {
     this.declareBudget(budget);
     this.current = this.options.initialConcurrency;
     this.firstWave = this.options.firstWaveMs > 0 ? 'starting' : 'over';
+    this.awaitShare();
+  }
+
+  /** Shared: no start until an exchange made `settleMs` from now or later (the next tick), or the wait is over. */
+  private awaitShare(settleMs = 0): void {
+    if (!this.options.shared) return;
+    const now = this.options.clock.now();
+    this.shareDue = now + this.options.shared.waitMs;
+    this.shareFrom = now + settleMs;
+    if (settleMs === 0) this.options.shared.exchange();
   }
 
   /** Current integer concurrency limit. */
@@ -242,8 +314,13 @@ export class ModelLimiter {
   }
 
   private firstWaveOver(): boolean {
-    if (this.firstWave === 'waiting' && (this.inFlight === 0 || this.options.clock.now() >= this.firstWaveEnd)) this.firstWave = 'over';
-    return this.firstWave !== 'waiting';
+    if (this.firstWave === 'waiting' && (this.inFlight === 0 || this.options.clock.now() >= this.firstWaveEnd)) {
+      // Shared: the other runners' first waves may have been refused where this one's was not.
+      this.firstWave = this.options.shared ? 'sharing' : 'over';
+      this.awaitShare(WAVE_SETTLE_MS);
+    }
+    if (this.firstWave === 'sharing' && this.shareDue === undefined) this.firstWave = 'over';
+    return this.firstWave === 'over' || this.firstWave === 'starting';
   }
 
   /**
@@ -252,9 +329,12 @@ export class ModelLimiter {
    */
   waitMs(estimatedTokens = 0): number {
     const now = this.options.clock.now();
+    this.askedAt = now;
     const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
     const statedWait = Math.max(this.stated.requests.waitMs(now, 1), this.stated.tokens.waitMs(now, this.tokenCost(estimatedTokens)));
-    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, statedWait, this.budgetWaitMs(now, estimatedTokens));
+    if (this.shareDue !== undefined && now >= this.shareDue) this.shareDue = undefined;
+    const shareWait = this.shareDue === undefined ? 0 : this.shareDue - now;
+    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, statedWait, shareWait, this.budgetWaitMs(now, estimatedTokens));
   }
 
   /** What a start costs the stated token allowance: its estimate, else what calls have used on average. */
@@ -291,6 +371,7 @@ export class ModelLimiter {
       this.calmSuccesses >= max &&
       this.paceMs === 0 &&
       this.firstWave === 'over' &&
+      this.shareDue === undefined &&
       !this.budgeted &&
       this.blockedTill <= now &&
       // A full look-ahead's worth of starts must fit in what the provider says is left.
@@ -311,13 +392,15 @@ export class ModelLimiter {
   /** A request starts; the caller checked `canStart`. */
   start(estimatedTokens = 0): void {
     const now = this.options.clock.now();
+    this.askedAt = now;
     this.window.prune(now);
     const estimate = Math.max(0, estimatedTokens);
     const tokenCost = this.tokenCost(estimate);
     this.running.push({ seq: ++this.lastSeq, position: this.window.add(now, estimate), startedAt: now, tokenCost });
     this.stated.requests.spend(1);
     this.stated.tokens.spend(tokenCost);
-    if (this.firstWave === 'starting' && ++this.firstWaveStarts >= this.options.maxConcurrency) {
+    // Shared, the first wave is this runner's share of one runner's, so that all together send one.
+    if (this.firstWave === 'starting' && ++this.firstWaveStarts >= Math.ceil(this.options.maxConcurrency * this.shareOf)) {
       this.firstWave = 'waiting';
       this.firstWaveEnd = now + this.options.firstWaveMs;
     }
@@ -396,6 +479,9 @@ export class ModelLimiter {
       this.beginEpisode(now, wait);
     }
     this.lastThrottleAt = now;
+    if (this.paceMs > 0) this.learnedAt = now;
+    // What this refusal taught holds for the other runners too: they hear of it now, not at the next tick.
+    this.options.shared?.exchange();
     // The pace is what holds a rate limit; without one, fewer requests at once is all there is.
     if (paced) this.calmSuccesses = 0;
     else this.decrease(request, 'throttle');
@@ -412,8 +498,67 @@ export class ModelLimiter {
     if (kind !== 'other') this.decrease(request, kind);
   }
 
-  stats(): { key: string; limit: number; inFlight: number; throttled: number; blockedUntil: number; paceMs: number } {
-    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill, paceMs: Math.round(this.paceMs * 10) / 10 };
+  /** What this runner tells the others sharing the model: whether it wants it, its pace for all of them together, its block. */
+  sharedState(): SharedState {
+    const now = this.options.clock.now();
+    const pace = this.paceMs > 0 && this.learnedAt > Number.NEGATIVE_INFINITY ? { paceMs: this.paceMs * this.shareOf, learnedAt: this.learnedAt } : {};
+    this.window.prune(now);
+    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
+    // Before its first exchange, it holds only its starts (it is waiting for its share).
+    const held = this.sharedBudget !== undefined;
+    const reserved = {
+      requests: rpm != null && held ? this.shareOfBudget(rpm, 'requests', now) : this.window.size,
+      tokens: tpm != null && held ? this.shareOfBudget(tpm, 'tokens', now) : this.window.totalTokens,
+    };
+    return { demand: this.wanted(now), ...pace, blockedUntil: this.blockedTill, reserved };
+  }
+
+  private wanted(now: number): boolean {
+    return this.inFlight > 0 || now - this.askedAt < DEMAND_MS;
+  }
+
+  /**
+   * What the runners sharing the model say (runner/rate-share.ts). This runner takes 1/runners of
+   * the limits; the total pace stays what it was (each runner's spacing scales with the count). A
+   * pace learned by another runner after this one last learned its own replaces it, and starts a
+   * calm before probing, as a refusal here would; a later block holds here too.
+   * Returns true if it now holds back what it let through (tasks waiting at workers come back).
+   */
+  share(view: SharedView): boolean {
+    const now = this.options.clock.now();
+    const wasOpen = this.open;
+    if (now >= this.shareFrom) this.shareDue = undefined;
+    const share = 1 / Math.max(1, view.runners);
+    if (share !== this.shareOf) {
+      this.paceMs *= this.shareOf / share;
+      this.shareOf = share;
+      this.stated.requests.share = share;
+      this.stated.tokens.share = share;
+    }
+    if (view.paceMs !== undefined && view.learnedAt !== undefined && view.learnedAt > this.learnedAt) {
+      this.paceMs = view.paceMs / share;
+      this.learnedAt = view.learnedAt;
+      this.lastThrottleAt = Math.max(this.lastThrottleAt, Math.min(view.learnedAt, now));
+      this.calmSuccesses = 0;
+    }
+    this.window.prune(now);
+    const own = { requests: this.window.size, tokens: this.window.totalTokens };
+    this.sharedBudget = { others: view.reserved ?? { requests: 0, tokens: 0 }, own, wants: this.wanted(now), at: now };
+    if (view.blockedUntil > Math.max(now, this.blockedTill)) {
+      this.blocks.push([Math.max(now, this.blockedTill), view.blockedUntil]);
+      this.blockedTill = view.blockedUntil;
+    }
+    return wasOpen && !this.open;
+  }
+
+  /** This runner's share of the model's limits (1: its own). */
+  get shareOfLimits(): number {
+    return this.shareOf;
+  }
+
+  stats(): { key: string; limit: number; inFlight: number; throttled: number; blockedUntil: number; paceMs: number; share: number } {
+    const round = (n: number) => Math.round(n * 10) / 10;
+    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill, paceMs: round(this.paceMs), share: Math.round(this.shareOf * 100) / 100 };
   }
 
   /**
@@ -467,16 +612,42 @@ export class ModelLimiter {
     if (this.limit !== before) this.options.onLimitChange?.(this.key, this.limit, reason);
   }
 
+  /**
+   * What this runner holds of a declared budget: what it may have in the budget window. Shared, it
+   * is set at each exchange, which the others make one at a time (core/store/rate-shares.ts): what
+   * it had started then, plus, if it wants the model, what it lacks of its fair share (the budget
+   * over the runners that want the model), as far as what the others do not hold allows. Counting
+   * what the others hold (their starts and what they may still start), not only their starts, is
+   * what keeps runners to one budget between exchanges, and when one runs out of tasks (it then
+   * holds only its starts; the others share out the rest as those leave the window). Its own starts
+   * leaving the window make room here, the others' at the next exchange; an exchange a window old
+   * no longer counts the others (all their starts have left it). Of requests, a whole number, and
+   * one while any is left and it holds none: a fair share of less than one would stop every runner.
+   */
+  private shareOfBudget(budget: number, of: keyof Reserved, now: number): number {
+    const shared = this.sharedBudget;
+    if (!shared) return budget;
+    const own = shared.own[of];
+    const others = now - shared.at < BUDGET_WINDOW_MS ? shared.others[of] : 0;
+    const left = shared.wants ? Math.max(0, budget - others - own) : 0;
+    const lacking = Math.min(left, Math.max(0, budget * this.shareOf - own));
+    if (of === 'tokens') return own + lacking;
+    return own + (Math.floor(lacking) === 0 && own === 0 && left >= 1 ? 1 : Math.floor(lacking));
+  }
+
   /** How long until the oldest starts leave the window and make room for one more; 0 if there is room. */
   private budgetWaitMs(now: number, estimatedTokens: number): number {
-    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
-    if (rpm == null && tpm == null) return 0;
+    const { requestsPerMinute: declaredRpm, tokensPerMinute: declaredTpm } = this.budget;
+    if (declaredRpm == null && declaredTpm == null) return 0;
+    const rpm = declaredRpm == null ? null : this.shareOfBudget(declaredRpm, 'requests', now);
+    const tpm = declaredTpm == null ? null : this.shareOfBudget(declaredTpm, 'tokens', now);
     this.window.prune(now);
     const starts = this.window.size;
     let wait = 0;
     if (rpm != null && starts >= rpm) {
-      // The start that must leave so that this one is the rpm-th in the window.
-      wait = this.window.leavesAt(starts - rpm) - now;
+      // The start that must leave so that this one is the rpm-th in the window; with none here, the
+      // others' starts fill the shared budget: room comes with an exchange, or once that one is a window old.
+      wait = rpm > 0 ? this.window.leavesAt(starts - rpm) - now : (this.sharedBudget?.at ?? now) + BUDGET_WINDOW_MS - now;
     }
     if (tpm != null) {
       // An estimate above the whole budget would never fit: it waits for an empty window instead.

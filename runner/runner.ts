@@ -23,6 +23,7 @@ import { Committer } from './committer.js';
 import { Experiments } from './experiments.js';
 import { VisibilityHeartbeat } from './heartbeat.js';
 import { Limiters } from './limiter.js';
+import { RateShare } from './rate-share.js';
 import { MAX_RECEIVE_LOOPS, Poller } from './poller.js';
 import { WorkerPool } from './pool.js';
 import { TaskProtection } from './task-protection.js';
@@ -73,6 +74,8 @@ interface Context {
 const FIRST_WAVE_MS = 1000;
 /** Past this, the runner starts polling with the workers it has; the others join when ready. */
 const WORKERS_READY_TIMEOUT_MS = 20_000;
+/** A model met for the first time waits this long at most for its share of the limits (see RateShare). */
+const SHARE_WAIT_MS = 1000;
 /** Pool connections opened before polling (see warmConnections). */
 const WARM_CONNECTIONS = 4;
 
@@ -83,6 +86,8 @@ export class Runner {
   private readonly fanoutDeps: FanoutDeps;
   private readonly background = new Set<Promise<unknown>>();
   private readonly limiters: Limiters;
+  /** Limits shared with the other runners; none when RUNNER_RATE_SHARE_INTERVAL_MS is 0. */
+  private readonly rateShare: RateShare | undefined;
   private readonly broker: Broker;
   /** The worker threads (`deps.pool` is PostgreSQL's). */
   private readonly workers: WorkerPool;
@@ -117,9 +122,11 @@ export class Runner {
       slots,
       warm: (id) => void this.experiments.config(id).catch(() => undefined),
     };
+    const sharing = config.RUNNER_RATE_SHARE_INTERVAL_MS > 0;
     this.limiters = new Limiters({
       maxConcurrency: slots,
       firstWaveMs: FIRST_WAVE_MS,
+      shared: sharing ? { waitMs: SHARE_WAIT_MS, exchange: () => this.rateShare?.soon() } : undefined,
       onLimitChange: (key, limit, reason) => logger.info('model_limit_changed', { model: key, limit, reason }),
     });
     this.broker = new Broker({
@@ -130,6 +137,9 @@ export class Runner {
       onLost: (task) => this.onLost(task),
       discard: (task) => this.discardIfStopped(task),
     });
+    this.rateShare = sharing
+      ? new RateShare({ pool: deps.pool, limiters: this.limiters, logger, intervalMs: config.RUNNER_RATE_SHARE_INTERVAL_MS, onChange: (closed) => this.broker.reconsider(closed) })
+      : undefined;
     this.workers = new WorkerPool({ size: deps.threads, slots, address: deps.busAddress, script: deps.workerScript, logger, onExit: (id) => this.broker.workerLost(id) });
     this.heartbeat = new VisibilityHeartbeat({ sqs, queueUrl, visibilityTimeoutSec: config.RUNNER_VISIBILITY_TIMEOUT_SEC, intervalMs: config.RUNNER_HEARTBEAT_INTERVAL_MS, logger });
     this.acks = new Acks(sqs, queueUrl, logger);
@@ -165,7 +175,7 @@ export class Runner {
     const started = Date.now();
     await this.broker.bind();
     this.workers.start();
-    const [ready] = await Promise.all([this.broker.workersReady(this.deps.threads, WORKERS_READY_TIMEOUT_MS), this.warmConnections()]);
+    const [ready] = await Promise.all([this.broker.workersReady(this.deps.threads, WORKERS_READY_TIMEOUT_MS), this.warmConnections(), this.rateShare?.start()]);
     if (!ready) {
       this.deps.logger.warn('workers_slow_to_start', { ready_after_ms: WORKERS_READY_TIMEOUT_MS, expected: this.deps.threads });
     }
@@ -541,6 +551,7 @@ export class Runner {
       await this.workers.close(this.broker.runningCount > 0 ? 0 : Delays.shutdownWorkersMs);
     });
     await step('heartbeat', () => this.heartbeat.close());
+    await step('rate_share', () => this.rateShare?.stop());
     await step('acks', () => this.acks.drain());
     // Last: until the messages are handed back, the task still holds work that protection is for.
     await step('task_protection', () => this.protection.close());

@@ -15,11 +15,11 @@ const fx = runnerFixtures();
 const ENV = { MAX_CONCURRENT_TASKS: '8', RUNNER_VISIBILITY_TIMEOUT_SEC: '5', RUNNER_HEARTBEAT_INTERVAL_MS: '1000', RUNNER_POLL_WAIT_SEC: '1', LOG_LEVEL: 'debug' };
 
 let datasetCount = 0;
-async function launch(rows: number) {
+async function launch(rows: number, model: Record<string, unknown> = {}) {
   const name = `scale-out-${++datasetCount}`;
   expect((await fx.api.call('POST', '/v1/dataset', { body: { name, readme: '', df: makeDf(rows) } })).status).toBe(200);
   const res = await fx.api.call('POST', '/v1/experiment', {
-    body: { name: `exp-${name}`, dataset: name, model: { name: 'stub', base_url: fx.model.url, api_key: 'sk-stub' }, metrics: ['exact_match', 'contains'] },
+    body: { name: `exp-${name}`, dataset: name, model: { name: 'stub', base_url: fx.model.url, api_key: 'sk-stub', ...model }, metrics: ['exact_match', 'contains'] },
   });
   expect(res.status).toBe(200);
   return res.body.id as number;
@@ -58,5 +58,20 @@ describe('three runner processes on one queue', () => {
     await expectExactRun(fx.api, id, 240, 90_000);
     // The rows the killed runner had in flight were asked again (more calls than rows); none was stored twice (expectExactRun).
     expect(fx.model.requests.length).toBeGreaterThan(240);
+  });
+
+  it('keep to one declared budget together: 30 requests a minute from three runners is 30, not 90', async () => {
+    fx.model.setBehaviour({ latencyMs: 20 });
+    const runners = [fx.runner(ENV), fx.runner(ENV), fx.runner(ENV)];
+    await Promise.all(runners.map((r) => waitUntil(async () => r.logs.some((l) => l.event === 'runner_started'), 30_000, 'the runners to start')));
+    const id = await launch(90, { requests_per_minute: 30 });
+    await waitUntil(async () => fx.model.requests.length >= 30, 30_000, 'the budget to be spent');
+    // Each runner alone would send 30 in its first minute: a few seconds more would show it.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(fx.model.requests.length).toBe(30);
+    const dispatched = runners.map((r) => r.logs.filter((l) => l.event === 'task_dispatched').length);
+    expect(dispatched.every((n) => n > 0)).toBe(true);
+    // The rest of the run is a minute or two of waiting for the budget: not this test's subject.
+    expect((await fx.api.call('POST', `/v1/stop/experiment/${id}`)).status).toBe(200);
   });
 });

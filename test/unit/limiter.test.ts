@@ -55,7 +55,7 @@ describe('ModelLimiter concurrency', () => {
     expect(limiter.canStart()).toBe(true);
     expect(limiter.waitMs()).toBe(0);
     // One refused request out of one: nothing accepted, no rate to keep to.
-    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: 0, paceMs: 0 });
+    expect(limiter.stats()).toEqual({ key: 'openai/gpt-4o', limit: 4, inFlight: 0, throttled: 1, blockedUntil: 0, paceMs: 0, share: 1 });
     expect(clock.now()).toBe(1_000_000);
   });
 

@@ -13,6 +13,7 @@ import eco from './008_eco.js';
 import parquet from './009_parquet.js';
 import modelless from './010_modelless.js';
 import fanoutChunks from './011_fanout_chunks.js';
+import rateShares from './012_rate_shares.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -43,4 +44,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'parquet', sql: parquet },
   { version: 10, name: 'modelless', sql: modelless },
   { version: 11, name: 'fanout_chunks', sql: fanoutChunks },
+  { version: 12, name: 'rate_shares', sql: rateShares },
 ];

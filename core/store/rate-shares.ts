@@ -1,0 +1,139 @@
+/**
+ * Runners' shared view of each model's rate limit (migration 012): each
+ * runner writes its own rows and reads the others' in one round trip.
+ */
+import type pg from 'pg';
+
+/** The row with this key says a runner is alive, whatever model it calls. */
+export const PRESENCE_KEY = '*';
+
+/** What one runner says of one model. */
+export interface RateShareEntry {
+  modelKey: string;
+  /** It has requests for the model waiting or in flight. */
+  demand: boolean;
+  /** The spacing of starts for all runners together, learned from a refusal at `learnedAt` (epoch ms); absent: none learned. */
+  paceMs?: number;
+  learnedAt?: number;
+  /** Epoch ms before which the provider asked that no request be sent. */
+  blockedUntil: number;
+  /** Of a declared budget, what it holds: its starts within the last budget window (a minute), and what it may still start. */
+  reserved: Reserved;
+}
+
+export interface Reserved {
+  requests: number;
+  tokens: number;
+}
+
+/** What the other live runners say of one model. */
+export interface PeerView {
+  /** Other runners wanting the model. */
+  demanding: number;
+  /** The latest pace learned by one of them, if any. */
+  paceMs?: number;
+  learnedAt?: number;
+  /** The latest block any of them holds (0: none). */
+  blockedUntil: number;
+  /** What all of them hold of a declared budget. */
+  reserved: Reserved;
+}
+
+export interface SharedRates {
+  /** Other live runners, whatever they call. */
+  peers: number;
+  byModel: Map<string, PeerView>;
+}
+
+/**
+ * One exchange, in one short transaction: reads what the other runners seen
+ * within `liveMs` say of `modelKeys`, lets `decide` turn that into this
+ * runner's entries, and writes them (with its presence). The models are
+ * locked for the transaction (advisory locks, taken in one order so two
+ * runners never wait on each other): what a runner holds of a declared budget
+ * is decided from what the others hold at that moment, so two runners never
+ * both take what is left. Rows of runners gone for `forgetMs` are deleted on
+ * the way. A runner reads every model it calls, so there are few keys.
+ */
+export async function exchangeRates(
+  pool: pg.Pool,
+  runnerId: string,
+  modelKeys: string[],
+  decide: (shared: SharedRates) => RateShareEntry[],
+  liveMs: number,
+  forgetMs: number,
+): Promise<void> {
+  const client = await pool.connect();
+  let failed = true;
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtext('model_rate_share:' || k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS o`, [modelKeys]);
+    const { rows } = await client.query<{
+      model_key: string;
+      demanding: number;
+      pace_ms: number | null;
+      learned_at: number | null;
+      blocked_until: number;
+      reserved_requests: number;
+      reserved_tokens: number;
+    }>(
+      `SELECT model_key,
+              (count(*) FILTER (WHERE demand))::int AS demanding,
+              (array_agg(pace_ms ORDER BY learned_at DESC) FILTER (WHERE learned_at IS NOT NULL))[1] AS pace_ms,
+              max(learned_at) AS learned_at,
+              coalesce(max(blocked_until), 0) AS blocked_until,
+              sum(reserved_requests)::int AS reserved_requests,
+              sum(reserved_tokens) AS reserved_tokens
+         FROM model_rate_share
+        WHERE model_key = ANY($2) AND runner_id <> $1 AND seen_at > now() - make_interval(secs => $3::float8 / 1000)
+        GROUP BY model_key`,
+      [runnerId, [PRESENCE_KEY, ...modelKeys], liveMs],
+    );
+    const byModel = new Map<string, PeerView>();
+    let peers = 0;
+    for (const r of rows) {
+      // Every live runner writes a presence row that wants '*': their count is the count of runners.
+      if (r.model_key === PRESENCE_KEY) {
+        peers = r.demanding;
+        continue;
+      }
+      byModel.set(r.model_key, {
+        demanding: r.demanding,
+        ...(r.pace_ms != null && r.learned_at != null ? { paceMs: r.pace_ms, learnedAt: r.learned_at } : {}),
+        blockedUntil: r.blocked_until,
+        reserved: { requests: r.reserved_requests, tokens: r.reserved_tokens },
+      });
+    }
+    const all: RateShareEntry[] = [{ modelKey: PRESENCE_KEY, demand: true, blockedUntil: 0, reserved: { requests: 0, tokens: 0 } }, ...decide({ peers, byModel })];
+    await client.query(
+      `INSERT INTO model_rate_share (model_key, runner_id, demand, pace_ms, learned_at, blocked_until, reserved_requests, reserved_tokens, seen_at)
+       SELECT k, $1, d, p, l, b, rr, rt, now()
+         FROM unnest($2::text[], $3::boolean[], $4::float8[], $5::float8[], $6::float8[], $7::int[], $8::float8[]) AS u(k, d, p, l, b, rr, rt)
+       ON CONFLICT (model_key, runner_id) DO UPDATE SET demand = EXCLUDED.demand, pace_ms = EXCLUDED.pace_ms,
+         learned_at = EXCLUDED.learned_at, blocked_until = EXCLUDED.blocked_until,
+         reserved_requests = EXCLUDED.reserved_requests, reserved_tokens = EXCLUDED.reserved_tokens, seen_at = now()`,
+      [
+        runnerId,
+        all.map((e) => e.modelKey),
+        all.map((e) => e.demand),
+        all.map((e) => e.paceMs ?? null),
+        all.map((e) => e.learnedAt ?? null),
+        all.map((e) => e.blockedUntil),
+        all.map((e) => Math.ceil(e.reserved.requests)),
+        all.map((e) => e.reserved.tokens),
+      ],
+    );
+    await client.query('DELETE FROM model_rate_share WHERE seen_at < now() - make_interval(secs => $1::float8 / 1000)', [forgetMs]);
+    await client.query('COMMIT');
+    failed = false;
+  } finally {
+    if (failed) await client.query('ROLLBACK').catch(() => undefined);
+    // A connection whose transaction could not be ended is not handed back to others.
+    client.release(failed);
+  }
+}
+
+/** A runner stopping: its rows go, so the others take its share at once. */
+export async function forgetRunner(pool: pg.Pool, runnerId: string): Promise<void> {
+  await pool.query('DELETE FROM model_rate_share WHERE runner_id = $1', [runnerId]);
+}
