@@ -9,12 +9,16 @@
  *   overdraw it wait, so a provider that states its budget is not sent what
  *   it would refuse;
  * - a pace (spacing of starts) learned from refusals (429, and 503/529
- *   overloads): 95% of the rate the model accepted over the last second, then
+ *   overloads): 95% of the rate the model accepted (see throttle), then
  *   probed upward after a calm second, so it climbs back to a limit that was
- *   underestimated or raised;
- * - Retry-After blocks every start only once a refusal confirms that the
- *   learned pace was not enough (the refused request itself always waits its
- *   own Retry-After: core/backoff.ts);
+ *   underestimated or raised; a refused probe goes back to the pace that was
+ *   accepted, so probing never ratchets it down under a limit that counts
+ *   windows;
+ * - a refusal within an episode of a request sent under its pace confirms
+ *   that the pace was not enough: the pace slows to what the model accepted
+ *   since, if that explains it; if not (nothing accepted), Retry-After blocks
+ *   every start (the refused request itself always waits its own
+ *   Retry-After: core/backoff.ts);
  * - a concurrency limit found by AIMD, as TCP finds its window: +1 per window
  *   of successes, halved on timeouts, 5xx and 429s when no pace is in force;
  * - the model's published budget (requests and tokens per minute), a hard limit
@@ -91,10 +95,19 @@ const MAX_CALM_MS = 4000;
 const PROBE_FACTOR = 0.99;
 /** A pace spacing below this no longer holds anything back: pacing stops. */
 const MIN_PACE_MS = 0.5;
+/** A refused probe measures what the model allowed over this span, and paces at this share of it (see allowancePace). */
+const PROBE_MEASURE_MS = 2000;
+const PROBE_SHARE = 0.93;
 /** A confirming refusal this long after its episode began re-measures the rate over the episode; sooner, too few requests tell. */
 const CONFIRM_MEASURE_MS = 250;
-/** A refusal that confirms a pace was not enough slows it by at least this factor. */
+/** A refusal that confirms a pace was not enough slows it by at least this factor... */
 const CONFIRMED_SLOWDOWN = 0.9;
+/**
+ * ...and by at most this one (the spacing at most doubles): a limit that counts a sliding or fixed
+ * window, filled by a burst, accepts next to nothing until the burst leaves it, and a rate measured
+ * over that span is far below what it refills. A limit that really fell takes a few more episodes.
+ */
+const MAX_CONFIRMED_SLOWDOWN = 2;
 
 /**
  * Shared: a first wave's end waits for an exchange at least this long after its answers, so that
@@ -224,6 +237,12 @@ export class ModelLimiter {
   private measureFrom = Number.NEGATIVE_INFINITY;
   /** The blocks of the last budget window, [from, till]: time the model was not offered requests (see measuredPace). */
   private blocks: Array<[number, number]> = [];
+  /** The current episode began with a refused probe (see throttle). */
+  private probeEpisode = false;
+  /** The pace kept through the calm before probing began (0: not probing): see throttle. */
+  private goodPaceMs = 0;
+  /** The slowest pace the current episode may set (see MAX_CONFIRMED_SLOWDOWN); unbounded unless a confirmation began it. */
+  private episodeCap = Number.POSITIVE_INFINITY;
   /** Whether a refusal confirmed the current episode (see throttle). */
   private confirmed = false;
   /** The calm before probing (see CALM_MS). */
@@ -432,6 +451,8 @@ export class ModelLimiter {
     // Calm counts from the end of a block too: a block lets the model's bucket fill, and a probe
     // funded by that burst would see a rate the model does not keep.
     if (this.paceMs > 0 && now - Math.max(this.lastThrottleAt, this.blockedTill) >= this.calmMs && now >= this.episodeEnd) {
+      // The pace a calm was kept at was accepted: a refusal of the probe goes back to it (see throttle).
+      if (this.goodPaceMs === 0) this.goodPaceMs = this.paceMs;
       this.paceMs = this.paceMs * PROBE_FACTOR < MIN_PACE_MS ? 0 : this.paceMs * PROBE_FACTOR;
     }
   }
@@ -452,33 +473,66 @@ export class ModelLimiter {
     this.refusedStarts = this.refusedStarts.filter((t) => t > now - BUDGET_WINDOW_MS);
     const paced = this.paceMs > 0;
     const wait = retryAfterMs != null && retryAfterMs > 0 ? retryAfterMs : 0;
-    if (now < this.episodeEnd && startedAt > this.episodeStart) {
-      // Sent after the episode's pace took effect, and refused all the same: the server's word
-      // holds for every start. The pace slows to what was accepted since the episode began, once
-      // that is long enough to tell; with no block to hold starts back, by a step at least.
-      if (wait > 0) {
+    // Refusals soon after a refused probe are its echo (a window still holding the excess sent before).
+    const echo = this.probeEpisode && now - this.episodeStart < CONFIRM_MEASURE_MS;
+    if (now < this.episodeEnd && startedAt > this.episodeStart && !echo) {
+      // Sent after the episode's pace took effect, and refused all the same. If what the model
+      // accepted since the episode began (once that is long enough to tell) is a step slower than
+      // the pace, the pace was too fast: it slows to that, and nothing is blocked. Otherwise the pace
+      // does not explain it (nothing accepted: a quota spent, a window filled by a burst), and the
+      // server's word holds for every start: its Retry-After blocks them; without one, the pace
+      // slows by a step.
+      const since = now - this.episodeStart >= CONFIRM_MEASURE_MS ? this.measuredPace(now, this.episodeStart) : 0;
+      this.episodeCap = paced ? this.paceMs * MAX_CONFIRMED_SLOWDOWN : Number.POSITIVE_INFINITY;
+      const explained = since > 0 && (!paced || (since >= this.paceMs / CONFIRMED_SLOWDOWN && since <= this.episodeCap));
+      if (explained) {
+        this.paceMs = since;
+      } else if (wait > 0) {
         this.blocks.push([Math.max(now, this.blockedTill), now + wait]);
         this.blockedTill = Math.max(this.blockedTill, now + wait);
+      } else if (paced) {
+        this.paceMs /= CONFIRMED_SLOWDOWN;
       }
-      const since = now - this.episodeStart >= CONFIRM_MEASURE_MS ? this.measuredPace(now, this.episodeStart) : 0;
-      const floor = wait > 0 ? this.paceMs : this.paceMs / CONFIRMED_SLOWDOWN;
-      if (paced || since > 0) this.paceMs = Math.max(since, floor);
+      this.probeEpisode = false;
       if (!this.confirmed) this.calmMs = Math.min(MAX_CALM_MS, this.calmMs * 2);
       this.confirmed = true;
       this.beginEpisode(now, wait);
     } else if (now < this.episodeEnd) {
-      // In flight with the refusal that began the episode: more of the same burst, the estimate only tightens.
-      const learned = this.measuredPace(now, this.measureFrom);
-      if (learned > 0) this.paceMs = Math.max(this.paceMs, learned);
+      // In flight with the refusal that began the episode: more of the same burst, the estimate
+      // only tightens, measured up to the episode's start. After a probe or a confirmation, these
+      // are its echo (a window still holding the excess sent before): nothing new about the rate.
+      if (!this.confirmed && !this.probeEpisode) {
+        const learned = Math.min(this.measuredPace(this.episodeStart, this.measureFrom), this.episodeCap);
+        if (learned > 0) this.paceMs = Math.max(this.paceMs, learned);
+      } else if (this.probeEpisode && !this.confirmed) {
+        // A probe that costs more than its own refusal (a fixed window refuses the rest of itself)
+        // is made less often, as a confirmed refusal makes it.
+        this.calmMs = Math.min(MAX_CALM_MS, this.calmMs * 2);
+        this.confirmed = true;
+      }
     } else {
       if (!this.confirmed) this.calmMs = Math.max(CALM_MS, this.calmMs / 2);
       this.confirmed = false;
+      this.episodeCap = Number.POSITIVE_INFINITY;
       this.measureFrom = now - this.episodeStart >= PACE_WINDOW_MS && now - this.episodeStart < BUDGET_WINDOW_MS ? this.episodeStart : now - PACE_WINDOW_MS;
       const learned = this.measuredPace(now, this.measureFrom);
-      if (learned > 0) this.paceMs = learned;
+      // What was accepted between two refusals is a bucket's refill rate, but under a limit that
+      // counts windows it is only what was sent: everything sent under such a limit is accepted, and
+      // 95% of it would ratchet the pace down with every probe. So a refused probe goes back to the
+      // pace the calm was kept at (it was accepted), or to what the last two seconds accepted (a
+      // window refuses once it holds its whole allowance), whichever is faster. Any other refusal
+      // under a pace slows it by a step at most (the average may hold the last episode's echo). A
+      // pace still too fast is refused again within the episode, which measures it (see above).
+      const good = this.goodPaceMs;
+      this.probeEpisode = good > 0;
+      const allowance = good > 0 ? this.allowancePace(now) : 0;
+      const step = good === 0 && paced ? this.paceMs / CONFIRMED_SLOWDOWN : 0;
+      const fastest = [learned, allowance, good, step].filter((p) => p > 0);
+      if (fastest.length) this.paceMs = Math.min(...fastest);
       this.beginEpisode(now, wait);
     }
     this.lastThrottleAt = now;
+    this.goodPaceMs = 0;
     if (this.paceMs > 0) this.learnedAt = now;
     // What this refusal taught holds for the other runners too: they hear of it now, not at the next tick.
     this.options.shared?.exchange();
@@ -582,8 +636,8 @@ export class ModelLimiter {
    * spell or a block) and overstate the rate.
    */
   private measuredPace(now: number, since: number): number {
-    const refused = this.refusedStarts.filter((t) => t > since).length;
-    const accepted = this.window.after(since).starts - refused;
+    const refused = this.refusedStarts.filter((t) => t > since && t <= now).length;
+    const accepted = this.window.after(since).starts - this.window.after(now).starts - refused;
     // Time blocked is left out: a window that refused until its end does not give back what
     // the block left unused.
     this.blocks = this.blocks.filter(([, till]) => till > now - BUDGET_WINDOW_MS);
@@ -592,6 +646,15 @@ export class ModelLimiter {
     // Never a zero span: a measure that short says little, and must not divide by nothing.
     const offered = Math.max(now - since - blocked, PACE_WINDOW_MS / 10);
     return accepted >= 1 ? offered / (accepted * PACE_SHARE) : 0;
+  }
+
+  /**
+   * The spacing at PROBE_SHARE of what the last PROBE_MEASURE_MS accepted. Two seconds, not one: a
+   * fixed window's count restarts at its boundary, and a second astride two windows may hold more
+   * than either allows; over two, the excess is halved, and the lower share covers the rest.
+   */
+  private allowancePace(now: number): number {
+    return (this.measuredPace(now, now - PROBE_MEASURE_MS) * PACE_SHARE) / PROBE_SHARE;
   }
 
   /**

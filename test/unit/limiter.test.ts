@@ -393,10 +393,11 @@ describe('ModelLimiter pacing learned from 429s', () => {
     limiter.succeed();
     expect(limiter.pace).toBeCloseTo(learned * 0.99 ** 2, 9);
     for (let i = 0; i < 6; i++) limiter.succeed(); // the rest of the first burst answers
-    // A new refusal (after the first one's Retry-After: a new episode) re-learns the pace from what was accepted.
+    // The probe refused (a new episode, after the first one's Retry-After): back to the pace the
+    // calm was kept at, which the model accepted, since nothing measured is faster.
     startMany(limiter, 5);
     limiter.throttle(200);
-    expect(limiter.pace).toBeCloseTo(1000 / (4 * 0.95), 9);
+    expect(limiter.pace).toBe(learned);
     expect(limiter.blockedUntil).toBe(0);
   });
 
@@ -480,6 +481,111 @@ describe('ModelLimiter Retry-After, confirmed', () => {
     limiter.start();
     limiter.succeed();
     expect(limiter.pace).toBeCloseTo(pace * 0.99, 9);
+  });
+});
+
+describe('ModelLimiter refusals after the first: probes, echoes, confirmations', () => {
+  /** A first burst of 10, one refused at +1 ms with Retry-After 1 s (9 accepted: a pace of 1000 / (9 × 0.95) ms), the others answered. */
+  function afterFirstBurst() {
+    const f = limiterFactory({ maxConcurrency: 64 });
+    startMany(f.limiter, 10);
+    return f;
+  }
+  const FIRST_PACE = 1000 / (9 * 0.95);
+
+  async function firstRefusal(f: ReturnType<typeof afterFirstBurst>) {
+    await f.clock.advance(1);
+    f.limiter.throttle(1000);
+    expect(f.limiter.pace).toBeCloseTo(FIRST_PACE, 9);
+    for (let i = 0; i < 9; i++) f.limiter.succeed();
+  }
+
+  /** A calm of `ms`, then one success that starts probing (the calm's pace is remembered). */
+  async function probeAfter(f: ReturnType<typeof afterFirstBurst>, ms: number) {
+    await f.clock.advance(ms);
+    f.limiter.start();
+    f.limiter.succeed();
+    expect(f.limiter.pace).toBeCloseTo(FIRST_PACE * 0.99, 9);
+  }
+
+  it('a refused probe goes back to what a window allowed over the last two seconds, when that is faster than the calm', async () => {
+    const f = afterFirstBurst();
+    await firstRefusal(f);
+    await probeAfter(f, 5000);
+    startMany(f.limiter, 50);
+    for (let i = 0; i < 49; i++) f.limiter.succeed();
+    f.limiter.throttle(1000);
+    // 50 accepted within the last 2 s (51 starts, one refused), taken at 93%; the average since the
+    // first refusal (6 s) would be 126 ms, the calm's pace 117 ms.
+    expect(f.limiter.pace).toBeCloseTo(2000 / (50 * 0.93), 9);
+    expect(f.limiter.blockedUntil).toBe(0);
+  });
+
+  it('a refused probe never goes below the pace the calm was kept at, however little was sent since', async () => {
+    const f = afterFirstBurst();
+    await firstRefusal(f);
+    await probeAfter(f, 5000);
+    f.limiter.start();
+    f.limiter.throttle(1000);
+    // One accepted in 6 s would be a pace of seconds: a limit that counts windows accepts all that
+    // is sent under it, so what was sent is no measure of it.
+    expect(f.limiter.pace).toBeCloseTo(FIRST_PACE, 9);
+  });
+
+  it('refusals just after a refused probe are its echo: no block, and the next probe waits twice as long', async () => {
+    const f = afterFirstBurst();
+    await firstRefusal(f);
+    await probeAfter(f, 5000);
+    f.limiter.start();
+    f.limiter.throttle(1000);
+    await f.clock.advance(10);
+    f.limiter.start();
+    await f.clock.advance(40);
+    f.limiter.throttle(1000); // sent after the probe's refusal, refused 50 ms after it
+    expect(f.limiter.blockedUntil).toBe(0);
+    const pace = f.limiter.pace;
+    await f.clock.advance(1500);
+    f.limiter.start();
+    f.limiter.succeed();
+    expect(f.limiter.pace).toBe(pace); // calm of 2 s, not 1
+    await f.clock.advance(500);
+    f.limiter.start();
+    f.limiter.succeed();
+    expect(f.limiter.pace).toBeCloseTo(pace * 0.99, 9);
+  });
+
+  it('a refusal under a pace, with no probe, slows it by a step, not to the average since the last episode', async () => {
+    const f = afterFirstBurst();
+    await firstRefusal(f);
+    await f.clock.advance(1100);
+    startMany(f.limiter, 2);
+    f.limiter.throttle(1000);
+    // One accepted in 1.1 s would be 1158 ms.
+    expect(f.limiter.pace).toBeCloseTo(FIRST_PACE / 0.9, 9);
+    expect(f.limiter.blockedUntil).toBe(0);
+  });
+
+  it('a confirming refusal that the rate accepted since explains slows the pace to it, blocking nothing', async () => {
+    const f = afterFirstBurst();
+    await firstRefusal(f);
+    await f.clock.advance(10);
+    startMany(f.limiter, 3);
+    await f.clock.advance(300);
+    f.limiter.throttle(1000);
+    // 2 of 3 accepted in the 310 ms since the episode began: slower than the pace by more than a step, less than half.
+    expect(f.limiter.pace).toBeCloseTo(310 / (2 * 0.95), 9);
+    expect(f.limiter.blockedUntil).toBe(0);
+  });
+
+  it('a confirming refusal that nothing accepted explains (a window full, a quota spent) blocks for its Retry-After, pace kept', async () => {
+    const f = afterFirstBurst();
+    await firstRefusal(f);
+    await f.clock.advance(10);
+    f.limiter.start();
+    await f.clock.advance(300);
+    f.limiter.throttle(1000);
+    expect(f.limiter.blockedUntil).toBe(f.clock.now() + 1000);
+    expect(f.limiter.pace).toBeCloseTo(FIRST_PACE, 9);
   });
 });
 
