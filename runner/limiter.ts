@@ -103,9 +103,10 @@ const CONFIRM_MEASURE_MS = 250;
 /** A refusal that confirms a pace was not enough slows it by at least this factor... */
 const CONFIRMED_SLOWDOWN = 0.9;
 /**
- * ...and by at most this one (the spacing at most doubles): a limit that counts a sliding or fixed
- * window, filled by a burst, accepts next to nothing until the burst leaves it, and a rate measured
- * over that span is far below what it refills. A limit that really fell takes a few more episodes.
+ * ...and a rate measured since the episode began explains the refusal only if it is at most this
+ * much slower (the spacing at most doubles): a limit that counts a sliding or fixed window, filled
+ * by a burst, accepts next to nothing until the burst leaves it, and a rate measured over that span
+ * is far below what it refills; such a refusal blocks for its Retry-After instead.
  */
 const MAX_CONFIRMED_SLOWDOWN = 2;
 
@@ -241,8 +242,6 @@ export class ModelLimiter {
   private probeEpisode = false;
   /** The pace kept through the calm before probing began (0: not probing): see throttle. */
   private goodPaceMs = 0;
-  /** The slowest pace the current episode may set (see MAX_CONFIRMED_SLOWDOWN); unbounded unless a confirmation began it. */
-  private episodeCap = Number.POSITIVE_INFINITY;
   /** Whether a refusal confirmed the current episode (see throttle). */
   private confirmed = false;
   /** The calm before probing (see CALM_MS). */
@@ -483,8 +482,7 @@ export class ModelLimiter {
       // server's word holds for every start: its Retry-After blocks them; without one, the pace
       // slows by a step.
       const since = now - this.episodeStart >= CONFIRM_MEASURE_MS ? this.measuredPace(now, this.episodeStart) : 0;
-      this.episodeCap = paced ? this.paceMs * MAX_CONFIRMED_SLOWDOWN : Number.POSITIVE_INFINITY;
-      const explained = since > 0 && (!paced || (since >= this.paceMs / CONFIRMED_SLOWDOWN && since <= this.episodeCap));
+      const explained = since > 0 && (!paced || (since >= this.paceMs / CONFIRMED_SLOWDOWN && since <= this.paceMs * MAX_CONFIRMED_SLOWDOWN));
       if (explained) {
         this.paceMs = since;
       } else if (wait > 0) {
@@ -502,7 +500,7 @@ export class ModelLimiter {
       // only tightens, measured up to the episode's start. After a probe or a confirmation, these
       // are its echo (a window still holding the excess sent before): nothing new about the rate.
       if (!this.confirmed && !this.probeEpisode) {
-        const learned = Math.min(this.measuredPace(this.episodeStart, this.measureFrom), this.episodeCap);
+        const learned = this.measuredPace(this.episodeStart, this.measureFrom);
         if (learned > 0) this.paceMs = Math.max(this.paceMs, learned);
       } else if (this.probeEpisode && !this.confirmed) {
         // A probe that costs more than its own refusal (a fixed window refuses the rest of itself)
@@ -513,7 +511,6 @@ export class ModelLimiter {
     } else {
       if (!this.confirmed) this.calmMs = Math.max(CALM_MS, this.calmMs / 2);
       this.confirmed = false;
-      this.episodeCap = Number.POSITIVE_INFINITY;
       this.measureFrom = now - this.episodeStart >= PACE_WINDOW_MS && now - this.episodeStart < BUDGET_WINDOW_MS ? this.episodeStart : now - PACE_WINDOW_MS;
       const learned = this.measuredPace(now, this.measureFrom);
       // What was accepted between two refusals is a bucket's refill rate, but under a limit that
@@ -556,15 +553,21 @@ export class ModelLimiter {
   sharedState(): SharedState {
     const now = this.options.clock.now();
     const pace = this.paceMs > 0 && this.learnedAt > Number.NEGATIVE_INFINITY ? { paceMs: this.paceMs * this.shareOf, learnedAt: this.learnedAt } : {};
-    this.window.prune(now);
+    const own = this.spentInWindow(now);
     const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.budget;
     // Before its first exchange, it holds only its starts (it is waiting for its share).
     const held = this.sharedBudget !== undefined;
     const reserved = {
-      requests: rpm != null && held ? this.shareOfBudget(rpm, 'requests', now) : this.window.size,
-      tokens: tpm != null && held ? this.shareOfBudget(tpm, 'tokens', now) : this.window.totalTokens,
+      requests: rpm != null && held ? this.shareOfBudget(rpm, 'requests', now) : own.requests,
+      tokens: tpm != null && held ? this.shareOfBudget(tpm, 'tokens', now) : own.tokens,
     };
     return { demand: this.wanted(now), ...pace, blockedUntil: this.blockedTill, reserved };
+  }
+
+  /** Requests started in the budget window, and their tokens. */
+  private spentInWindow(now: number): Reserved {
+    this.window.prune(now);
+    return { requests: this.window.size, tokens: this.window.totalTokens };
   }
 
   private wanted(now: number): boolean {
@@ -595,9 +598,7 @@ export class ModelLimiter {
       this.lastThrottleAt = Math.max(this.lastThrottleAt, Math.min(view.learnedAt, now));
       this.calmSuccesses = 0;
     }
-    this.window.prune(now);
-    const own = { requests: this.window.size, tokens: this.window.totalTokens };
-    this.sharedBudget = { others: view.reserved ?? { requests: 0, tokens: 0 }, own, wants: this.wanted(now), at: now };
+    this.sharedBudget = { others: view.reserved ?? { requests: 0, tokens: 0 }, own: this.spentInWindow(now), wants: this.wanted(now), at: now };
     if (view.blockedUntil > Math.max(now, this.blockedTill)) {
       this.blocks.push([Math.max(now, this.blockedTill), view.blockedUntil]);
       this.blockedTill = view.blockedUntil;
@@ -611,8 +612,8 @@ export class ModelLimiter {
   }
 
   stats(): { key: string; limit: number; inFlight: number; throttled: number; blockedUntil: number; paceMs: number; share: number } {
-    const round = (n: number) => Math.round(n * 10) / 10;
-    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill, paceMs: round(this.paceMs), share: Math.round(this.shareOf * 100) / 100 };
+    const paceMs = Math.round(this.paceMs * 10) / 10;
+    return { key: this.key, limit: this.limit, inFlight: this.inFlight, throttled: this.throttled, blockedUntil: this.blockedTill, paceMs, share: Math.round(this.shareOf * 100) / 100 };
   }
 
   /**

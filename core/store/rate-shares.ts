@@ -1,6 +1,6 @@
 /**
  * Runners' shared view of each model's rate limit (migration 012): each
- * runner writes its own rows and reads the others' in one round trip.
+ * runner writes its own rows and reads the others', in one short transaction.
  */
 import type pg from 'pg';
 

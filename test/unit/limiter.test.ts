@@ -485,23 +485,21 @@ describe('ModelLimiter Retry-After, confirmed', () => {
 });
 
 describe('ModelLimiter refusals after the first: probes, echoes, confirmations', () => {
-  /** A first burst of 10, one refused at +1 ms with Retry-After 1 s (9 accepted: a pace of 1000 / (9 × 0.95) ms), the others answered. */
-  function afterFirstBurst() {
-    const f = limiterFactory({ maxConcurrency: 64 });
-    startMany(f.limiter, 10);
-    return f;
-  }
   const FIRST_PACE = 1000 / (9 * 0.95);
 
-  async function firstRefusal(f: ReturnType<typeof afterFirstBurst>) {
+  /** A first burst of 10, one refused at +1 ms with Retry-After 1 s (9 accepted: a pace of 1000 / (9 × 0.95) ms), the others answered. */
+  async function afterFirstRefusal() {
+    const f = limiterFactory({ maxConcurrency: 64 });
+    startMany(f.limiter, 10);
     await f.clock.advance(1);
     f.limiter.throttle(1000);
     expect(f.limiter.pace).toBeCloseTo(FIRST_PACE, 9);
     for (let i = 0; i < 9; i++) f.limiter.succeed();
+    return f;
   }
 
   /** A calm of `ms`, then one success that starts probing (the calm's pace is remembered). */
-  async function probeAfter(f: ReturnType<typeof afterFirstBurst>, ms: number) {
+  async function probeAfter(f: Awaited<ReturnType<typeof afterFirstRefusal>>, ms: number) {
     await f.clock.advance(ms);
     f.limiter.start();
     f.limiter.succeed();
@@ -509,8 +507,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
   }
 
   it('a refused probe goes back to what a window allowed over the last two seconds, when that is faster than the calm', async () => {
-    const f = afterFirstBurst();
-    await firstRefusal(f);
+    const f = await afterFirstRefusal();
     await probeAfter(f, 5000);
     startMany(f.limiter, 50);
     for (let i = 0; i < 49; i++) f.limiter.succeed();
@@ -522,8 +519,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
   });
 
   it('a refused probe never goes below the pace the calm was kept at, however little was sent since', async () => {
-    const f = afterFirstBurst();
-    await firstRefusal(f);
+    const f = await afterFirstRefusal();
     await probeAfter(f, 5000);
     f.limiter.start();
     f.limiter.throttle(1000);
@@ -533,8 +529,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
   });
 
   it('refusals just after a refused probe are its echo: no block, and the next probe waits twice as long', async () => {
-    const f = afterFirstBurst();
-    await firstRefusal(f);
+    const f = await afterFirstRefusal();
     await probeAfter(f, 5000);
     f.limiter.start();
     f.limiter.throttle(1000);
@@ -555,8 +550,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
   });
 
   it('a refusal under a pace, with no probe, slows it by a step, not to the average since the last episode', async () => {
-    const f = afterFirstBurst();
-    await firstRefusal(f);
+    const f = await afterFirstRefusal();
     await f.clock.advance(1100);
     startMany(f.limiter, 2);
     f.limiter.throttle(1000);
@@ -566,8 +560,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
   });
 
   it('a confirming refusal that the rate accepted since explains slows the pace to it, blocking nothing', async () => {
-    const f = afterFirstBurst();
-    await firstRefusal(f);
+    const f = await afterFirstRefusal();
     await f.clock.advance(10);
     startMany(f.limiter, 3);
     await f.clock.advance(300);
@@ -578,8 +571,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
   });
 
   it('a confirming refusal that nothing accepted explains (a window full, a quota spent) blocks for its Retry-After, pace kept', async () => {
-    const f = afterFirstBurst();
-    await firstRefusal(f);
+    const f = await afterFirstRefusal();
     await f.clock.advance(10);
     f.limiter.start();
     await f.clock.advance(300);
