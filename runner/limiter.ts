@@ -22,7 +22,9 @@
  * - a concurrency limit found by AIMD, as TCP finds its window: +1 per window
  *   of successes, halved on timeouts, 5xx and 429s when no pace is in force;
  * - the model's published budget (requests and tokens per minute), a hard limit
- *   counted over the trailing 60 s.
+ *   counted over the trailing 60 s;
+ * - a new model's first wave (see firstWaveMs), and the wave after it spread
+ *   out when the first told nothing (see spread).
  *
  * Several runners calling one model keep to its limits together
  * (runner/rate-share.ts): each takes its share (1/n of n runners wanting the
@@ -115,6 +117,8 @@ const MAX_CONFIRMED_SLOWDOWN = 2;
  * the other runners' refusals of the same wave, back within about the same latency, are heard.
  */
 const WAVE_SETTLE_MS = 100;
+/** The wave after a first wave accepted whole is spread over this share of the time the first took (see spread). */
+const SPREAD_SHARE = 0.5;
 /** A limiter asked for a start within this long still wants its model (see sharedState). */
 const DEMAND_MS = 1000;
 
@@ -258,7 +262,17 @@ export class ModelLimiter {
   /** (Shared: 'sharing' waits for an exchange after the wave's answers, see shared.) */
   private firstWave: 'starting' | 'waiting' | 'sharing' | 'over';
   private firstWaveStarts = 0;
+  private firstWaveAt = 0;
   private firstWaveEnd = 0;
+  /**
+   * A first wave accepted whole says the model's burst held it, not how fast it refills: sent at
+   * once, the next wave may be refused whole (a provider that charges output tokens after the
+   * answer lets a burst run into debt). So the next wave's starts are spread over half the time
+   * the first took (SPREAD_SHARE of about one latency: a model with no limit loses a quarter of a
+   * latency once; a refusal at once still comes back before most of them left), and the first
+   * refusal among them, back before most of them left, sets a pace instead (see throttle).
+   */
+  private spread: { gapMs: number; left: number } | undefined;
   /** This runner's share of the model's limits (see share). */
   private shareOf = 1;
   /** When the pace was last learned from a refusal, here or by another runner (see share). */
@@ -332,10 +346,15 @@ export class ModelLimiter {
   }
 
   private firstWaveOver(): boolean {
-    if (this.firstWave === 'waiting' && (this.inFlight === 0 || this.options.clock.now() >= this.firstWaveEnd)) {
+    const now = this.options.clock.now();
+    if (this.firstWave === 'waiting' && (this.inFlight === 0 || now >= this.firstWaveEnd)) {
       // Shared: the other runners' first waves may have been refused where this one's was not.
       this.firstWave = this.options.shared ? 'sharing' : 'over';
       this.awaitShare(WAVE_SETTLE_MS);
+      if (this.throttled === 0 && this.paceMs === 0) {
+        const tookMs = Math.min(now, this.firstWaveEnd) - this.firstWaveAt;
+        this.spread = { gapMs: (tookMs * SPREAD_SHARE) / this.firstWaveStarts, left: this.firstWaveStarts };
+      }
     }
     if (this.firstWave === 'sharing' && this.shareDue === undefined) this.firstWave = 'over';
     return this.firstWave === 'over' || this.firstWave === 'starting';
@@ -352,7 +371,8 @@ export class ModelLimiter {
     const statedWait = Math.max(this.stated.requests.waitMs(now, 1), this.stated.tokens.waitMs(now, this.tokenCost(estimatedTokens)));
     if (this.shareDue !== undefined && now >= this.shareDue) this.shareDue = undefined;
     const shareWait = this.shareDue === undefined ? 0 : this.shareDue - now;
-    return Math.max(0, this.blockedTill - now, this.lastStartAt + this.paceMs - now, waveWait, statedWait, shareWait, this.budgetWaitMs(now, estimatedTokens));
+    const spacing = Math.max(this.paceMs, this.spread?.gapMs ?? 0);
+    return Math.max(0, this.blockedTill - now, this.lastStartAt + spacing - now, waveWait, statedWait, shareWait, this.budgetWaitMs(now, estimatedTokens));
   }
 
   /** What a start costs the stated token allowance: its estimate, else what calls have used on average. */
@@ -389,6 +409,7 @@ export class ModelLimiter {
       this.calmSuccesses >= max &&
       this.paceMs === 0 &&
       this.firstWave === 'over' &&
+      this.spread === undefined &&
       this.shareDue === undefined &&
       !this.budgeted &&
       this.blockedTill <= now &&
@@ -418,9 +439,14 @@ export class ModelLimiter {
     this.stated.requests.spend(1);
     this.stated.tokens.spend(tokenCost);
     // Shared, the first wave is this runner's share of one runner's, so that all together send one.
-    if (this.firstWave === 'starting' && ++this.firstWaveStarts >= Math.ceil(this.options.maxConcurrency * this.shareOf)) {
-      this.firstWave = 'waiting';
-      this.firstWaveEnd = now + this.options.firstWaveMs;
+    if (this.firstWave === 'starting') {
+      if (this.firstWaveStarts === 0) this.firstWaveAt = now;
+      if (++this.firstWaveStarts >= Math.ceil(this.options.maxConcurrency * this.shareOf)) {
+        this.firstWave = 'waiting';
+        this.firstWaveEnd = now + this.options.firstWaveMs;
+      }
+    } else if (this.spread && this.firstWave === 'over' && --this.spread.left <= 0) {
+      this.spread = undefined;
     }
     // Paced starts keep to their grid: a start made late by a timer (up to half a step) does not
     // push the next one back, or the rate would drift below the pace; after a pause, the grid restarts.
@@ -465,6 +491,7 @@ export class ModelLimiter {
     const request = this.finish();
     const now = this.options.clock.now();
     this.throttled += 1;
+    this.spread = undefined;
     this.stated.requests.refused(now);
     this.stated.tokens.refused(now);
     const startedAt = request?.startedAt ?? Number.NEGATIVE_INFINITY;
@@ -597,6 +624,7 @@ export class ModelLimiter {
       this.learnedAt = view.learnedAt;
       this.lastThrottleAt = Math.max(this.lastThrottleAt, Math.min(view.learnedAt, now));
       this.calmSuccesses = 0;
+      this.spread = undefined;
     }
     this.sharedBudget = { others: view.reserved ?? { requests: 0, tokens: 0 }, own: this.spentInWindow(now), wants: this.wanted(now), at: now };
     if (view.blockedUntil > Math.max(now, this.blockedTill)) {

@@ -677,6 +677,39 @@ describe('ModelLimiter first wave and paced grid', () => {
     expect(slow.limiter.canStart()).toBe(true);
   });
 
+  it('spreads the wave after a first wave accepted whole over half the time it took, until a refusal', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 4, firstWaveMs: 1000 });
+    startMany(limiter, 4);
+    await clock.advance(80);
+    for (let i = 0; i < 4; i++) limiter.succeed();
+    // The burst was accepted, which says nothing of how fast the model refills it: 4 starts over 40 ms.
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(10);
+    await clock.advance(10);
+    limiter.start();
+    await clock.advance(10);
+    limiter.start();
+    limiter.throttle(1000); // refused at once: the pace learned now holds, not the spread
+    expect(limiter.pace).toBeGreaterThan(10);
+    expect(limiter.waitMs()).toBeCloseTo(limiter.pace, 9);
+
+    // Once the spread's starts are made, the slots refill at once again.
+    const whole = limiterFactory({ maxConcurrency: 2, firstWaveMs: 1000 });
+    startMany(whole.limiter, 2);
+    await whole.clock.advance(40);
+    whole.limiter.succeed();
+    whole.limiter.succeed();
+    expect(whole.limiter.canStart()).toBe(true);
+    whole.limiter.start();
+    await whole.clock.advance(10);
+    expect(whole.limiter.canStart()).toBe(true);
+    whole.limiter.start();
+    whole.limiter.succeed();
+    expect(whole.limiter.waitMs()).toBe(0);
+  });
+
   it('keeps paced starts on their grid when timers fire late, and restarts the grid after a pause', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
     startMany(limiter, 20);
