@@ -30,7 +30,8 @@
  * (runner/rate-share.ts): each takes its share (1/n of n runners wanting the
  * model) of the budget, of what the provider states is left, and of the
  * learned rate; a pace learned and a block asked for by one runner's refusal
- * hold for all of them (see share).
+ * hold for all of them (see share). A runner's measure of what the model
+ * accepted is of its own part, scaled to all of them (see splitFactor).
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
@@ -112,11 +113,6 @@ const CONFIRMED_SLOWDOWN = 0.9;
  */
 const MAX_CONFIRMED_SLOWDOWN = 2;
 
-/**
- * Shared: a first wave's end waits for an exchange at least this long after its answers, so that
- * the other runners' refusals of the same wave, back within about the same latency, are heard.
- */
-const WAVE_SETTLE_MS = 100;
 /** The wave after a first wave accepted whole is spread over this share of the time the first took (see spread). */
 const SPREAD_SHARE = 0.5;
 /** A limiter asked for a start within this long still wants its model (see sharedState). */
@@ -182,6 +178,12 @@ export interface SharedState {
   /** The spacing of all runners' starts together, learned at `learnedAt`. */
   paceMs?: number;
   learnedAt?: number;
+  /** It is probing the pace upward (see share). */
+  probing: boolean;
+  /** Its requests started over the last second and not refused (so far): see share. */
+  accepted: number;
+  /** Some of its part of a first wave is still out. */
+  waveOpen: boolean;
   blockedUntil: number;
   /** What it holds of a declared budget (see shareOfBudget). */
   reserved: Reserved;
@@ -194,6 +196,12 @@ export interface SharedView {
   /** The latest pace another runner learned (spacing of all runners' starts together). */
   paceMs?: number;
   learnedAt?: number;
+  /** Another runner is probing the pace upward. @defaultvalue false */
+  probing?: boolean;
+  /** The others' requests started over their last second and not refused. @defaultvalue 0 */
+  accepted?: number;
+  /** Some of another runner's part of a first wave is still out. @defaultvalue false */
+  waveOpen?: boolean;
   /** The latest block another runner holds. */
   blockedUntil: number;
   /** What the others hold of a declared budget. @defaultvalue none */
@@ -275,6 +283,10 @@ export class ModelLimiter {
   private spread: { gapMs: number; left: number } | undefined;
   /** This runner's share of the model's limits (see share). */
   private shareOf = 1;
+  /** At the last exchange, another runner was probing the pace (see throttle)... */
+  private othersProbing = false;
+  /** ...and what the others had accepted over their last second (see splitFactor). */
+  private othersAccepted = 0;
   /** When the pace was last learned from a refusal, here or by another runner (see share). */
   private learnedAt = Number.NEGATIVE_INFINITY;
   /** Shared, and waiting for an exchange: starts wait until this time at most (see shared)... */
@@ -301,13 +313,13 @@ export class ModelLimiter {
     this.awaitShare();
   }
 
-  /** Shared: no start until an exchange made `settleMs` from now or later (the next tick), or the wait is over. */
-  private awaitShare(settleMs = 0): void {
+  /** Shared: no start until an exchange made from now on (asked for at once), or the wait is over. */
+  private awaitShare(): void {
     if (!this.options.shared) return;
     const now = this.options.clock.now();
     this.shareDue = now + this.options.shared.waitMs;
-    this.shareFrom = now + settleMs;
-    if (settleMs === 0) this.options.shared.exchange();
+    this.shareFrom = now;
+    this.options.shared.exchange();
   }
 
   /** Current integer concurrency limit. */
@@ -342,22 +354,21 @@ export class ModelLimiter {
 
   /** Can one more request start now? Needs a free slot, no Retry-After block, and room in the budget. */
   canStart(estimatedTokens = 0): boolean {
-    return this.inFlight < this.limit && this.waitMs(estimatedTokens) === 0 && this.firstWaveOver();
+    return this.inFlight < this.limit && this.waitMs(estimatedTokens) === 0 && (this.firstWave === 'over' || this.firstWave === 'starting');
   }
 
-  private firstWaveOver(): boolean {
-    const now = this.options.clock.now();
+  /** The first wave ends when its answers are back (or at firstWaveEnd); shared, once the others' are too. */
+  private advanceWave(now: number): void {
     if (this.firstWave === 'waiting' && (this.inFlight === 0 || now >= this.firstWaveEnd)) {
       // Shared: the other runners' first waves may have been refused where this one's was not.
       this.firstWave = this.options.shared ? 'sharing' : 'over';
-      this.awaitShare(WAVE_SETTLE_MS);
+      this.awaitShare();
       if (this.throttled === 0 && this.paceMs === 0) {
         const tookMs = Math.min(now, this.firstWaveEnd) - this.firstWaveAt;
         this.spread = { gapMs: (tookMs * SPREAD_SHARE) / this.firstWaveStarts, left: this.firstWaveStarts };
       }
     }
     if (this.firstWave === 'sharing' && this.shareDue === undefined) this.firstWave = 'over';
-    return this.firstWave === 'over' || this.firstWave === 'starting';
   }
 
   /**
@@ -367,9 +378,10 @@ export class ModelLimiter {
   waitMs(estimatedTokens = 0): number {
     const now = this.options.clock.now();
     this.askedAt = now;
+    if (this.shareDue !== undefined && now >= this.shareDue) this.shareDue = undefined;
+    this.advanceWave(now);
     const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
     const statedWait = Math.max(this.stated.requests.waitMs(now, 1), this.stated.tokens.waitMs(now, this.tokenCost(estimatedTokens)));
-    if (this.shareDue !== undefined && now >= this.shareDue) this.shareDue = undefined;
     const shareWait = this.shareDue === undefined ? 0 : this.shareDue - now;
     const spacing = Math.max(this.paceMs, this.spread?.gapMs ?? 0);
     return Math.max(0, this.blockedTill - now, this.lastStartAt + spacing - now, waveWait, statedWait, shareWait, this.budgetWaitMs(now, estimatedTokens));
@@ -444,6 +456,8 @@ export class ModelLimiter {
       if (++this.firstWaveStarts >= Math.ceil(this.options.maxConcurrency * this.shareOf)) {
         this.firstWave = 'waiting';
         this.firstWaveEnd = now + this.options.firstWaveMs;
+        // The others hear at once that its wave is out: they wait for it before learning from theirs.
+        this.options.shared?.exchange();
       }
     } else if (this.spread && this.firstWave === 'over' && --this.spread.left <= 0) {
       this.spread = undefined;
@@ -478,7 +492,10 @@ export class ModelLimiter {
     if (this.paceMs > 0 && now - Math.max(this.lastThrottleAt, this.blockedTill) >= this.calmMs && now >= this.episodeEnd) {
       // The pace a calm was kept at was accepted: a refusal of the probe goes back to it (see throttle).
       if (this.goodPaceMs === 0) this.goodPaceMs = this.paceMs;
-      this.paceMs = this.paceMs * PROBE_FACTOR < MIN_PACE_MS ? 0 : this.paceMs * PROBE_FACTOR;
+      // Shared, each runner sees its share of the successes: each step is larger, so that the runners
+      // together climb as fast as one would.
+      const factor = PROBE_FACTOR ** (1 / this.shareOf);
+      this.paceMs = this.paceMs * factor < MIN_PACE_MS ? 0 : this.paceMs * factor;
     }
   }
 
@@ -499,16 +516,21 @@ export class ModelLimiter {
     this.refusedStarts = this.refusedStarts.filter((t) => t > now - BUDGET_WINDOW_MS);
     const paced = this.paceMs > 0;
     const wait = retryAfterMs != null && retryAfterMs > 0 ? retryAfterMs : 0;
-    // Refusals soon after a refused probe are its echo (a window still holding the excess sent before).
-    const echo = this.probeEpisode && now - this.episodeStart < CONFIRM_MEASURE_MS;
-    if (now < this.episodeEnd && startedAt > this.episodeStart && !echo) {
+    const confirming = now < this.episodeEnd && startedAt > this.episodeStart;
+    // What the model accepted since the episode began, once that is long enough to tell.
+    const since = confirming && now - this.episodeStart >= CONFIRM_MEASURE_MS ? this.measuredPace(now, this.episodeStart) : 0;
+    // Refusals after a refused probe are its echo (a window still holding the excess sent before):
+    // all of them in the first moments, and later those while the model still accepts about the
+    // pace (a sliding window lets the excess out a little at a time; a fixed window refusing until
+    // its end accepts next to nothing, which a confirmation blocks for).
+    const echo = this.probeEpisode && (now - this.episodeStart < CONFIRM_MEASURE_MS || (since > 0 && since < this.paceMs / CONFIRMED_SLOWDOWN));
+    if (confirming && !echo) {
       // Sent after the episode's pace took effect, and refused all the same. If what the model
       // accepted since the episode began (once that is long enough to tell) is a step slower than
       // the pace, the pace was too fast: it slows to that, and nothing is blocked. Otherwise the pace
       // does not explain it (nothing accepted: a quota spent, a window filled by a burst), and the
       // server's word holds for every start: its Retry-After blocks them; without one, the pace
       // slows by a step.
-      const since = now - this.episodeStart >= CONFIRM_MEASURE_MS ? this.measuredPace(now, this.episodeStart) : 0;
       const explained = since > 0 && (!paced || (since >= this.paceMs / CONFIRMED_SLOWDOWN && since <= this.paceMs * MAX_CONFIRMED_SLOWDOWN));
       if (explained) {
         this.paceMs = since;
@@ -547,7 +569,9 @@ export class ModelLimiter {
       // window refuses once it holds its whole allowance), whichever is faster. Any other refusal
       // under a pace slows it by a step at most (the average may hold the last episode's echo). A
       // pace still too fast is refused again within the episode, which measures it (see above).
-      const good = this.goodPaceMs;
+      // Shared, a refusal while another runner probes is that probe's: it goes back to the pace this
+      // runner kept (the prober adopts it at the next exchange), rather than slowing all of them.
+      const good = this.goodPaceMs || (this.othersProbing && paced ? this.paceMs : 0);
       this.probeEpisode = good > 0;
       const allowance = good > 0 ? this.allowancePace(now) : 0;
       const step = good === 0 && paced ? this.paceMs / CONFIRMED_SLOWDOWN : 0;
@@ -588,7 +612,9 @@ export class ModelLimiter {
       requests: rpm != null && held ? this.shareOfBudget(rpm, 'requests', now) : own.requests,
       tokens: tpm != null && held ? this.shareOfBudget(tpm, 'tokens', now) : own.tokens,
     };
-    return { demand: this.wanted(now), ...pace, blockedUntil: this.blockedTill, reserved };
+    const accepted = this.acceptedBetween(now - PACE_WINDOW_MS, now);
+    const waveOpen = this.inFlight > 0 && (this.firstWave === 'starting' || this.firstWave === 'waiting');
+    return { demand: this.wanted(now), ...pace, probing: this.goodPaceMs > 0, accepted, waveOpen, blockedUntil: this.blockedTill, reserved };
   }
 
   /** Requests started in the budget window, and their tokens. */
@@ -611,7 +637,11 @@ export class ModelLimiter {
   share(view: SharedView): boolean {
     const now = this.options.clock.now();
     const wasOpen = this.open;
-    if (now >= this.shareFrom) this.shareDue = undefined;
+    // A first wave ends when no runner has any of it out: only then are their counts final.
+    // (Once: a wave given up on after the wait, or blocked, ends without it.)
+    const waveSettled = this.firstWave === 'sharing' && this.shareDue !== undefined && now >= this.shareFrom && !view.waveOpen;
+    if (waveSettled) this.firstWave = 'over';
+    if (now >= this.shareFrom && (waveSettled || this.firstWave !== 'sharing')) this.shareDue = undefined;
     const share = 1 / Math.max(1, view.runners);
     if (share !== this.shareOf) {
       this.paceMs *= this.shareOf / share;
@@ -625,6 +655,20 @@ export class ModelLimiter {
       this.lastThrottleAt = Math.max(this.lastThrottleAt, Math.min(view.learnedAt, now));
       this.calmSuccesses = 0;
       this.spread = undefined;
+    }
+    // A first wave is split among the runners, and so are its refusals: the model refuses the last
+    // requests to arrive, whoever sent them, so one runner's part of what it accepted says little of
+    // the whole. If any of the wave was refused, its pace is learned at the exchange that ends it
+    // (the others have said what they had accepted by then) from what all of them had accepted.
+    const refusedInWave = this.throttled > 0 || (view.learnedAt ?? Number.NEGATIVE_INFINITY) >= this.firstWaveAt;
+    this.othersProbing = view.probing ?? false;
+    this.othersAccepted = view.accepted ?? 0;
+    if (waveSettled && refusedInWave) {
+      const pace = this.measuredPace(now, now - PACE_WINDOW_MS);
+      if (pace > 0) {
+        this.paceMs = pace;
+        this.learnedAt = now;
+      }
     }
     this.sharedBudget = { others: view.reserved ?? { requests: 0, tokens: 0 }, own: this.spentInWindow(now), wants: this.wanted(now), at: now };
     if (view.blockedUntil > Math.max(now, this.blockedTill)) {
@@ -665,8 +709,6 @@ export class ModelLimiter {
    * spell or a block) and overstate the rate.
    */
   private measuredPace(now: number, since: number): number {
-    const refused = this.refusedStarts.filter((t) => t > since && t <= now).length;
-    const accepted = this.window.after(since).starts - this.window.after(now).starts - refused;
     // Time blocked is left out: a window that refused until its end does not give back what
     // the block left unused.
     this.blocks = this.blocks.filter(([, till]) => till > now - BUDGET_WINDOW_MS);
@@ -674,7 +716,31 @@ export class ModelLimiter {
     for (const [from, till] of this.blocks) blocked += Math.max(0, Math.min(till, now) - Math.max(from, since));
     // Never a zero span: a measure that short says little, and must not divide by nothing.
     const offered = Math.max(now - since - blocked, PACE_WINDOW_MS / 10);
-    return accepted >= 1 ? offered / (accepted * PACE_SHARE) : 0;
+    return this.paceFor(this.acceptedBetween(since, now), offered) * this.splitFactor(now);
+  }
+
+  /**
+   * Shared, a runner's own measure is of its part of what the model accepted, and that part is its
+   * share only on average: the model refuses whichever requests arrive last (a first wave's, say,
+   * all from one runner). So its measure is scaled by its part of what all of them had accepted over
+   * the last second (the others' as of the last exchange) over its share: the pace it learns is then
+   * its share of what all of them were accepted. 1 when not shared or nothing is known.
+   */
+  private splitFactor(now: number): number {
+    const own = this.acceptedBetween(now - PACE_WINDOW_MS, now);
+    if (this.shareOf >= 1 || own < 1 || this.othersAccepted < 1) return 1;
+    return own / (own + this.othersAccepted) / this.shareOf;
+  }
+
+  /** Requests started in (since, now], less those of them refused. */
+  private acceptedBetween(since: number, now: number): number {
+    const refused = this.refusedStarts.filter((t) => t > since && t <= now).length;
+    return this.window.after(since).starts - this.window.after(now).starts - refused;
+  }
+
+  /** The spacing at PACE_SHARE of `accepted` requests over `spanMs`; 0 for none. */
+  private paceFor(accepted: number, spanMs: number): number {
+    return accepted >= 1 ? spanMs / (accepted * PACE_SHARE) : 0;
   }
 
   /**

@@ -15,6 +15,12 @@ export interface RateShareEntry {
   /** The spacing of starts for all runners together, learned from a refusal at `learnedAt` (epoch ms); absent: none learned. */
   paceMs?: number;
   learnedAt?: number;
+  /** It is probing that pace upward. @defaultvalue false */
+  probing?: boolean;
+  /** Its requests started over the last second and not refused (so far). @defaultvalue 0 */
+  accepted?: number;
+  /** Some of its part of a first wave is still out. @defaultvalue false */
+  waveOpen?: boolean;
   /** Epoch ms before which the provider asked that no request be sent. */
   blockedUntil: number;
   /** Of a declared budget, what it holds: its starts within the last budget window (a minute), and what it may still start. */
@@ -33,6 +39,12 @@ export interface PeerView {
   /** The latest pace learned by one of them, if any. */
   paceMs?: number;
   learnedAt?: number;
+  /** One of them is probing the pace upward. */
+  probing: boolean;
+  /** Their requests started over the last second and not refused, as of their last exchange. */
+  accepted: number;
+  /** Some of one's part of a first wave is still out. */
+  waveOpen: boolean;
   /** The latest block any of them holds (0: none). */
   blockedUntil: number;
   /** What all of them hold of a declared budget. */
@@ -73,6 +85,9 @@ export async function exchangeRates(
       demanding: number;
       pace_ms: number | null;
       learned_at: number | null;
+      probing: boolean;
+      accepted: number;
+      wave_open: boolean;
       blocked_until: number;
       reserved_requests: number;
       reserved_tokens: number;
@@ -81,6 +96,9 @@ export async function exchangeRates(
               (count(*) FILTER (WHERE demand))::int AS demanding,
               (array_agg(pace_ms ORDER BY learned_at DESC) FILTER (WHERE learned_at IS NOT NULL))[1] AS pace_ms,
               max(learned_at) AS learned_at,
+              bool_or(probing) AS probing,
+              sum(accepted)::int AS accepted,
+              bool_or(wave_open) AS wave_open,
               coalesce(max(blocked_until), 0) AS blocked_until,
               sum(reserved_requests)::int AS reserved_requests,
               sum(reserved_tokens) AS reserved_tokens
@@ -100,17 +118,20 @@ export async function exchangeRates(
       byModel.set(r.model_key, {
         demanding: r.demanding,
         ...(r.pace_ms != null && r.learned_at != null ? { paceMs: r.pace_ms, learnedAt: r.learned_at } : {}),
+        probing: r.probing,
+        accepted: r.accepted,
+        waveOpen: r.wave_open,
         blockedUntil: r.blocked_until,
         reserved: { requests: r.reserved_requests, tokens: r.reserved_tokens },
       });
     }
     const all: RateShareEntry[] = [{ modelKey: PRESENCE_KEY, demand: true, blockedUntil: 0, reserved: { requests: 0, tokens: 0 } }, ...decide({ peers, byModel })];
     await client.query(
-      `INSERT INTO model_rate_share (model_key, runner_id, demand, pace_ms, learned_at, blocked_until, reserved_requests, reserved_tokens, seen_at)
-       SELECT k, $1, d, p, l, b, rr, rt, now()
-         FROM unnest($2::text[], $3::boolean[], $4::float8[], $5::float8[], $6::float8[], $7::int[], $8::float8[]) AS u(k, d, p, l, b, rr, rt)
+      `INSERT INTO model_rate_share (model_key, runner_id, demand, pace_ms, learned_at, probing, accepted, wave_open, blocked_until, reserved_requests, reserved_tokens, seen_at)
+       SELECT k, $1, d, p, l, pr, a, w, b, rr, rt, now()
+         FROM unnest($2::text[], $3::boolean[], $4::float8[], $5::float8[], $6::boolean[], $7::int[], $8::boolean[], $9::float8[], $10::int[], $11::float8[]) AS u(k, d, p, l, pr, a, w, b, rr, rt)
        ON CONFLICT (model_key, runner_id) DO UPDATE SET demand = EXCLUDED.demand, pace_ms = EXCLUDED.pace_ms,
-         learned_at = EXCLUDED.learned_at, blocked_until = EXCLUDED.blocked_until,
+         learned_at = EXCLUDED.learned_at, probing = EXCLUDED.probing, accepted = EXCLUDED.accepted, wave_open = EXCLUDED.wave_open, blocked_until = EXCLUDED.blocked_until,
          reserved_requests = EXCLUDED.reserved_requests, reserved_tokens = EXCLUDED.reserved_tokens, seen_at = now()`,
       [
         runnerId,
@@ -118,6 +139,9 @@ export async function exchangeRates(
         all.map((e) => e.demand),
         all.map((e) => e.paceMs ?? null),
         all.map((e) => e.learnedAt ?? null),
+        all.map((e) => e.probing ?? false),
+        all.map((e) => e.accepted ?? 0),
+        all.map((e) => e.waveOpen ?? false),
         all.map((e) => e.blockedUntil),
         all.map((e) => Math.ceil(e.reserved.requests)),
         all.map((e) => e.reserved.tokens),

@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import { createLogger } from '../../core/logger.js';
 import { createPool } from '../../core/store/pool.js';
-import { Limiters } from '../../runner/limiter.js';
+import { Limiters, type LimiterOptions } from '../../runner/limiter.js';
 import { RateShare } from '../../runner/rate-share.js';
 import { freshDatabase } from '../support/api.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -31,11 +31,11 @@ afterEach(async () => {
 });
 
 /** One runner's side: its limiters (on the real clock, for the times the runners compare) and its RateShare. */
-function runner(name: string, db = pool) {
+function runner(name: string, db = pool, options: Partial<LimiterOptions> = {}) {
   const lines: Record<string, unknown>[] = [];
   const changed: string[][] = [];
   const logger = createLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line)) });
-  const limiters: Limiters = new Limiters({ maxConcurrency: 64, shared: { waitMs: 1000, exchange: () => share.soon() } });
+  const limiters: Limiters = new Limiters({ maxConcurrency: 64, shared: { waitMs: 1000, exchange: () => share.soon() }, ...options });
   const share: RateShare = new RateShare({ pool: db, limiters, logger, intervalMs: INTERVAL_MS, onChange: (closed) => changed.push(closed), clock: new ManualClock(), runnerId: name });
   shares.push(share);
   return { limiters, share, lines, changed };
@@ -175,10 +175,46 @@ describe('RateShare', () => {
     const a = runner('a');
     a.limiters.get(KEY).canStart();
     await a.share.exchange();
-    const { rows } = await pool.query(`SELECT model_key, demand, pace_ms, learned_at, blocked_until FROM model_rate_share WHERE runner_id = 'a' ORDER BY model_key`);
+    const { rows } = await pool.query(
+      `SELECT model_key, demand, pace_ms, learned_at, probing, accepted, wave_open, blocked_until FROM model_rate_share WHERE runner_id = 'a' ORDER BY model_key`,
+    );
+    const none = { pace_ms: null, learned_at: null, probing: false, accepted: 0, wave_open: false, blocked_until: 0 };
     expect(rows).toEqual([
-      { model_key: '*', demand: true, pace_ms: null, learned_at: null, blocked_until: 0 },
-      { model_key: KEY, demand: true, pace_ms: null, learned_at: null, blocked_until: 0 },
+      { model_key: '*', demand: true, ...none },
+      { model_key: KEY, demand: true, ...none },
     ]);
+  });
+
+  it('learns the pace of a first wave split between runners from what all of them had accepted', async () => {
+    const [a, b] = [runner('a', pool, { maxConcurrency: 8, firstWaveMs: 1000 }), runner('b', pool, { maxConcurrency: 8, firstWaveMs: 1000 })];
+    await Promise.all([a.share.start(), b.share.start()]);
+    const [la, lb] = [a.limiters.get(KEY), b.limiters.get(KEY)];
+    await Promise.all([a.share.exchange(), b.share.exchange()]);
+    // Half the wave each; each says at once that its part is out.
+    for (const l of [la, lb]) {
+      for (let i = 0; i < 4; i++) {
+        expect(l.canStart()).toBe(true);
+        l.start();
+      }
+      expect(l.canStart()).toBe(false);
+    }
+    await Promise.all([a.share.exchange(), b.share.exchange()]);
+
+    // b's part was accepted whole, but a's is still out: b does not refill yet.
+    for (let i = 0; i < 4; i++) lb.succeed();
+    expect(lb.canStart()).toBe(false);
+    await b.share.exchange();
+    expect(lb.canStart()).toBe(false);
+
+    // a's part: one accepted, three refused (the model took the first 5 to arrive). Alone, a would
+    // take 1 a second for its own; it takes half of the 5 both had accepted.
+    la.succeed();
+    for (let i = 0; i < 3; i++) la.throttle(1000);
+    la.canStart();
+    await a.share.exchange();
+    const half = (2 * 1000) / (5 * 0.95);
+    expect(la.pace).toBeCloseTo(half, 0);
+    await b.share.exchange();
+    expect(lb.pace).toBeCloseTo(half, 0);
   });
 });

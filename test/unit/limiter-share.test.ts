@@ -93,24 +93,81 @@ describe('ModelLimiter shared with other runners', () => {
     expect(limiter.canStart()).toBe(false);
   });
 
-  it('sends its share of one first wave, then waits for an exchange a little after the answers before refilling', async () => {
-    const { limiter, clock } = sharedLimiter({ maxConcurrency: 6, firstWaveMs: 1000 });
+  it('sends its share of one first wave, tells the others when it is out, and refills once no runner has any of it out', async () => {
+    const { limiter, exchanges } = sharedLimiter({ maxConcurrency: 6, firstWaveMs: 1000 });
     limiter.share({ runners: 3, blockedUntil: 0 });
     limiter.start();
+    expect(limiter.sharedState().waveOpen).toBe(true);
+    const before = exchanges.length;
     limiter.start();
-    // 2 of 6: a third of the first wave, so that three runners together send one.
+    // 2 of 6: a third of the first wave, so that three runners together send one; the others hear at once.
+    expect(exchanges.length).toBe(before + 1);
     expect(limiter.canStart()).toBe(false);
     limiter.succeed();
     limiter.succeed();
-    // Answers in: another runner's wave may have been refused where this one's was not, and its
-    // refusals come back about now; an exchange made at once would not hear of them.
+    expect(limiter.sharedState().waveOpen).toBe(false);
+    // Answers in: another runner's part may still be out (and refused), so no refill yet; it says so at once.
     expect(limiter.canStart()).toBe(false);
+    expect(exchanges.length).toBe(before + 2);
     expect(limiter.waitMs()).toBe(SHARE_WAIT_MS);
-    limiter.share({ runners: 3, blockedUntil: 0 });
+    limiter.share({ runners: 3, blockedUntil: 0, waveOpen: true });
     expect(limiter.canStart()).toBe(false);
-    await clock.advance(100);
-    limiter.share({ runners: 3, blockedUntil: 0 });
+    limiter.share({ runners: 3, blockedUntil: 0, waveOpen: false });
     expect(limiter.canStart()).toBe(true);
+  });
+
+  it('learns a first wave\'s pace from what all runners had accepted, not from its own part', async () => {
+    const { limiter, clock } = sharedLimiter({ maxConcurrency: 9, firstWaveMs: 1000 });
+    limiter.share({ runners: 3, blockedUntil: 0 });
+    for (let i = 0; i < 3; i++) limiter.start();
+    await clock.advance(50);
+    // The model refused the last requests to arrive, all this runner's but one.
+    limiter.throttle(1000);
+    limiter.throttle(1000);
+    limiter.succeed();
+    expect(limiter.canStart()).toBe(false);
+    // The others had 6 accepted: 7 of 9 in all. Its pace is its third of that, not 3 × what it had.
+    limiter.share({ runners: 3, blockedUntil: 0, accepted: 6, waveOpen: false });
+    expect(limiter.pace).toBeCloseTo((3 * 1000) / (7 * 0.95), 9);
+    expect(limiter.sharedState().paceMs).toBeCloseTo(1000 / (7 * 0.95), 9);
+    expect(limiter.sharedState().learnedAt).toBe(clock.now());
+  });
+
+  it('scales what it measured at a refusal by its part of what all runners had accepted', async () => {
+    const { limiter, clock } = sharedLimiter();
+    limiter.share({ runners: 2, blockedUntil: 0 });
+    for (let i = 0; i < 31; i++) limiter.start();
+    for (let i = 0; i < 30; i++) limiter.succeed();
+    // The other runner had 10 accepted: this one had 30 of 40, more than its half.
+    limiter.share({ runners: 2, blockedUntil: 0, accepted: 10 });
+    await clock.advance(1);
+    limiter.throttle(1000);
+    // Half of 40 a second, not 30 a second.
+    expect(limiter.pace).toBeCloseTo((2 * 1000) / (40 * 0.95), 6);
+  });
+
+  it('takes a refusal while another runner probes as that probe\'s: its own pace is kept', async () => {
+    const run = async (probing: boolean) => {
+      const { limiter, clock } = sharedLimiter();
+      limiter.share({ runners: 2, blockedUntil: 0 });
+      for (let i = 0; i < 20; i++) limiter.start();
+      await clock.advance(1);
+      limiter.throttle(1000); // a pace learned: 19 a second
+      const learned = limiter.pace;
+      // Well past the episode, at that pace (kept, not probing: a calm it has not had yet).
+      await clock.advance(1500);
+      for (let i = 0; i < 10; i++) {
+        limiter.start();
+        await clock.advance(learned);
+      }
+      limiter.share({ runners: 2, blockedUntil: 0, probing, accepted: 10 });
+      limiter.throttle(1000);
+      return { learned, after: limiter.pace };
+    };
+    const withProbe = await run(true);
+    expect(withProbe.after).toBeCloseTo(withProbe.learned, 9);
+    const without = await run(false);
+    expect(without.after).toBeGreaterThan(without.learned * 1.05);
   });
 
   it('tells the others its pace as the pace of all runners together, and keeps that total when the share changes', async () => {

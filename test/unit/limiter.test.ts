@@ -549,6 +549,42 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
     expect(f.limiter.pace).toBeCloseTo(pace * 0.99, 9);
   });
 
+  it('later refusals after a refused probe are its echo while the pace is still accepted, and block once nothing is', async () => {
+    // A faster model than afterFirstRefusal's: enough starts within one episode to tell.
+    const refusedProbe = async () => {
+      const f = limiterFactory({ maxConcurrency: 200 });
+      startMany(f.limiter, 100);
+      await f.clock.advance(1);
+      f.limiter.throttle(1000);
+      for (let i = 0; i < 99; i++) f.limiter.succeed();
+      await f.clock.advance(5000);
+      f.limiter.start();
+      f.limiter.succeed(); // probing
+      f.limiter.start();
+      f.limiter.throttle(1000); // the probe refused: back to the calm's pace
+      return f;
+    };
+    // A sliding window lets the probe's excess out a little at a time: at the pace, all accepted but one.
+    const sliding = await refusedProbe();
+    const pace = sliding.limiter.pace;
+    expect(pace).toBeCloseTo(1000 / (99 * 0.95), 9);
+    for (let i = 0; i < 40; i++) {
+      await sliding.clock.advance(pace);
+      sliding.limiter.start();
+      if (i < 39) sliding.limiter.succeed();
+    }
+    sliding.limiter.throttle(1000);
+    expect(sliding.limiter.blockedUntil).toBe(0);
+    expect(sliding.limiter.pace).toBe(pace);
+
+    // A fixed window refuses until its end: nothing accepted since, so the refusal confirms and blocks.
+    const fixed = await refusedProbe();
+    await fixed.clock.advance(300);
+    fixed.limiter.start();
+    fixed.limiter.throttle(1000);
+    expect(fixed.limiter.blockedUntil).toBe(fixed.clock.now() + 1000);
+  });
+
   it('a refusal under a pace, with no probe, slows it by a step, not to the average since the last episode', async () => {
     const f = await afterFirstRefusal();
     await f.clock.advance(1100);

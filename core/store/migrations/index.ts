@@ -14,6 +14,7 @@ import parquet from './009_parquet.js';
 import modelless from './010_modelless.js';
 import fanoutChunks from './011_fanout_chunks.js';
 import rateShares from './012_rate_shares.js';
+import rateShareProbe from './013_rate_share_probe.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -45,4 +46,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'modelless', sql: modelless },
   { version: 11, name: 'fanout_chunks', sql: fanoutChunks },
   { version: 12, name: 'rate_shares', sql: rateShares },
+  { version: 13, name: 'rate_share_probe', sql: rateShareProbe },
 ];
