@@ -253,13 +253,13 @@ export class Broker {
           const call = outcome.call;
           // What the reply stated first: the outcome below then adjusts an allowance already up to date.
           limiter.observe(call.limits, call.sentAt);
-          if (call.ok) limiter.succeed(call.tokens);
+          if (call.ok) limiter.succeed(call.tokens, call.sentAt);
           else {
             if (call.kind === 'throttle') {
-              limiter.throttle(call.retryAfterMs);
+              limiter.throttle(call.retryAfterMs, call.sentAt);
               // Info level: the deployment's dashboard counts these lines as the model's 429s.
               this.options.logger.info('model_throttled', { model: task.modelKey, retry_after_ms: call.retryAfterMs, blocked_until: limiter.blockedUntil });
-            } else limiter.fail(call.kind);
+            } else limiter.fail(call.kind, call.sentAt);
             if (!limiter.open) this.recallModel(task.modelKey);
           }
         } else if (task.modelKey) {

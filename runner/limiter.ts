@@ -96,6 +96,12 @@ const CALM_MS = 1000;
 const MAX_CALM_MS = 4000;
 /** Probing: the spacing shrinks by this factor per success, so the climb is faster the higher the rate. */
 const PROBE_FACTOR = 0.99;
+/**
+ * ...and by this one once the limit showed that it counts fixed windows (see windowLike): a probe that
+ * overfills such a window is refused for the rest of it, so the climb is gentler (about a tenth a
+ * second at 50 a second, where the other is about two thirds), to overfill it by less.
+ */
+const GENTLE_PROBE_FACTOR = 0.998;
 /** A pace spacing below this no longer holds anything back: pacing stops. */
 const MIN_PACE_MS = 0.5;
 /** A refused probe measures what the model allowed over this span, and paces at this share of it (see allowancePace). */
@@ -256,6 +262,11 @@ export class ModelLimiter {
   private goodPaceMs = 0;
   /** Whether a refusal confirmed the current episode (see throttle). */
   private confirmed = false;
+  /**
+   * A refused probe was followed by refusals of requests sent since, with nothing accepted between:
+   * a fixed window refusing the rest of itself. Probes then climb gently (GENTLE_PROBE_FACTOR).
+   */
+  private windowLike = false;
   /** The calm before probing (see CALM_MS). */
   private calmMs = CALM_MS;
   /** Start times of the refused requests of the last budget window, oldest first: not accepted. */
@@ -478,8 +489,8 @@ export class ModelLimiter {
   }
 
   /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max; a calm pace probes upward. */
-  succeed(tokensUsed?: number): void {
-    const request = this.finish();
+  succeed(tokensUsed?: number, sentAt?: number): void {
+    const request = this.finish(sentAt);
     const now = this.options.clock.now();
     // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
     if (request && tokensUsed != null) this.window.setTokens(request.position, tokensUsed);
@@ -494,7 +505,7 @@ export class ModelLimiter {
       if (this.goodPaceMs === 0) this.goodPaceMs = this.paceMs;
       // Shared, each runner sees its share of the successes: each step is larger, so that the runners
       // together climb as fast as one would.
-      const factor = PROBE_FACTOR ** (1 / this.shareOf);
+      const factor = (this.windowLike ? GENTLE_PROBE_FACTOR : PROBE_FACTOR) ** (1 / this.shareOf);
       this.paceMs = this.paceMs * factor < MIN_PACE_MS ? 0 : this.paceMs * factor;
     }
   }
@@ -504,8 +515,8 @@ export class ModelLimiter {
    * The refused request waits that itself (its retry delay); the others only keep to the pace
    * learned here, unless this refusal shows the pace was not enough: then all wait.
    */
-  throttle(retryAfterMs?: number): void {
-    const request = this.finish();
+  throttle(retryAfterMs?: number, sentAt?: number): void {
+    const request = this.finish(sentAt);
     const now = this.options.clock.now();
     this.throttled += 1;
     this.spread = undefined;
@@ -524,6 +535,9 @@ export class ModelLimiter {
     // pace (a sliding window lets the excess out a little at a time; a fixed window refusing until
     // its end accepts next to nothing, which a confirmation blocks for).
     const echo = this.probeEpisode && (now - this.episodeStart < CONFIRM_MEASURE_MS || (since > 0 && since < this.paceMs / CONFIRMED_SLOWDOWN));
+    if (this.probeEpisode && confirming && this.acceptedBetween(this.episodeStart, now) === 0 && this.refusedStarts.filter((t) => t > this.episodeStart).length >= 2) {
+      this.windowLike = true;
+    }
     if (confirming && !echo) {
       // Sent after the episode's pace took effect, and refused all the same. If what the model
       // accepted since the episode began (once that is long enough to tell) is a step slower than
@@ -595,8 +609,8 @@ export class ModelLimiter {
   }
 
   /** A request failed: timeouts and 5xx halve the limit like a 429 (no block); 'other' only frees the slot. */
-  fail(kind: 'timeout' | 'server' | 'other'): void {
-    const request = this.finish();
+  fail(kind: 'timeout' | 'server' | 'other', sentAt?: number): void {
+    const request = this.finish(sentAt);
     if (kind !== 'other') this.decrease(request, kind);
   }
 
@@ -689,12 +703,17 @@ export class ModelLimiter {
   }
 
   /**
-   * Frees one slot. Callers don't say which request finished, so it is taken to be the oldest: the
-   * token totals don't depend on the choice, and for cuts it errs towards skipping (see `decrease`).
+   * Frees one slot: the request sent at `sentAt` (the last started by then: it started before it was
+   * sent) when the reply says, else the oldest (token totals don't depend on the choice, and for cuts
+   * it errs towards skipping, see `decrease`). Which one matters to a refusal: one sent after its
+   * episode began confirms it, one in flight with the refusal that began it does not (see throttle).
    * Failed requests keep their estimate: the provider may have counted them, and budgets are hard.
    */
-  private finish(): InFlightRequest | undefined {
-    return this.running.shift();
+  private finish(sentAt?: number): InFlightRequest | undefined {
+    if (sentAt === undefined) return this.running.shift();
+    let i = 0;
+    while (i + 1 < this.running.length && this.running[i + 1].startedAt <= sentAt) i++;
+    return this.running.splice(i, 1)[0];
   }
 
   /**

@@ -585,6 +585,50 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
     expect(fixed.limiter.blockedUntil).toBe(fixed.clock.now() + 1000);
   });
 
+  it('a refusal the reply dates is the request sent then, not the oldest in flight: sent after the episode began, it confirms it', async () => {
+    const run = async (dated: boolean) => {
+      const f = await afterFirstRefusal();
+      f.limiter.start(); // an older request, still in flight (its answer takes longer)
+      await f.clock.advance(10);
+      f.limiter.start();
+      const sentAt = f.clock.now();
+      await f.clock.advance(300);
+      f.limiter.throttle(1000, dated ? sentAt : undefined);
+      return { f };
+    };
+    // Dated, it is the request sent 10 ms after the episode began, and nothing since was accepted: a block.
+    const dated = await run(true);
+    expect(dated.f.limiter.blockedUntil).toBe(dated.f.clock.now() + 1000);
+    expect(dated.f.limiter.inFlight).toBe(1);
+    // Undated, it is taken to be the oldest, started with the episode: in flight with its refusal, no block.
+    const undated = await run(false);
+    expect(undated.f.limiter.blockedUntil).toBe(0);
+  });
+
+  it('once a refused probe is followed by refusals with nothing accepted between (a fixed window), probes climb gently', async () => {
+    const f = limiterFactory({ maxConcurrency: 200 });
+    startMany(f.limiter, 100);
+    await f.clock.advance(1);
+    f.limiter.throttle(1000);
+    for (let i = 0; i < 99; i++) f.limiter.succeed();
+    const probeOnce = async () => {
+      await f.clock.advance(5000);
+      f.limiter.start();
+      const before = f.limiter.pace;
+      f.limiter.succeed();
+      return f.limiter.pace / before;
+    };
+    expect(await probeOnce()).toBeCloseTo(0.99, 9);
+    f.limiter.start();
+    f.limiter.throttle(1000); // the probe refused
+    for (let i = 0; i < 2; i++) {
+      await f.clock.advance(f.limiter.pace);
+      f.limiter.start();
+      f.limiter.throttle(1000, f.clock.now()); // refused at once, sent since: the window is full
+    }
+    expect(await probeOnce()).toBeCloseTo(0.998, 9);
+  });
+
   it('a refusal under a pace, with no probe, slows it by a step, not to the average since the last episode', async () => {
     const f = await afterFirstRefusal();
     await f.clock.advance(1100);
