@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createDataset } from './api.js';
+import { followTimes } from './limit-follow.js';
 import { withEnv } from './pipeline-env.js';
 import { ANALYZE, RSS_LARGE } from './pipeline-flags.js';
 import { lines, describeRun } from './pipeline-report.js';
@@ -12,6 +13,9 @@ import { say, sec } from './print.js';
 import { CLK_TCK, cpuMs, memoryMb } from './proc-stats.js';
 import { RATE_LIMIT_STYLES, STYLE_C, STYLE_LATENCY_MS, STYLE_N } from './ratelimit-styles.js';
 import { startModelServer, type StubBehaviour } from './stub-model.js';
+
+/** A limit changed mid-run is followed within this long (see bench/limit-follow.ts). */
+const FOLLOW_TARGET_MS = 5000;
 
 /** A row whose stub answer (`answer to: <query>`) the exact_match metric scores 1. */
 const row = (i: number) => ({ query: `question ${i}`, output_true: `answer to: question ${i}` });
@@ -93,6 +97,17 @@ async function throughput(s: Throughput): Promise<void> {
       );
       const accepted = Array.from(r.traffic.perSecond, (x) => x ?? 0);
       say(`  accepted requests per second at the model: ${accepted.join(' ')}`);
+    }
+    const rateLimit = s.behaviour?.rateLimit;
+    if (rateLimit?.schedule?.length) {
+      const follows = followTimes(rateLimit.limits, rateLimit.schedule, r.traffic.arrivals, r.traffic.firstAt);
+      const followOk = follows.length > 0 && follows.every((f) => f.withinMs !== null && f.withinMs <= FOLLOW_TARGET_MS);
+      ok &&= followOk;
+      const within = (ms: number | null) => (ms === null ? 'never' : sec(ms));
+      figure += `, follows in ${follows.map((f) => within(f.withinMs)).join(' / ')}`;
+      target += `, follows ≤ ${sec(FOLLOW_TARGET_MS)}`;
+      const each = follows.map((f) => `${f.fromPerSecond}→${f.toPerSecond} req/s at ${sec(f.atMs)}: ${within(f.withinMs)}`).join(', ');
+      say(`  follows the limit (accepted rate over the trailing second within 10% of it): ${each} (target ≤ ${sec(FOLLOW_TARGET_MS)} each) ${followOk ? 'OK' : 'MISSED'}`);
     }
     if (problems.length) say(`  INCOMPLETE: ${problems.join('; ')}`);
     describeRun(r, s.n, s.latencyMs, s.c, runner);

@@ -90,18 +90,23 @@ const PACE_SHARE = 0.95;
  * pace probes upward. An episode with a confirmed refusal doubles the calm, up to MAX_CALM_MS,
  * so a limit that probing cannot raise (a window refusing until its end, where each probe costs
  * a block) is not probed every second; an episode that needed no confirmation halves it again.
- * Kept short: a longer one also delays the climb after a limit is raised.
+ * Kept short: a longer one also delays the climb after a limit is raised (the 2.5 s at most and
+ * about 2 s of climbing follow a limit raised threefold within 5 s; at 4 s, rl-changing took 5.5 s).
  */
 const CALM_MS = 1000;
-const MAX_CALM_MS = 4000;
-/** Probing: the spacing shrinks by this factor per success, so the climb is faster the higher the rate. */
-const PROBE_FACTOR = 0.99;
+const MAX_CALM_MS = 2500;
 /**
- * ...and by this one once the limit showed that it counts fixed windows (see windowLike): a probe that
- * overfills such a window is refused for the rest of it, so the climb is gentler (about a tenth a
- * second at 50 a second, where the other is about two thirds), to overfill it by less.
+ * Probing raises the rate by this share a second, whatever the rate: each success shrinks the
+ * spacing by what one spacing is of a second (see probeStep). A limit raised from 25 to 75 a second
+ * is reached about two seconds into the probe.
  */
-const GENTLE_PROBE_FACTOR = 0.998;
+export const PROBE_GROWTH = 0.65;
+/**
+ * ...and by this share once the limit showed that it counts fixed windows (see windowLike): a probe
+ * that overfills such a window is refused for the rest of it, so the climb is gentler, to overfill
+ * it by less.
+ */
+export const GENTLE_PROBE_GROWTH = 0.1;
 /** A pace spacing below this no longer holds anything back: pacing stops. */
 const MIN_PACE_MS = 0.5;
 /** A refused probe measures what the model allowed over this span, and paces at this share of it (see allowancePace). */
@@ -153,6 +158,15 @@ function checkBudget({ requestsPerMinute: rpm, tokensPerMinute: tpm }: ModelBudg
     throw new ConfigError('requestsPerMinute', `must be an integer >= 1 or null, got ${rpm}`);
   }
   if (tpm != null && !(tpm > 0)) throw new ConfigError('tokensPerMinute', `must be a positive number or null, got ${tpm}`);
+}
+
+/**
+ * What one success shrinks a probing spacing of `paceMs` by, for the rate to grow by `growth` a second:
+ * successes come a spacing apart. Shared, a runner's spacing is its share's, so each runner, and all of
+ * them together, climb at that rate.
+ */
+export function probeStep(paceMs: number, growth: number): number {
+  return Math.exp((-Math.log1p(growth) * paceMs) / 1000);
 }
 
 /** Records `value` (if any) as declared now; returns the smallest value declared within the last window. */
@@ -503,10 +517,8 @@ export class ModelLimiter {
     if (this.paceMs > 0 && now - Math.max(this.lastThrottleAt, this.blockedTill) >= this.calmMs && now >= this.episodeEnd) {
       // The pace a calm was kept at was accepted: a refusal of the probe goes back to it (see throttle).
       if (this.goodPaceMs === 0) this.goodPaceMs = this.paceMs;
-      // Shared, each runner sees its share of the successes: each step is larger, so that the runners
-      // together climb as fast as one would.
-      const factor = (this.windowLike ? GENTLE_PROBE_FACTOR : PROBE_FACTOR) ** (1 / this.shareOf);
-      this.paceMs = this.paceMs * factor < MIN_PACE_MS ? 0 : this.paceMs * factor;
+      const next = this.paceMs * probeStep(this.paceMs, this.windowLike ? GENTLE_PROBE_GROWTH : PROBE_GROWTH);
+      this.paceMs = next < MIN_PACE_MS ? 0 : next;
     }
   }
 

@@ -1,4 +1,4 @@
-import { BUDGET_WINDOW_MS, Limiters, ModelLimiter, type LimiterOptions, type ModelBudget } from '../../runner/limiter.js';
+import { BUDGET_WINDOW_MS, GENTLE_PROBE_GROWTH, PROBE_GROWTH, probeStep, Limiters, ModelLimiter, type LimiterOptions, type ModelBudget } from '../../runner/limiter.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 function limiterFactory(options: Partial<LimiterOptions> = {}, budget: ModelBudget = {}) {
@@ -12,6 +12,9 @@ function limiterFactory(options: Partial<LimiterOptions> = {}, budget: ModelBudg
   });
   return { limiter, clock, changes };
 }
+
+/** One probing step from `pace`, as PROBE_GROWTH sets it: about 1% at 50 a second. */
+const probed = (pace: number) => pace * probeStep(pace, PROBE_GROWTH);
 
 function startMany(limiter: ModelLimiter, n: number, estimatedTokens?: number): void {
   for (let i = 0; i < n; i++) limiter.start(estimatedTokens);
@@ -389,9 +392,9 @@ describe('ModelLimiter pacing learned from 429s', () => {
     expect(limiter.pace).toBe(learned); // not calm for a second yet
     await clock.advance(1);
     limiter.succeed();
-    expect(limiter.pace).toBeCloseTo(learned * 0.99, 9);
+    expect(limiter.pace).toBeCloseTo(probed(learned), 9);
     limiter.succeed();
-    expect(limiter.pace).toBeCloseTo(learned * 0.99 ** 2, 9);
+    expect(limiter.pace).toBeCloseTo(probed(probed(learned)), 9);
     for (let i = 0; i < 6; i++) limiter.succeed(); // the rest of the first burst answers
     // The probe refused (a new episode, after the first one's Retry-After): back to the pace the
     // calm was kept at, which the model accepted, since nothing measured is faster.
@@ -411,7 +414,27 @@ describe('ModelLimiter pacing learned from 429s', () => {
     expect(limiter.pace).toBe(learned);
     await clock.advance(1000);
     limiter.succeed();
-    expect(limiter.pace).toBeCloseTo(learned * 0.99, 9);
+    expect(limiter.pace).toBeCloseTo(probed(learned), 9);
+  });
+
+  it('probing raises the rate by about two thirds a second, whether the model takes 25 or 500 a second', async () => {
+    for (const burst of [25, 500]) {
+      const { limiter, clock } = limiterFactory({ maxConcurrency: 1000 });
+      startMany(limiter, burst + 1);
+      await clock.advance(1);
+      limiter.throttle(100);
+      for (let i = 0; i < burst; i++) limiter.succeed();
+      await clock.advance(1000);
+      const start = limiter.pace;
+      // A second of successes, one per spacing, as a paced run has them.
+      for (let elapsed = 0; elapsed < 1000; elapsed += limiter.pace) {
+        limiter.start();
+        await clock.advance(limiter.pace);
+        limiter.succeed();
+      }
+      expect(start / limiter.pace).toBeGreaterThan(1.55);
+      expect(start / limiter.pace).toBeLessThan(1.75);
+    }
   });
 
   it('stops pacing once probing has brought the spacing under half a millisecond', async () => {
@@ -419,7 +442,12 @@ describe('ModelLimiter pacing learned from 429s', () => {
     startMany(limiter, 64);
     limiter.throttle(100);
     await clock.advance(1000);
-    for (let i = 0; i < 500 && limiter.pace > 0; i++) limiter.succeed();
+    // About 7 s of probing at 65% a second, from 63 a second to 2,000.
+    let successes = 0;
+    while (limiter.pace > 0 && successes < 100_000) {
+      limiter.succeed();
+      successes++;
+    }
     expect(limiter.pace).toBe(0);
   });
 });
@@ -480,7 +508,7 @@ describe('ModelLimiter Retry-After, confirmed', () => {
     await clock.advance(1000);
     limiter.start();
     limiter.succeed();
-    expect(limiter.pace).toBeCloseTo(pace * 0.99, 9);
+    expect(limiter.pace).toBeCloseTo(probed(pace), 9);
   });
 });
 
@@ -503,7 +531,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
     await f.clock.advance(ms);
     f.limiter.start();
     f.limiter.succeed();
-    expect(f.limiter.pace).toBeCloseTo(FIRST_PACE * 0.99, 9);
+    expect(f.limiter.pace).toBeCloseTo(probed(FIRST_PACE), 9);
   }
 
   it('a refused probe goes back to what a window allowed over the last two seconds, when that is faster than the calm', async () => {
@@ -546,7 +574,7 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
     await f.clock.advance(500);
     f.limiter.start();
     f.limiter.succeed();
-    expect(f.limiter.pace).toBeCloseTo(pace * 0.99, 9);
+    expect(f.limiter.pace).toBeCloseTo(probed(pace), 9);
   });
 
   it('later refusals after a refused probe are its echo while the pace is still accepted, and block once nothing is', async () => {
@@ -618,7 +646,8 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
       f.limiter.succeed();
       return f.limiter.pace / before;
     };
-    expect(await probeOnce()).toBeCloseTo(0.99, 9);
+    const first = f.limiter.pace;
+    expect(await probeOnce()).toBeCloseTo(probeStep(first, PROBE_GROWTH), 9);
     f.limiter.start();
     f.limiter.throttle(1000); // the probe refused
     for (let i = 0; i < 2; i++) {
@@ -626,7 +655,8 @@ describe('ModelLimiter refusals after the first: probes, echoes, confirmations',
       f.limiter.start();
       f.limiter.throttle(1000, f.clock.now()); // refused at once, sent since: the window is full
     }
-    expect(await probeOnce()).toBeCloseTo(0.998, 9);
+    const later = f.limiter.pace;
+    expect(await probeOnce()).toBeCloseTo(probeStep(later, GENTLE_PROBE_GROWTH), 9);
   });
 
   it('a refusal under a pace, with no probe, slows it by a step, not to the average since the last episode', async () => {
