@@ -686,10 +686,11 @@ export class ModelLimiter {
     // requests to arrive, whoever sent them, so one runner's part of what it accepted says little of
     // the whole. If any of the wave was refused, its pace is learned at the exchange that ends it
     // (the others have said what they had accepted by then) from what all of them had accepted.
+    // Not alone (its own measure is whole), nor once the wave has left the second measured.
     const refusedInWave = this.throttled > 0 || (view.learnedAt ?? Number.NEGATIVE_INFINITY) >= this.firstWaveAt;
     this.othersProbing = view.probing ?? false;
     this.othersAccepted = view.accepted ?? 0;
-    if (waveSettled && refusedInWave) {
+    if (waveSettled && refusedInWave && view.runners > 1 && now - this.firstWaveAt < PACE_WINDOW_MS) {
       const pace = this.measuredPace(now, now - PACE_WINDOW_MS);
       if (pace > 0) {
         this.paceMs = pace;
@@ -722,10 +723,12 @@ export class ModelLimiter {
    * Failed requests keep their estimate: the provider may have counted them, and budgets are hard.
    */
   private finish(sentAt?: number): InFlightRequest | undefined {
-    if (sentAt === undefined) return this.running.shift();
     let i = 0;
-    while (i + 1 < this.running.length && this.running[i + 1].startedAt <= sentAt) i++;
-    return this.running.splice(i, 1)[0];
+    if (sentAt !== undefined) while (i + 1 < this.running.length && this.running[i + 1].startedAt <= sentAt) i++;
+    const request = this.running.splice(i, 1)[0];
+    // The first wave's last answer ends it now, not when a start is next asked for (a block delays that).
+    if (this.firstWave === 'waiting' && this.running.length === 0) this.advanceWave(this.options.clock.now());
+    return request;
   }
 
   /**
