@@ -726,8 +726,10 @@ export class ModelLimiter {
     let i = 0;
     if (sentAt !== undefined) while (i + 1 < this.running.length && this.running[i + 1].startedAt <= sentAt) i++;
     const request = this.running.splice(i, 1)[0];
-    // The first wave's last answer ends it now, not when a start is next asked for (a block delays that).
-    if (this.firstWave === 'waiting' && this.running.length === 0) this.advanceWave(this.options.clock.now());
+    // Alone, the first wave's last answer ends it now, not when a start is next asked for (a block
+    // delays that). Shared, it ends when a start is asked for: ended at the last answer, shared3 ran
+    // 1.07, 1.10, 1.10, 1.13 and 1.15 of ideal where it ran 1.07-1.08 before (not understood yet).
+    if (!this.options.shared && this.firstWave === 'waiting' && this.running.length === 0) this.advanceWave(this.options.clock.now());
     return request;
   }
 

@@ -116,25 +116,6 @@ describe('ModelLimiter shared with other runners', () => {
     expect(limiter.canStart()).toBe(true);
   });
 
-  it('ends its part of a first wave at its last answer, telling the others at once, even while nothing may start', async () => {
-    const { limiter, clock, exchanges } = sharedLimiter({ maxConcurrency: 4, firstWaveMs: 1000 });
-    limiter.share({ runners: 2, blockedUntil: 0 });
-    limiter.start();
-    limiter.start();
-    // Another runner's block holds every start here: no start is asked for until it ends.
-    limiter.share({ runners: 2, blockedUntil: clock.now() + 5000 });
-    const before = exchanges.length;
-    limiter.succeed();
-    expect(exchanges.length).toBe(before);
-    limiter.succeed();
-    expect(exchanges.length).toBe(before + 1);
-    expect(limiter.sharedState().waveOpen).toBe(false);
-    // The others' parts are back too: the wave is over, whatever the block.
-    limiter.share({ runners: 2, blockedUntil: 0, waveOpen: false });
-    await clock.advance(5000);
-    expect(limiter.canStart()).toBe(true);
-  });
-
   it('learns a first wave\'s pace from what all runners had accepted, not from its own part', async () => {
     const { limiter, clock } = sharedLimiter({ maxConcurrency: 9, firstWaveMs: 1000 });
     limiter.share({ runners: 3, blockedUntil: 0 });
