@@ -36,7 +36,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { RateLimitState } from '../core/providers/rate-limits.js';
-import type { Reserved } from '../core/store/rate-shares.js';
+import type { PeerView, RateShareEntry, Reserved } from '../core/store/rate-shares.js';
 import { StatedAllowance } from './allowance.js';
 import { StartWindow } from './start-window.js';
 
@@ -192,41 +192,11 @@ interface InFlightRequest {
   tokenCost: number;
 }
 
-/** What this runner tells the others of a model (see ModelLimiter.sharedState). */
-export interface SharedState {
-  demand: boolean;
-  /** The spacing of all runners' starts together, learned at `learnedAt`. */
-  paceMs?: number;
-  learnedAt?: number;
-  /** It is probing the pace upward (see share). */
-  probing: boolean;
-  /** Its requests started over the last second and not refused (so far): see share. */
-  accepted: number;
-  /** Some of its part of a first wave is still out. */
-  waveOpen: boolean;
-  blockedUntil: number;
-  /** What it holds of a declared budget (see shareOfBudget). */
-  reserved: Reserved;
-}
+/** What this runner tells the others of a model (see ModelLimiter.sharedState): a row of core/store/rate-shares.ts. */
+export type SharedState = Omit<RateShareEntry, 'modelKey'>;
 
-/** What the runners sharing a model say of it (see ModelLimiter.share). */
-export interface SharedView {
-  /** Runners that share the model's limits, this one included. */
-  runners: number;
-  /** The latest pace another runner learned (spacing of all runners' starts together). */
-  paceMs?: number;
-  learnedAt?: number;
-  /** Another runner is probing the pace upward. @defaultvalue false */
-  probing?: boolean;
-  /** The others' requests started over their last second and not refused. @defaultvalue 0 */
-  accepted?: number;
-  /** Some of another runner's part of a first wave is still out. @defaultvalue false */
-  waveOpen?: boolean;
-  /** The latest block another runner holds. */
-  blockedUntil: number;
-  /** What the others hold of a declared budget. @defaultvalue none */
-  reserved?: Reserved;
-}
+/** What the runners sharing a model say of it (see ModelLimiter.share): what the others say, and how many share it, this one included. */
+export type SharedView = Partial<Omit<PeerView, 'demanding' | 'blockedUntil'>> & { runners: number; blockedUntil: number };
 
 /** Admission control for one model endpoint. Not thread-safe: the main thread owns it. */
 export class ModelLimiter {
@@ -278,7 +248,7 @@ export class ModelLimiter {
   private confirmed = false;
   /**
    * A refused probe was followed by refusals of requests sent since, with nothing accepted between:
-   * a fixed window refusing the rest of itself. Probes then climb gently (GENTLE_PROBE_FACTOR).
+   * a fixed window refusing the rest of itself. Probes then climb gently (GENTLE_PROBE_GROWTH).
    */
   private windowLike = false;
   /** The calm before probing (see CALM_MS). */
@@ -302,8 +272,8 @@ export class ModelLimiter {
    * once, the next wave may be refused whole (a provider that charges output tokens after the
    * answer lets a burst run into debt). So the next wave's starts are spread over half the time
    * the first took (SPREAD_SHARE of about one latency: a model with no limit loses a quarter of a
-   * latency once; a refusal at once still comes back before most of them left), and the first
-   * refusal among them, back before most of them left, sets a pace instead (see throttle).
+   * latency once), and the first refusal among them, back before most of them left, sets a pace
+   * instead (see throttle).
    */
   private spread: { gapMs: number; left: number } | undefined;
   /** This runner's share of the model's limits (see share). */
@@ -727,8 +697,8 @@ export class ModelLimiter {
     if (sentAt !== undefined) while (i + 1 < this.running.length && this.running[i + 1].startedAt <= sentAt) i++;
     const request = this.running.splice(i, 1)[0];
     // Alone, the first wave's last answer ends it now, not when a start is next asked for (a block
-    // delays that). Shared, it ends when a start is asked for: ended at the last answer, shared3 ran
-    // 1.07, 1.10, 1.10, 1.13 and 1.15 of ideal where it ran 1.07-1.08 before (not understood yet).
+    // delays that). Shared, it ends when a start is asked for: ending it here measured slower on
+    // shared3 (README, "Several runners"), for reasons not understood yet.
     if (!this.options.shared && this.firstWave === 'waiting' && this.running.length === 0) this.advanceWave(this.options.clock.now());
     return request;
   }

@@ -115,7 +115,7 @@ export class RateShare {
         // same time but may not have said so yet, so its first share is among all live runners
         // (together they send one first wave, not one each).
         const others = first ? Math.max(shared.peers, view?.demanding ?? 0) : (view?.demanding ?? 0);
-        if (limiter.share({ runners: 1 + others, paceMs: view?.paceMs, learnedAt: view?.learnedAt, probing: view?.probing, accepted: view?.accepted, waveOpen: view?.waveOpen, blockedUntil: view?.blockedUntil ?? 0, reserved: view?.reserved })) {
+        if (limiter.share({ ...view, runners: 1 + others, blockedUntil: view?.blockedUntil ?? 0 })) {
           closed.push(limiter.key);
         }
         return { modelKey: limiter.key, ...limiter.sharedState() };
