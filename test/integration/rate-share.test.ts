@@ -15,7 +15,11 @@ import { freshDatabase } from '../support/api.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const KEY = 'http://provider.test/v1|gpt-4o';
-const INTERVAL_MS = 200;
+// Runners are live for ten intervals: long enough that a loaded machine's pauses between two
+// steps of a test never make a runner look gone (only the silence test ages rows, by hand).
+const INTERVAL_MS = 1000;
+// Nor does a limiter stop waiting for its share, or its first wave end, on time in these tests.
+const WAIT_MS = 30_000;
 
 let pool: pg.Pool;
 beforeAll(async () => {
@@ -35,7 +39,7 @@ function runner(name: string, db = pool, options: Partial<LimiterOptions> = {}) 
   const lines: Record<string, unknown>[] = [];
   const changed: string[][] = [];
   const logger = createLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line)) });
-  const limiters: Limiters = new Limiters({ maxConcurrency: 64, shared: { waitMs: 1000, exchange: () => share.soon() }, ...options });
+  const limiters: Limiters = new Limiters({ maxConcurrency: 64, shared: { waitMs: WAIT_MS, exchange: () => share.soon() }, ...options });
   const share: RateShare = new RateShare({ pool: db, limiters, logger, intervalMs: INTERVAL_MS, onChange: (closed) => changed.push(closed), clock: new ManualClock(), runnerId: name });
   shares.push(share);
   return { limiters, share, lines, changed };
@@ -106,7 +110,7 @@ describe('RateShare', () => {
     expect(a.limiters.get(KEY).shareOfLimits).toBe(0.5);
 
     // b's process dies: its rows stay, but age past ten intervals.
-    await pool.query(`UPDATE model_rate_share SET seen_at = now() - interval '2001 milliseconds' WHERE runner_id = 'b'`);
+    await pool.query(`UPDATE model_rate_share SET seen_at = now() - make_interval(secs => $1::float8 / 1000) WHERE runner_id = 'b'`, [INTERVAL_MS * 10 + 1]);
     await a.share.exchange();
     expect(a.limiters.get(KEY).shareOfLimits).toBe(1);
   });
@@ -186,7 +190,7 @@ describe('RateShare', () => {
   });
 
   it('learns the pace of a first wave split between runners from what all of them had accepted', async () => {
-    const [a, b] = [runner('a', pool, { maxConcurrency: 8, firstWaveMs: 1000 }), runner('b', pool, { maxConcurrency: 8, firstWaveMs: 1000 })];
+    const [a, b] = [runner('a', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS }), runner('b', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS })];
     await Promise.all([a.share.start(), b.share.start()]);
     const [la, lb] = [a.limiters.get(KEY), b.limiters.get(KEY)];
     await Promise.all([a.share.exchange(), b.share.exchange()]);

@@ -820,6 +820,19 @@ describe('ModelLimiter first wave and paced grid', () => {
     expect(whole.limiter.waitMs()).toBe(0);
   });
 
+  it('ends a lone runner\'s first wave at its last answer, not when a start is next asked for', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 4, firstWaveMs: 1000 });
+    startMany(limiter, 4);
+    await clock.advance(80);
+    for (let i = 0; i < 4; i++) limiter.succeed();
+    // Nothing asks for a start for a while (a Retry-After block, or no task): the wave took 80 ms
+    // all the same, and the spread after it is measured from that, not from 300 ms.
+    await clock.advance(220);
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.waitMs()).toBe(10);
+  });
+
   it('keeps paced starts on their grid when timers fire late, and restarts the grid after a pause', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
     startMany(limiter, 20);
