@@ -41,6 +41,8 @@ interface Throughput {
   timeoutMs?: number;
   /** Runner processes on the queue, each with C slots (default 1); the first is the one whose CPU is reported. */
   runners?: number;
+  /** Rows of an experiment run first, by a runner of its own stopped before the measured ones start (see RateLimitStyle). */
+  metBefore?: number;
 }
 
 async function throughput(s: Throughput): Promise<void> {
@@ -50,6 +52,17 @@ async function throughput(s: Throughput): Promise<void> {
     const dataset = `ds-${s.n}`;
     await createDataset(env.api, dataset, s.n, row);
     if (ANALYZE) await env.core.db.query('ANALYZE');
+    if (s.metBefore) {
+      await createDataset(env.api, 'ds-met-before', s.metBefore, row);
+      const first = await startRunner(env.runnerEnv(s.c));
+      try {
+        const met = await runExperiment(env, first, 'ds-met-before', s.metBefore, 60_000);
+        const refusals = met.traffic.byStatus.get(s.refusedStatus ?? 429) ?? 0;
+        say(`${s.key}: met the model first: ${s.metBefore} rows, ${met.traffic.requests} requests, ${refusals} refused (runner stopped)`);
+      } finally {
+        await first.stop();
+      }
+    }
     const runner = await startRunner(env.runnerEnv(s.c));
     const others = await Promise.all(Array.from({ length: (s.runners ?? 1) - 1 }, () => startRunner(env.runnerEnv(s.c))));
     say(`${s.key}: setup ${sec(performance.now() - t0)} (stack, ${s.n.toLocaleString('en')}-row dataset, runner pid ${[runner, ...others].map((p) => p.pid).join(', ')})`);
@@ -86,13 +99,14 @@ async function throughput(s: Throughput): Promise<void> {
       const refused = s.refusedStatus ?? 429;
       const n429 = r.traffic.byStatus.get(refused) ?? 0;
       const share = r.traffic.requests ? n429 / r.traffic.requests : 0;
-      const shareOk = share < s.max429Share;
+      const shareOk = s.max429Share === 0 ? n429 === 0 : share < s.max429Share;
       ok &&= shareOk;
       const lost = s.n - r.answers.rows;
       figure += `, ${refused}s ${(share * 100).toFixed(1)}%, lost ${lost}`;
-      target += `, ${refused}s < ${s.max429Share * 100}%, none lost`;
+      const allowed = s.max429Share === 0 ? 'none' : `< ${s.max429Share * 100}%`;
+      target += `, ${refused}s ${allowed}, none lost`;
       say(
-        `  ${refused}s: ${n429} of ${r.traffic.requests} requests = ${(share * 100).toFixed(1)}% (target < ${s.max429Share * 100}%) ${shareOk ? 'OK' : 'MISSED'}` +
+        `  ${refused}s: ${n429} of ${r.traffic.requests} requests = ${(share * 100).toFixed(1)}% (target ${allowed}) ${shareOk ? 'OK' : 'MISSED'}` +
           ` · num_success ${r.body.num_success}/${s.n}, answer rows ${r.answers.rows} ${lost === 0 && problems.length === 0 ? 'OK (nothing lost)' : 'MISSED'}`,
       );
       const accepted = Array.from(r.traffic.perSecond, (x) => x ?? 0);
@@ -225,7 +239,8 @@ export const SCENARIOS: Record<string, () => Promise<void>> = {
           factor: 1.1,
           idealMs: style.idealMs,
           behaviour: { rateLimit: style.rateLimit },
-          max429Share: 0.05,
+          max429Share: style.maxRefusedShare ?? 0.05,
+          metBefore: style.metBefore,
           refusedStatus: style.refusedStatus,
           label: style.label,
           // The current limiter took up to 61 s where 20 s is ideal; some styles give it less to go on.

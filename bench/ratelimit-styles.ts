@@ -16,7 +16,17 @@ export interface RateLimitStyle {
   idealMs: number;
   /** The status of a refusal (default 429). */
   refusedStatus?: number;
+  /**
+   * Rows of an experiment run before the measured one, by a runner stopped before the measured one
+   * starts: the model is met again, as on a team's second run (only its budget statement is remembered).
+   */
+  metBefore?: number;
+  /** Refusals allowed, as a share of requests: under it, or none at all when 0. @defaultvalue 0.05 */
+  maxRefusedShare?: number;
 }
+
+/** The rows of the run that meets a model first, in the `-known` styles. */
+const MET_BEFORE_ROWS = 20;
 
 export const STYLE_N = 1000;
 export const STYLE_LATENCY_MS = 50;
@@ -37,7 +47,7 @@ const CHANGES: LimitChange[] = [
 ];
 const changingIdealMs = 6000 + 6000 + ((STYLE_N - 6 * 50 - 6 * 25) / 75) * 1000;
 
-export const RATE_LIMIT_STYLES: RateLimitStyle[] = [
+const STYLES: RateLimitStyle[] = [
   { key: 'rl-at-once', label: '429 at once, Retry-After seconds', rateLimit: { limits: requests50, retryHints: ['seconds'] }, idealMs: ideal },
   { key: 'rl-after-latency', label: '429 after the latency, Retry-After seconds', rateLimit: { limits: requests50, refuse: 'after-latency', retryHints: ['seconds'] }, idealMs: ideal },
   { key: 'rl-http-date', label: '429 at once, Retry-After HTTP-date', rateLimit: { limits: requests50, retryHints: ['http-date'] }, idealMs: ideal },
@@ -72,4 +82,19 @@ export const RATE_LIMIT_STYLES: RateLimitStyle[] = [
     rateLimit: { limits: requests50, schedule: CHANGES, retryHints: ['seconds'] },
     idealMs: changingIdealMs,
   },
+];
+
+/**
+ * Each style whose replies state the budget, met a second time: the runner remembers that the model
+ * states it, sends one request first, and sends nothing the budget would refuse.
+ */
+export const RATE_LIMIT_STYLES: RateLimitStyle[] = [
+  ...STYLES,
+  ...STYLES.filter((s) => s.rateLimit.budgetHeaders).map((s) => ({
+    ...s,
+    key: `${s.key}-known`,
+    label: `${s.label}; the model met before`,
+    metBefore: MET_BEFORE_ROWS,
+    maxRefusedShare: 0,
+  })),
 ];

@@ -52,9 +52,12 @@ export class StatedAllowance {
     this.remaining = stated.remaining;
     if (stated.limit !== undefined) this.limit = stated.limit;
     this.resetAt = stated.resetMs === undefined ? undefined : now + stated.resetMs;
-    if (stated.resetMs !== undefined && stated.resetMs > 0 && this.limit !== undefined && stated.remaining < this.limit) {
-      this.ratePerMs = (this.limit - stated.remaining) / stated.resetMs;
-    }
+    // The remaining count is whole, the reset exact: a bucket at 49.95 of 50 reads "49 left, full in
+    // 1 ms", which taken as is says 1 a ms. What was missing is more than one less than stated, so the
+    // rate is taken at that bound, which errs towards waiting; a reply missing fewer than two says
+    // too little to measure by (the reset still refills it whole).
+    const missing = this.limit === undefined ? 0 : this.limit - stated.remaining;
+    if (stated.resetMs !== undefined && stated.resetMs > 0 && missing >= 2) this.ratePerMs = (missing - 1) / stated.resetMs;
     this.spent = notCounted;
   }
 
@@ -78,7 +81,18 @@ export class StatedAllowance {
     return Math.min(whole, this.remaining + refill) * this.share - this.spent;
   }
 
-  /** Ms until `cost` can be spent (0: now). Unknown (no rate, no reset): 0, and the limiter's other rules decide. */
+  /**
+   * Spent, with nothing stated of when more comes back (no rate learned, and the reset past or never
+   * stated): only the next reply can tell. A reply that says "50 left, full now" says nothing of
+   * how fast the 50 return once spent; sent on regardless, the rest would be refused.
+   */
+  spentUntilTold(now: number, cost: number): boolean {
+    if (!this.known || (this.ratePerMs !== undefined && !this.windowed)) return false;
+    if (this.resetAt !== undefined && this.resetAt > now) return false; // waitMs counts to the reset
+    return this.available(now) < Math.min(cost, (this.limit ?? cost) * this.share);
+  }
+
+  /** Ms until `cost` can be spent (0: now). Unknown (no rate, no reset): 0, and the limiter's other rules decide (see spentUntilTold). */
   waitMs(now: number, cost: number): number {
     const available = this.available(now);
     // A cost above the whole allowance would never fit: it waits for a whole one.

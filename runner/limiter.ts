@@ -24,7 +24,8 @@
  * - the model's published budget (requests and tokens per minute), a hard limit
  *   counted over the trailing 60 s;
  * - a new model's first wave (see firstWaveMs), and the wave after it spread
- *   out when the first told nothing (see spread).
+ *   out when the first told nothing (see spread); for a model known to state
+ *   its budget, a first wave of one request (see scout).
  *
  * Several runners calling one model keep to its limits together
  * (runner/rate-share.ts): each takes its share (1/n of n runners wanting the
@@ -295,11 +296,21 @@ export class ModelLimiter {
   private sharedBudget: { others: Reserved; own: Reserved; wants: boolean; at: number } | undefined;
   /** The last time a start was asked for or made: the model is still wanted (see sharedState). */
   private askedAt = Number.NEGATIVE_INFINITY;
+  /** Whether the model's replies state its budget: unknown until a reply says (see statesBudget). */
+  private stating: boolean | undefined;
 
   constructor(
     readonly key: string,
     budget: ModelBudget,
     options: LimiterOptions,
+    /**
+     * The model's replies were seen to state its budget before (another runner, an earlier run):
+     * its first wave is one request, whose reply tells how many more the budget takes. Sent
+     * blind, a first wave larger than what is left is refused in part before any reply can say
+     * so; a model not known to state it keeps the full wave, as one latency spent on a scout
+     * would learn nothing from it.
+     */
+    private readonly scout = false,
   ) {
     this.options = resolveOptions(options);
     this.declareBudget(budget);
@@ -349,7 +360,23 @@ export class ModelLimiter {
 
   /** Can one more request start now? Needs a free slot, no Retry-After block, and room in the budget. */
   canStart(estimatedTokens = 0): boolean {
-    return this.inFlight < this.limit && this.waitMs(estimatedTokens) === 0 && (this.firstWave === 'over' || this.firstWave === 'starting');
+    return (
+      this.inFlight < this.limit &&
+      this.waitMs(estimatedTokens) === 0 &&
+      (this.firstWave === 'over' || this.firstWave === 'starting') &&
+      !this.awaitingStatement(estimatedTokens)
+    );
+  }
+
+  /**
+   * What the provider stated is spent and it said nothing of when more comes back: the replies of
+   * the requests in flight will (like a missing slot, a reply frees it, so waitMs does not count it).
+   * With none in flight, a start goes, and its reply tells.
+   */
+  private awaitingStatement(estimatedTokens: number): boolean {
+    if (this.inFlight === 0) return false;
+    const now = this.options.clock.now();
+    return this.stated.requests.spentUntilTold(now, 1) || this.stated.tokens.spentUntilTold(now, this.tokenCost(estimatedTokens));
   }
 
   /** The first wave ends when its answers are back (or at firstWaveEnd); shared, once the others' are too. */
@@ -358,7 +385,8 @@ export class ModelLimiter {
       // Shared: the other runners' first waves may have been refused where this one's was not.
       this.firstWave = this.options.shared ? 'sharing' : 'over';
       this.awaitShare();
-      if (this.throttled === 0 && this.paceMs === 0) {
+      // After a scout, the stated budget paces the starts: nothing to spread.
+      if (this.throttled === 0 && this.paceMs === 0 && !this.scout) {
         const tookMs = Math.min(now, this.firstWaveEnd) - this.firstWaveAt;
         this.spread = { gapMs: (tookMs * SPREAD_SHARE) / this.firstWaveStarts, left: this.firstWaveStarts };
       }
@@ -394,6 +422,7 @@ export class ModelLimiter {
    */
   observe(limits: RateLimitState | undefined, sentAt: number | undefined): void {
     if (!limits || sentAt === undefined || (!limits.requests && !limits.tokens)) return;
+    this.stating = true;
     const now = this.options.clock.now();
     const later = this.window.after(sentAt);
     if (limits.requests) this.stated.requests.observe(limits.requests, sentAt, now, later.starts);
@@ -430,6 +459,15 @@ export class ModelLimiter {
     return this.budget.requestsPerMinute != null || this.budget.tokensPerMinute != null;
   }
 
+  /**
+   * Whether the model's replies state its budget (headers of remaining requests or tokens):
+   * known from the first answer, or the first reply that states it; undefined before. Remembered
+   * across runs and runners (runner/rate-share.ts), it makes the next first wave a scout.
+   */
+  get statesBudget(): boolean | undefined {
+    return this.stating;
+  }
+
   /** The learned spacing of starts in ms (0: none). */
   get pace(): number {
     return this.paceMs;
@@ -448,7 +486,7 @@ export class ModelLimiter {
     // Shared, the first wave is this runner's share of one runner's, so that all together send one.
     if (this.firstWave === 'starting') {
       if (this.firstWaveStarts === 0) this.firstWaveAt = now;
-      if (++this.firstWaveStarts >= Math.ceil(this.options.maxConcurrency * this.shareOf)) {
+      if (++this.firstWaveStarts >= (this.scout ? 1 : Math.ceil(this.options.maxConcurrency * this.shareOf))) {
         this.firstWave = 'waiting';
         this.firstWaveEnd = now + this.options.firstWaveMs;
         // The others hear at once that its wave is out: they wait for it before learning from theirs.
@@ -476,6 +514,8 @@ export class ModelLimiter {
   succeed(tokensUsed?: number, sentAt?: number): void {
     const request = this.finish(sentAt);
     const now = this.options.clock.now();
+    // An answer that stated nothing (observe comes first): the model does not state its budget.
+    this.stating ??= false;
     // Actual usage replaces the estimate, still dated at the start so it leaves the window on time.
     if (request && tokensUsed != null) this.window.setTokens(request.position, tokensUsed);
     if (tokensUsed != null) this.meanTokens = this.meanTokens === 0 ? tokensUsed : this.meanTokens * 0.9 + tokensUsed * 0.1;
@@ -835,11 +875,19 @@ export class Limiters {
     this.options = options;
   }
 
+  /** Models whose replies were seen to state their budget (true) or not (false): see remember. */
+  private readonly stating = new Map<string, boolean>();
+
+  /** What earlier runs and other runners saw of models' replies: a model that states its budget starts with a scout (see ModelLimiter). */
+  remember(statesBudget: Map<string, boolean>): void {
+    for (const [key, states] of statesBudget) this.stating.set(key, states);
+  }
+
   /** The limiter for `key`, created on first use; a budget given is declared to it (see declareBudget). */
   get(key: string, budget?: ModelBudget): ModelLimiter {
     let limiter = this.byKey.get(key);
     if (!limiter) {
-      limiter = new ModelLimiter(key, budget ?? {}, this.options);
+      limiter = new ModelLimiter(key, budget ?? {}, this.options, this.stating.get(key) === true);
       this.byKey.set(key, limiter);
     } else if (budget) {
       limiter.declareBudget(budget);

@@ -8,14 +8,16 @@
  * its share of the model's limits, adopts the latest pace learned anywhere
  * and any later block (ModelLimiter.share). The database is read in the
  * background, never on a call's path: between two reads, each runner keeps
- * to its share on its own.
+ * to its share on its own. Which models state their budget in their replies
+ * outlives the runners: read at start, recorded when seen (see
+ * ModelLimiter's scout).
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
 import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import { exchangeRates, forgetRunner, type SharedRates } from '../core/store/rate-shares.js';
+import { exchangeRates, forgetRunner, readBudgetStatements, recordBudgetStatements, type SharedRates } from '../core/store/rate-shares.js';
 import type { Limiters } from './limiter.js';
 
 export interface RateShareOptions {
@@ -49,14 +51,26 @@ export class RateShare {
   private soonPending = false;
   /** The exchange asked for during the one running. */
   private queued: Promise<void> | undefined;
+  /** Whether each model states its budget, as recorded (see start). */
+  private readonly statements = new Map<string, boolean>();
 
   constructor(private readonly options: RateShareOptions) {
     this.clock = options.clock ?? systemClock;
     this.runnerId = options.runnerId ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
-  /** Exchanges at once (the runner's presence, before it takes any task), then every interval. */
+  /**
+   * Reads which models state their budget (the limiters made from now on know it), then exchanges
+   * at once (the runner's presence, before it takes any task), then every interval.
+   */
   async start(): Promise<void> {
+    try {
+      for (const [key, states] of await readBudgetStatements(this.options.pool)) this.statements.set(key, states);
+      this.options.limiters.remember(this.statements);
+    } catch (err) {
+      // Only first waves lose by it: they go out whole, as for a model never met.
+      this.options.logger.warn('rate_share_failed', { error: (err as Error).message, during: 'start' });
+    }
     await this.exchange();
   }
 
@@ -120,8 +134,15 @@ export class RateShare {
         }
         return { modelKey: limiter.key, ...limiter.sharedState() };
       });
+    const seen = new Map<string, boolean>();
+    for (const limiter of limiters) {
+      const states = limiter.statesBudget;
+      if (states !== undefined && states !== this.statements.get(limiter.key)) seen.set(limiter.key, states);
+    }
     try {
       await exchangeRates(this.options.pool, this.runnerId, limiters.map((l) => l.key), decide, this.options.intervalMs * LIVE_INTERVALS, FORGET_MS);
+      await recordBudgetStatements(this.options.pool, seen);
+      for (const [key, states] of seen) this.statements.set(key, states);
     } catch (err) {
       // Each limiter keeps the last share it was given: the runner goes on at that share.
       if (!this.failing) this.options.logger.warn('rate_share_failed', { error: (err as Error).message });

@@ -161,3 +161,20 @@ export async function exchangeRates(
 export async function forgetRunner(pool: pg.Pool, runnerId: string): Promise<void> {
   await pool.query('DELETE FROM model_rate_share WHERE runner_id = $1', [runnerId]);
 }
+
+/** Whether each model's replies were seen to state its budget (migration 014), by any runner in any run. */
+export async function readBudgetStatements(pool: pg.Pool): Promise<Map<string, boolean>> {
+  const { rows } = await pool.query<{ model_key: string; states_budget: boolean }>('SELECT model_key, states_budget FROM model_budget_statement');
+  return new Map(rows.map((r) => [r.model_key, r.states_budget]));
+}
+
+/** Records what this runner saw of models' replies (the latest word holds: a provider may start or stop stating it). */
+export async function recordBudgetStatements(pool: pg.Pool, seen: Map<string, boolean>): Promise<void> {
+  if (seen.size === 0) return;
+  await pool.query(
+    `INSERT INTO model_budget_statement (model_key, states_budget)
+     SELECT * FROM unnest($1::text[], $2::boolean[])
+     ON CONFLICT (model_key) DO UPDATE SET states_budget = EXCLUDED.states_budget, seen_at = now()`,
+    [[...seen.keys()], [...seen.values()]],
+  );
+}

@@ -189,6 +189,45 @@ describe('RateShare', () => {
     ]);
   });
 
+  it('remembers, past the runners that saw it, which models state their budget: the next runner scouts them', async () => {
+    const stating = 'http://provider.test/v1|stating';
+    const silent = 'http://provider.test/v1|silent';
+    const a = runner('a', pool, { firstWaveMs: WAIT_MS });
+    await a.share.start();
+    const [ls, lq] = [a.limiters.get(stating), a.limiters.get(silent)];
+    await a.share.exchange();
+    for (const l of [ls, lq]) {
+      expect(l.canStart()).toBe(true);
+      l.start();
+    }
+    ls.observe({ requests: { limit: 50, remaining: 49, resetMs: 1000 } }, Date.now());
+    ls.succeed();
+    lq.observe(undefined, Date.now());
+    lq.succeed();
+    await a.share.exchange();
+    await a.share.stop();
+    const { rows } = await pool.query('SELECT model_key, states_budget FROM model_budget_statement WHERE model_key = ANY($1) ORDER BY model_key', [[silent, stating]]);
+    expect(rows).toEqual([
+      { model_key: silent, states_budget: false },
+      { model_key: stating, states_budget: true },
+    ]);
+
+    // A runner started later: its first wave at the stating model is one request; at the other, its whole share.
+    const b = runner('b', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS });
+    await b.share.start();
+    const [bs, bq] = [b.limiters.get(stating), b.limiters.get(silent)];
+    await b.share.exchange();
+    const wave = (l: typeof bs) => {
+      let n = 0;
+      while (l.canStart()) {
+        l.start();
+        n++;
+      }
+      return n;
+    };
+    expect([wave(bs), wave(bq)]).toEqual([1, 8]);
+  });
+
   it('learns the pace of a first wave split between runners from what all of them had accepted', async () => {
     const [a, b] = [runner('a', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS }), runner('b', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS })];
     await Promise.all([a.share.start(), b.share.start()]);

@@ -855,7 +855,8 @@ describe('ModelLimiter first wave and paced grid', () => {
 });
 
 describe('ModelLimiter stated allowances', () => {
-  const requests = (remaining: number, resetMs = 960, limit = 50) => ({ requests: { limit, remaining, resetMs } });
+  // 940 ms: the rate is taken as (missing - 1) / reset (runner/allowance.ts), 47 over 940 ms at 2 left.
+  const requests = (remaining: number, resetMs = 940, limit = 50) => ({ requests: { limit, remaining, resetMs } });
 
   it('paces starts to the requests the provider says are left, taking those sent after the replied request as spent', async () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
@@ -865,7 +866,7 @@ describe('ModelLimiter stated allowances', () => {
     startMany(limiter, 2); // sent after it: the reply may not count them
     await clock.advance(49);
 
-    // 2 left, 48 missing over 960 ms: one comes back every 20 ms.
+    // 2 left, more than 47 missing over 940 ms: one comes back every 20 ms.
     limiter.observe(requests(2), sentAt);
     limiter.succeed();
 
@@ -887,6 +888,75 @@ describe('ModelLimiter stated allowances', () => {
     expect(limiter.canStart()).toBe(true);
   });
 
+  it('starts a model known to state its budget with one request, then sends what its reply says is left, and refills at once', async () => {
+    const clock = new ManualClock();
+    const limiters = new Limiters({ maxConcurrency: 8, firstWaveMs: 1000, clock });
+    limiters.remember(new Map([['stating', true], ['silent', false]]));
+    const scouted = limiters.get('stating');
+    expect(scouted.canStart()).toBe(true);
+    const sentAt = clock.now();
+    scouted.start();
+    expect(scouted.canStart()).toBe(false); // the scout is the whole first wave
+    expect(scouted.waitMs()).toBe(1000);
+    await clock.advance(50);
+    scouted.observe(requests(3), sentAt);
+    scouted.succeed();
+    startMany(scouted, 3);
+    expect(scouted.canStart()).toBe(false); // 3 were left: no more until the budget refills
+    await clock.advance(21); // more than 46 missing over 940 ms: one back within 21 ms
+    expect(scouted.canStart()).toBe(true); // no spread after a scout: the stated budget paces
+
+    // Known not to state it, or never met: the whole first wave at once, as before.
+    for (const key of ['silent', 'new']) {
+      const limiter = limiters.get(key);
+      startMany(limiter, 8);
+      expect(limiter.inFlight).toBe(8);
+    }
+  });
+
+  it('sends what a reply said was left and no more until a reply says when more comes back', async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    limiter.start();
+    const sentAt = clock.now();
+    await clock.advance(50);
+    // "50 left, full now": nothing said of how fast the 50 come back once spent.
+    limiter.observe(requests(50, 0), sentAt);
+    limiter.succeed();
+    let n = 0;
+    while (limiter.canStart()) {
+      limiter.start();
+      n++;
+    }
+    expect(n).toBe(50);
+    expect(limiter.waitMs()).toBe(0); // a reply, not time, frees it
+    await clock.advance(1000);
+    expect(limiter.canStart()).toBe(false);
+    limiter.observe(requests(5, 900), clock.now() - 50);
+    limiter.succeed();
+    expect(limiter.canStart()).toBe(true);
+
+    // Nothing in flight to tell: a start goes, and its reply tells.
+    const idle = limiterFactory({ maxConcurrency: 64 });
+    idle.limiter.start();
+    idle.limiter.observe(requests(0, 0), idle.clock.now());
+    idle.limiter.succeed();
+    expect(idle.limiter.canStart()).toBe(true);
+  });
+
+  it('tells whether the model states its budget: from the first reply that states it, or the first answer that does not', () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
+    startMany(limiter, 3);
+    expect(limiter.statesBudget).toBeUndefined();
+    limiter.throttle(1000); // a refusal says nothing either way
+    expect(limiter.statesBudget).toBeUndefined();
+    limiter.observe(undefined, clock.now());
+    limiter.succeed();
+    expect(limiter.statesBudget).toBe(false);
+    limiter.observe(requests(10), clock.now());
+    limiter.succeed();
+    expect(limiter.statesBudget).toBe(true);
+  });
+
   it('gives a start handed back unstarted back to the allowance', () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
     limiter.observe(requests(1), clock.now());
@@ -900,8 +970,8 @@ describe('ModelLimiter stated allowances', () => {
     const { limiter, clock } = limiterFactory({ maxConcurrency: 64 });
     limiter.start();
     limiter.succeed(100);
-    // 900 missing over 900 ms: one token a millisecond.
-    limiter.observe({ tokens: { limit: 1000, remaining: 100, resetMs: 900 } }, clock.now());
+    // More than 899 missing over 899 ms: one token a millisecond.
+    limiter.observe({ tokens: { limit: 1000, remaining: 100, resetMs: 899 } }, clock.now());
     expect(limiter.canStart()).toBe(true);
     limiter.start();
     expect(limiter.canStart()).toBe(false);

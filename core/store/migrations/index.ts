@@ -15,6 +15,7 @@ import modelless from './010_modelless.js';
 import fanoutChunks from './011_fanout_chunks.js';
 import rateShares from './012_rate_shares.js';
 import rateShareProbe from './013_rate_share_probe.js';
+import modelBudgetStatement from './014_model_budget_statement.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -47,4 +48,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: 'fanout_chunks', sql: fanoutChunks },
   { version: 12, name: 'rate_shares', sql: rateShares },
   { version: 13, name: 'rate_share_probe', sql: rateShareProbe },
+  { version: 14, name: 'model_budget_statement', sql: modelBudgetStatement },
 ];
