@@ -43,6 +43,12 @@ interface Throughput {
   runners?: number;
   /** Rows of an experiment run first, by a runner of its own stopped before the measured ones start (see RateLimitStyle). */
   metBefore?: number;
+  /**
+   * The target is the rate the model accepted, from its first request to its last answer, within
+   * this share of `limitPerSecond` (issue 16's target for runners sharing a limit); the wall's ratio
+   * to ideal is then shown, not judged: it also counts the runners' start and the queue's last tasks.
+   */
+  acceptedWithin?: { limitPerSecond: number; share: number };
 }
 
 async function throughput(s: Throughput): Promise<void> {
@@ -88,12 +94,24 @@ async function throughput(s: Throughput): Promise<void> {
     } else {
       const ideal = s.idealMs ?? (s.n * s.latencyMs) / (s.c * (s.runners ?? 1));
       const ratio = r.wallMs / ideal;
-      ok &&= ratio <= s.factor!;
       figure = `${sec(r.wallMs)} (${rate.toFixed(0)} rows/s)`;
-      target = `≤ ${s.factor} × ideal ${sec(ideal)} (ratio ${ratio.toFixed(2)})`;
+      if (s.acceptedWithin) {
+        const { limitPerSecond, share } = s.acceptedWithin;
+        const arrivals = r.traffic.arrivals;
+        const accepted = arrivals.length / ((arrivals[arrivals.length - 1] - r.traffic.firstAt) / 1000);
+        const within = Math.abs(accepted / limitPerSecond - 1) <= share;
+        ok &&= within;
+        figure += `, accepted ${accepted.toFixed(1)} req/s`;
+        target = `accepted within ${share * 100}% of ${limitPerSecond} req/s (wall ratio ${ratio.toFixed(2)} of ideal, not judged)`;
+        say(`  accepted at the model: ${arrivals.length} requests from its first request to its last accepted one = ${accepted.toFixed(1)} req/s (target within ${share * 100}% of ${limitPerSecond}) ${within ? 'OK' : 'MISSED'}`);
+      } else {
+        ok &&= ratio <= s.factor!;
+        target = `≤ ${s.factor} × ideal ${sec(ideal)} (ratio ${ratio.toFixed(2)})`;
+      }
       const ofTarget = s.label ? `, ${(ratio / s.factor!).toFixed(2)} of ${s.factor} × ideal` : '';
       if (s.label) figure += `, ${(ratio / s.factor!).toFixed(2)} of target`;
-      say(`${head}: ${sec(r.wallMs)} (ideal ${sec(ideal)}, ratio ${ratio.toFixed(2)} of ideal${ofTarget}; target ≤ ${s.factor}) ${ok ? 'OK' : 'MISSED'} · ${rate.toFixed(0)} rows/s`);
+      const judged = s.acceptedWithin ? 'shown, not judged' : `target ≤ ${s.factor}`;
+      say(`${head}: ${sec(r.wallMs)} (ideal ${sec(ideal)}, ratio ${ratio.toFixed(2)} of ideal${ofTarget}; ${judged})${s.acceptedWithin ? '' : ` ${ok ? 'OK' : 'MISSED'}`} · ${rate.toFixed(0)} rows/s`);
     }
     if (s.max429Share !== undefined) {
       const refused = s.refusedStatus ?? 429;
@@ -221,8 +239,8 @@ export const SCENARIOS: Record<string, () => Promise<void>> = {
   c256: () => throughput({ key: 'c256', n: 5000, latencyMs: 1000, c: 256, factor: 1.1 }),
   l0: () => throughput({ key: 'l0', n: 5000, latencyMs: 0, c: 32, minRowsPerSec: 450 }),
   ratelimit: () => throughput(RATELIMIT),
-  // Three runners share one 50 req/s limit: together they must keep to it as one runner does.
-  shared3: () => throughput({ ...RATELIMIT, key: 'shared3', runners: 3, timeoutMs: 300_000 }),
+  // Three runners share one 50 req/s limit: together the model accepts within 10% of it, with few refused.
+  shared3: () => throughput({ ...RATELIMIT, key: 'shared3', runners: 3, timeoutMs: 300_000, acceptedWithin: { limitPerSecond: 50, share: 0.1 } }),
   scale3: scaleOut,
   rss,
   idle,

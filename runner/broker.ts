@@ -187,6 +187,8 @@ export class Broker {
       }
       if (task.notBefore > now) {
         nextWake = Math.min(nextWake, task.notBefore);
+        // A retry waiting its delay still wants its model: its runner keeps its share meanwhile.
+        if (task.modelKey) this.options.limiters.get(task.modelKey, task.budget).wantUntil(task.notBefore);
         kept.push(task);
         continue;
       }

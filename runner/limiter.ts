@@ -127,8 +127,13 @@ const MAX_CONFIRMED_SLOWDOWN = 2;
 
 /** The wave after a first wave accepted whole is spread over this share of the time the first took (see spread). */
 const SPREAD_SHARE = 0.5;
-/** A limiter asked for a start within this long still wants its model (see sharedState). */
-const DEMAND_MS = 1000;
+/**
+ * A limiter still wants its model this long after the time it said a start could go, or after
+ * a start (see wanted): a runner that ran out of tasks gives its share back within this and an
+ * exchange. At a second, the last runners with tasks at the end of a shared run went on at a
+ * third of the rate for over a second while the others had nothing left (shared3's slow tails).
+ */
+const DEMAND_MS = 300;
 
 const DEFAULTS = { minConcurrency: 1, clock: systemClock, firstWaveMs: 0 } as const;
 
@@ -294,8 +299,8 @@ export class ModelLimiter {
    * had started in its window, whether it wanted the model, and when (see shareOfBudget).
    */
   private sharedBudget: { others: Reserved; own: Reserved; wants: boolean; at: number } | undefined;
-  /** The last time a start was asked for or made: the model is still wanted (see sharedState). */
-  private askedAt = Number.NEGATIVE_INFINITY;
+  /** Until when the model is wanted: a start was asked for and told to wait till then, or made (see wanted). */
+  private wantedUntil = Number.NEGATIVE_INFINITY;
   /** Whether the model's replies state its budget: unknown until a reply says (see statesBudget). */
   private stating: boolean | undefined;
 
@@ -400,14 +405,21 @@ export class ModelLimiter {
    */
   waitMs(estimatedTokens = 0): number {
     const now = this.options.clock.now();
-    this.askedAt = now;
     if (this.shareDue !== undefined && now >= this.shareDue) this.shareDue = undefined;
     this.advanceWave(now);
     const waveWait = this.firstWave === 'waiting' && this.inFlight > 0 ? this.firstWaveEnd - now : 0;
     const statedWait = Math.max(this.stated.requests.waitMs(now, 1), this.stated.tokens.waitMs(now, this.tokenCost(estimatedTokens)));
     const shareWait = this.shareDue === undefined ? 0 : this.shareDue - now;
     const spacing = Math.max(this.paceMs, this.spread?.gapMs ?? 0);
-    return Math.max(0, this.blockedTill - now, this.lastStartAt + spacing - now, waveWait, statedWait, shareWait, this.budgetWaitMs(now, estimatedTokens));
+    const timed = Math.max(0, this.blockedTill - now, this.lastStartAt + spacing - now, statedWait, this.budgetWaitMs(now, estimatedTokens));
+    // The wave's and the share's waits end on an event, often sooner: the model is wanted now.
+    this.wantUntil(now + timed);
+    return Math.max(timed, waveWait, shareWait);
+  }
+
+  /** A task for the model waits until `at` (told so here, or its retry delay): the model is still wanted then. */
+  wantUntil(at: number): void {
+    this.wantedUntil = Math.max(this.wantedUntil, at + DEMAND_MS);
   }
 
   /** What a start costs the stated token allowance: its estimate, else what calls have used on average. */
@@ -476,7 +488,7 @@ export class ModelLimiter {
   /** A request starts; the caller checked `canStart`. */
   start(estimatedTokens = 0): void {
     const now = this.options.clock.now();
-    this.askedAt = now;
+    this.wantUntil(now);
     this.window.prune(now);
     const estimate = Math.max(0, estimatedTokens);
     const tokenCost = this.tokenCost(estimate);
@@ -660,7 +672,7 @@ export class ModelLimiter {
   }
 
   private wanted(now: number): boolean {
-    return this.inFlight > 0 || now - this.askedAt < DEMAND_MS;
+    return this.inFlight > 0 || now < this.wantedUntil;
   }
 
   /**

@@ -19,6 +19,7 @@ let dir: string;
 let broker: Broker;
 let worker: Dealer;
 let clock: ManualClock;
+let limiters: Limiters;
 const outcomes: number[] = [];
 
 beforeEach(async () => {
@@ -26,9 +27,10 @@ beforeEach(async () => {
   const address = `ipc://${path.join(dir, 'bus.sock')}`;
   outcomes.length = 0;
   clock = new ManualClock();
+  limiters = new Limiters({ maxConcurrency: 2, clock });
   broker = new Broker({
     address,
-    limiters: new Limiters({ maxConcurrency: 2, clock }),
+    limiters,
     logger: createLogger({ level: 'silent' }),
     onOutcome: (task) => void outcomes.push(task.wire.id),
     onLost: () => undefined,
@@ -148,6 +150,15 @@ describe('Broker', () => {
     const resumed = await drain();
     expect(resumed[0]).toMatchObject({ kind: Frame.Task, body: { id: 4 } });
     expect(clock.now() - confirmedAt).toBe(800);
+  });
+
+  it('keeps a model wanted while a task for it waits its retry delay, so its runner keeps its share', async () => {
+    broker.submit({ ...task(1), notBefore: clock.now() + 5000 });
+    expect(await drain()).toEqual([]);
+    await clock.advance(4000);
+    expect(limiters.get('m').sharedState().demand).toBe(true);
+    await clock.advance(1000);
+    expect((await drain()).map((f) => f.body.id)).toEqual([1]);
   });
 
   it('sends tasks without a model ahead regardless of limiters, and nothing at all once paused', async () => {

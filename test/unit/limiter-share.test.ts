@@ -248,7 +248,7 @@ describe('ModelLimiter shared with other runners', () => {
     expect(limiter.waitMs()).toBe(Math.ceil(1 / ((46 / 960) / 3)));
   });
 
-  it('says it wants the model while running requests or asked for a start within the last second', async () => {
+  it('says it wants the model while running requests, and until shortly after a start could go or a retry is due', async () => {
     const { limiter, clock } = sharedLimiter();
     limiter.share(alone);
     expect(limiter.sharedState().demand).toBe(false);
@@ -261,7 +261,25 @@ describe('ModelLimiter shared with other runners', () => {
     // Its last request back and nothing more asked for: the others may take its share.
     expect(limiter.sharedState().demand).toBe(false);
     limiter.canStart();
-    await clock.advance(999);
+    await clock.advance(299);
+    expect(limiter.sharedState().demand).toBe(true);
+    await clock.advance(1);
+    expect(limiter.sharedState().demand).toBe(false);
+
+    // Told to wait (here for a declared budget of 1 a minute): wanted until shortly after the wait.
+    const budgeted = sharedLimiter({}, { requestsPerMinute: 1 });
+    budgeted.limiter.share(alone);
+    budgeted.limiter.start();
+    budgeted.limiter.succeed();
+    expect(budgeted.limiter.canStart()).toBe(false);
+    await budgeted.clock.advance(BUDGET_WINDOW_MS + 299);
+    expect(budgeted.limiter.sharedState().demand).toBe(true);
+    await budgeted.clock.advance(1);
+    expect(budgeted.limiter.sharedState().demand).toBe(false);
+
+    // A retry due in 5 s (the broker tells it): wanted until shortly after.
+    limiter.wantUntil(clock.now() + 5000);
+    await clock.advance(5299);
     expect(limiter.sharedState().demand).toBe(true);
     await clock.advance(1);
     expect(limiter.sharedState().demand).toBe(false);
