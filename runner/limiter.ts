@@ -411,10 +411,13 @@ export class ModelLimiter {
     const statedWait = Math.max(this.stated.requests.waitMs(now, 1), this.stated.tokens.waitMs(now, this.tokenCost(estimatedTokens)));
     const shareWait = this.shareDue === undefined ? 0 : this.shareDue - now;
     const spacing = Math.max(this.paceMs, this.spread?.gapMs ?? 0);
-    const timed = Math.max(0, this.blockedTill - now, this.lastStartAt + spacing - now, statedWait, this.budgetWaitMs(now, estimatedTokens));
-    // The wave's and the share's waits end on an event, often sooner: the model is wanted now.
+    const timed = Math.max(0, this.blockedTill - now, this.lastStartAt + spacing - now, statedWait);
+    // The wave's and the share's waits end on an event, often sooner: the model is wanted now. Nor
+    // does a declared budget's wait count (up to a minute): a runner that spent its share of it
+    // would keep the others from the rest long after its last task; its tasks ask again as the
+    // window frees a start.
     this.wantUntil(now + timed);
-    return Math.max(timed, waveWait, shareWait);
+    return Math.max(timed, waveWait, shareWait, this.budgetWaitMs(now, estimatedTokens));
   }
 
   /** A task for the model waits until `at` (told so here, or its retry delay): the model is still wanted then. */

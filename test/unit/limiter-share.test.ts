@@ -266,15 +266,27 @@ describe('ModelLimiter shared with other runners', () => {
     await clock.advance(1);
     expect(limiter.sharedState().demand).toBe(false);
 
-    // Told to wait (here for a declared budget of 1 a minute): wanted until shortly after the wait.
+    // Told to wait (here by a pace learned from refusals): wanted until shortly after the wait.
+    const paced = sharedLimiter();
+    paced.limiter.share(alone);
+    for (let i = 0; i < 20; i++) paced.limiter.start();
+    for (let i = 0; i < 10; i++) paced.limiter.succeed();
+    for (let i = 0; i < 10; i++) paced.limiter.throttle(100);
+    expect(paced.limiter.canStart()).toBe(false);
+    const wait = paced.limiter.waitMs();
+    expect(wait).toBeGreaterThan(50);
+    await paced.clock.advance(wait + 299);
+    expect(paced.limiter.sharedState().demand).toBe(true);
+    await paced.clock.advance(1);
+    expect(paced.limiter.sharedState().demand).toBe(false);
+
+    // Not by a declared budget's wait (up to a minute): the others may take the rest meanwhile.
     const budgeted = sharedLimiter({}, { requestsPerMinute: 1 });
     budgeted.limiter.share(alone);
     budgeted.limiter.start();
     budgeted.limiter.succeed();
     expect(budgeted.limiter.canStart()).toBe(false);
-    await budgeted.clock.advance(BUDGET_WINDOW_MS + 299);
-    expect(budgeted.limiter.sharedState().demand).toBe(true);
-    await budgeted.clock.advance(1);
+    await budgeted.clock.advance(300);
     expect(budgeted.limiter.sharedState().demand).toBe(false);
 
     // A retry due in 5 s (the broker tells it): wanted until shortly after.
