@@ -18,7 +18,7 @@ import type { Answer as AnswerSchema } from './schemas.js';
 type ApiAnswer = z.infer<typeof AnswerSchema>;
 
 /** An answer row as the runner reads it: a failure has `answer` null and `error_msg` set. */
-export type AnswerRecord = Pick<ApiAnswer, 'answer' | 'think' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls' | 'execution_time' | 'error_msg'> & {
+export type AnswerRecord = Pick<ApiAnswer, 'answer' | 'think' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls' | 'tool_steps' | 'execution_time' | 'error_msg'> & {
   context: unknown;
   retrieval_context: unknown;
   /** The generation's energy and carbon (core/eco/emission.ts), read by energy_consumption and gwp_consumption. */
@@ -33,6 +33,9 @@ export type AnswerFields = { answer: string } & Omit<AnswerDetails, 'emission_ca
   /** Absent only where no model call was made to measure. */
   emission_carbon?: unknown;
 };
+
+/** One tool call of a model turn (Evalap's shape, plus its time and failure). */
+export type ToolStep = NonNullable<ApiAnswer['tool_steps']>[number][number];
 
 /** What one chat-completions call returns: the answer and what the provider measured of it. */
 export type GeneratedAnswer = Pick<AnswerFields, 'answer' | 'think' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls'> & {

@@ -11,6 +11,8 @@ import { runJudge } from '../core/metrics/judges.js';
 import { emissionCarbon, type EmissionCarbon } from '../core/eco/emission.js';
 import { AUTO_ZONE } from '../core/eco/electricity-mixes.js';
 import type { RateLimitState } from '../core/providers/rate-limits.js';
+import { answerWithTools, hasTools } from '../core/agents/agent-answer.js';
+import { ToolSetupError } from '../core/agents/errors.js';
 import type { CallResult, ObservationFields, StatedLimits, StoredAnswer, WorkerOutcome, WorkerTask } from './protocol.js';
 
 /**
@@ -52,6 +54,9 @@ export function callFailure(err: unknown, stated: StatedLimits = {}): Extract<Ca
   if (err instanceof ProviderTimeoutError) return failure({ kind: 'timeout', retryable: true });
   if (err instanceof ProviderServerError || err instanceof ProviderConnectionError) return failure({ kind: 'server', retryable: true });
   if (err instanceof ProviderError) return failure({ kind: 'other', retryable: err.retryable });
+  // The model's tools cannot be offered (a server down, a `_tools_` name unknown): the answer fails for good, with why;
+  // 'other' leaves the model's limiter as it was, since the model is not at fault.
+  if (err instanceof ToolSetupError) return failure({ kind: 'other', retryable: false });
   return { ok: false, kind: 'other', retryable: false, message: `unexpected error: ${message}`, ...stated };
 }
 
@@ -126,13 +131,24 @@ export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
   if (!answer) {
     const query = typeof task.row.query === 'string' ? task.row.query : task.row.query == null ? '' : JSON.stringify(task.row.query);
     const recorder = limitsRecorder();
+    const model = task.model!;
+    const options = { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits };
     try {
-      const out = await generateAnswer(task.model!, query, task.row, { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits });
-      answer = { ...out, context: null, retrieval_context: null, emission_carbon: callEmission(task, task.model!, out.nb_tokens_completion, out.execution_time) };
-      call = { ok: true, tokens: (out.nb_tokens_prompt ?? 0) + (out.nb_tokens_completion ?? 0), ...recorder.stated };
+      if (hasTools(model)) {
+        // The loop's several model calls are one start for the limiter, with all their tokens.
+        const { calls: _calls, ...out } = await answerWithTools(model, query, task.row, options);
+        answer = { ...out, emission_carbon: callEmission(task, model, out.nb_tokens_completion, out.execution_time) };
+      } else {
+        const out = await generateAnswer(model, query, task.row, options);
+        answer = { ...out, context: null, retrieval_context: null, tool_steps: null, emission_carbon: callEmission(task, model, out.nb_tokens_completion, out.execution_time) };
+      }
+      call = { ok: true, tokens: (answer.nb_tokens_prompt ?? 0) + (answer.nb_tokens_completion ?? 0), ...recorder.stated };
     } catch (err) {
       return { id: task.id, call: callFailure(err, recorder.stated), observations: [] };
     }
   }
   return { id: task.id, call, answer: call ? answer : undefined, observations: scoreAll(task, answer) };
 }
+
+/** What a worker thread holds open across tasks (MCP connections, stdio servers): to close before the thread ends. */
+export { closeMcpSessions as closeWorkerResources } from '../core/agents/mcp-sessions.js';

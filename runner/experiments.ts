@@ -11,6 +11,7 @@ import { providerById, resolvedProvider } from '../core/judges/providers.js';
 import type { CallableModel } from '../core/model-config.js';
 import type { SecretBox } from '../core/secrets.js';
 import { experimentConfig, type ExperimentConfig } from '../core/store/work.js';
+import { mapServerSecrets } from '../core/agents/server-secrets.js';
 import type { Resolved } from './plan.js';
 
 /** How long a configuration read serves the batches after it: a PATCH or a stop is seen within this. */
@@ -83,7 +84,10 @@ export class Experiments {
   private async resolve(c: ExperimentConfig): Promise<Resolved> {
     try {
       const open = async (sealed: string | null) => (sealed ? await this.deps.secrets.open(sealed) : null);
-      const chatModel = c.hasRawOutput || c.model === null ? null : { ...c.model, api_key: await open(c.modelApiKey) };
+      const chatModel =
+        c.hasRawOutput || c.model === null
+          ? null
+          : { ...c.model, api_key: await open(c.modelApiKey), ...(c.model.tools ? { tools: await mapServerSecrets(c.model.tools, (v) => this.deps.secrets.open(v)) } : {}) };
       const judge = this.judgeOf(c, await open(c.judgeApiKey));
       return { ...c, chatModel, judge };
     } catch {

@@ -11,7 +11,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Dealer } from 'zeromq';
-import { executeTask } from './execute.js';
+import { closeWorkerResources, executeTask } from './execute.js';
 import { warmUp } from './warm-up.js';
 import { ThreadCommand } from './pool.js';
 import { decode, encode, Frame, type WorkerOutcome, type WorkerTask } from './protocol.js';
@@ -72,6 +72,8 @@ let waiting: WorkerTask[] = [];
 async function finishIfStopping(): Promise<void> {
   if (!stopping || running > 0 || waiting.length > 0) return;
   await sending;
+  // MCP servers' child processes and HTTP sessions end with the worker, not with the process.
+  await closeWorkerResources().catch(() => undefined);
   exitThread(0);
 }
 

@@ -1,6 +1,6 @@
 /**
- * OpenAI-compatible chat-completions provider: one call per dataset row.
- * Failures are thrown as the typed errors of `./errors.ts`; a caller's abort
+ * OpenAI-compatible chat-completions provider: one call per dataset row, or
+ * one per turn of a tool-calling loop (core/agents/tool-loop.ts). Failures are thrown as the typed errors of `./errors.ts`; a caller's abort
  * is not a provider failure and rethrows the caller's own reason.
  */
 import { classifyHttpError, malformedResponseError, toProviderError, type CallContext } from './errors.js';
@@ -16,17 +16,49 @@ import { readRateLimits, type RateLimitState } from './rate-limits.js';
  * row; extra_params are spread into the body last, so they override
  * everything else.
  */
-export type ChatModel = Pick<CallableModel, 'name' | 'base_url' | 'api_key' | 'system_prompt' | 'prelude_prompt' | 'sampling_params' | 'extra_params' | 'with_vision'>;
+export type ChatModel = Pick<CallableModel, 'name' | 'base_url' | 'api_key' | 'system_prompt' | 'prelude_prompt' | 'sampling_params' | 'extra_params' | 'with_vision'> &
+  /** A model with MCP servers answers through core/agents/ (the tool loop); a judge's are ignored. */
+  Partial<Pick<CallableModel, 'tools' | 'max_tool_steps' | 'tool_timeout_seconds'>>;
 
 /** What a call returns: the answer's one shape, core/answer.ts. */
 export type ChatAnswer = GeneratedAnswer;
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string | (ImagePart | { type: 'text'; text: string })[];
+/** A tool call as the model wrote it: `arguments` is the raw JSON text, parsed only by whoever runs the tool. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
 }
+
+/** A tool offered to the model, in the chat-completions `tools` format. */
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown> };
+}
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string | (ImagePart | { type: 'text'; text: string })[] }
+  /** A model's turn fed back to it: its text, and the tool calls it asked for. */
+  | { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] }
+  /** A tool's result, answering the call of that id. */
+  | { role: 'tool'; content: string; tool_call_id: string };
+
+/** A reply with what a tool-calling loop reads besides the answer. */
+export type ChatReply = ChatAnswer & {
+  /** Null when the provider gave none. */
+  finish_reason: string | null;
+  tool_calls: ToolCall[];
+  /** The message's content as sent (null for tool calls alone), to feed the turn back unaltered. */
+  content: string | null;
+};
+
+/**
+ * Evalap's key in extra_params that selects the model's tools. It is ours,
+ * not the provider's: it is never sent.
+ */
+export const TOOLS_SELECTION_KEY = '_tools_';
 
 export interface CallOptions {
   timeoutMs?: number;
@@ -37,11 +69,16 @@ export interface CallOptions {
    * runner's limiter paces to it. A throw here is not the call's failure.
    */
   onRateLimits?: (limits: RateLimitState, sentAt: number) => void;
+  /** Tools offered in this call; `tool_choice` defaults to "auto" with them (as Evalap), unless the model's params set it. */
+  tools?: ToolDefinition[];
+  /** Overrides any tool_choice of the model's params: "none" for the last turn of a loop whose steps ran out. */
+  toolChoice?: 'auto' | 'none' | 'required';
 }
 
 /** One chat-completions call for one dataset row. */
-export function generateAnswer(model: ChatModel, query: string, row: Record<string, unknown>, options: CallOptions = {}): Promise<ChatAnswer> {
-  return chatComplete(model, buildMessages(model, query, row), options);
+export async function generateAnswer(model: ChatModel, query: string, row: Record<string, unknown>, options: CallOptions = {}): Promise<ChatAnswer> {
+  const { finish_reason: _reason, tool_calls: _calls, content: _content, ...answer } = await chatComplete(model, buildMessages(model, query, row), options);
+  return answer;
 }
 
 /** Anthropic's API version Evalap sends to Claude models (Anthropic requires the header). */
@@ -59,11 +96,18 @@ export function authHeaders(model: Pick<ChatModel, 'name' | 'api_key'>): Record<
 }
 
 /** One chat-completions call with the given messages; the model's sampling and extra params are passed through. */
-export async function chatComplete(model: ChatModel, messages: ChatMessage[], options: CallOptions = {}): Promise<ChatAnswer> {
+export async function chatComplete(model: ChatModel, messages: ChatMessage[], options: CallOptions = {}): Promise<ChatReply> {
   const url = `${model.base_url.replace(/\/+$/, '')}/chat/completions`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx: CallContext = { model: model.name, url, apiKey: model.api_key, timeoutMs };
-  const body = { model: model.name, messages, ...model.sampling_params, ...model.extra_params };
+  const { [TOOLS_SELECTION_KEY]: _selection, ...extra } = model.extra_params ?? {};
+  const body: Record<string, unknown> = { model: model.name, messages, ...model.sampling_params, ...extra };
+  if (options.tools?.length) {
+    body.tools = options.tools;
+    body.tool_choice = options.toolChoice ?? body.tool_choice ?? 'auto';
+  } else if (options.toolChoice) {
+    body.tool_choice = options.toolChoice;
+  }
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   Object.assign(headers, authHeaders(model));
 
@@ -99,7 +143,7 @@ function reportRateLimits(observer: NonNullable<CallOptions['onRateLimits']>, he
 }
 
 /** The system message if any, then the user message (rendered prelude, blank line, query). */
-function buildMessages(model: ChatModel, query: string, row: Record<string, unknown>): ChatMessage[] {
+export function buildMessages(model: ChatModel, query: string, row: Record<string, unknown>): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (model.system_prompt) messages.push({ role: 'system', content: model.system_prompt });
   const content = model.prelude_prompt ? `${renderTemplate(model.prelude_prompt, row)}\n\n${query}` : query;
@@ -109,7 +153,7 @@ function buildMessages(model: ChatModel, query: string, row: Record<string, unkn
 }
 
 /** A 2xx body → the answer fields; anything that is not a chat completion → ProviderResponseError. */
-function parseCompletion(status: number, text: string, ctx: CallContext): Omit<ChatAnswer, 'execution_time'> {
+function parseCompletion(status: number, text: string, ctx: CallContext): Omit<ChatReply, 'execution_time'> {
   let json: any;
   try {
     json = JSON.parse(text);
@@ -125,13 +169,36 @@ function parseCompletion(status: number, text: string, ctx: CallContext): Omit<C
   }
   const { answer, think } = splitThink(contentText(message.content), message.reasoning_content ?? message.reasoning);
   const usage = json.usage;
+  const tool_calls = toolCalls(message.tool_calls);
+  const finish = json.choices[0].finish_reason;
   return {
     answer,
     think,
     nb_tokens_prompt: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : null,
     nb_tokens_completion: typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : null,
-    nb_tool_calls: Array.isArray(message.tool_calls) ? message.tool_calls.length : null,
+    // As Evalap stores it: 0 for a reply without tool calls, never null.
+    nb_tool_calls: tool_calls.length,
+    finish_reason: typeof finish === 'string' ? finish : null,
+    tool_calls,
+    content: typeof message.content === 'string' ? message.content : message.content == null ? null : contentText(message.content),
   };
+}
+
+/**
+ * The reply's tool calls in the request format. Some servers send
+ * `arguments` as an object rather than JSON text, or leave out an id: both
+ * are normalised so the turn can be sent back as it must be.
+ */
+function toolCalls(raw: unknown): ToolCall[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((c: any, i: number) => ({
+    id: typeof c?.id === 'string' && c.id ? c.id : `call_${i}`,
+    type: 'function' as const,
+    function: {
+      name: typeof c?.function?.name === 'string' ? c.function.name : '',
+      arguments: typeof c?.function?.arguments === 'string' ? c.function.arguments : JSON.stringify(c?.function?.arguments ?? {}),
+    },
+  }));
 }
 
 /** `content` may be a string, null (tool calls only) or an array of parts. */

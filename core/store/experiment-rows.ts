@@ -82,6 +82,7 @@ export async function experimentRows(db: Db, f: RowFilter): Promise<RowPage> {
           'answer', (pg.ans).answer, 'think', (pg.ans).think, 'context', (pg.ans).context,
           'retrieval_context', (pg.ans).retrieval_context, 'nb_tokens_prompt', (pg.ans).nb_tokens_prompt,
           'nb_tokens_completion', (pg.ans).nb_tokens_completion, 'nb_tool_calls', (pg.ans).nb_tool_calls,
+          'tool_steps', (pg.ans).tool_steps,
           'execution_time', ((pg.ans).execution_time / 1000.0)::float8, 'error_msg', (pg.ans).error_msg,
           'num_try', (pg.ans).num_try, 'created_at', ${TS('(pg.ans).created_at')}) END,
         'observations', (

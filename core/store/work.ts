@@ -76,7 +76,7 @@ export async function rowStates(db: pg.Pool, keys: readonly { experiment_id: num
             CASE WHEN a.experiment_id IS NULL THEN NULL ELSE json_build_object(
               'answer', a.answer, 'think', a.think, 'context', a.context, 'retrieval_context', a.retrieval_context,
               'nb_tokens_prompt', a.nb_tokens_prompt, 'nb_tokens_completion', a.nb_tokens_completion,
-              'nb_tool_calls', a.nb_tool_calls, 'execution_time', a.execution_time, 'emission_carbon', a.emission_carbon,
+              'nb_tool_calls', a.nb_tool_calls, 'tool_steps', a.tool_steps, 'execution_time', a.execution_time, 'emission_carbon', a.emission_carbon,
               'error_msg', a.error_msg) END AS answer,
             coalesce(rs.observed, '{}') AS observed, coalesce(rs.results, '{}') AS results
      FROM unnest($1::int[], $2::int[]) AS t(eid, line)

@@ -58,7 +58,7 @@ describe('generateAnswer', () => {
       think: null,
       nb_tokens_prompt: 3,
       nb_tokens_completion: 5,
-      nb_tool_calls: null,
+      nb_tool_calls: 0, // as Evalap stores a plain answer
       execution_time: expect.any(Number),
     });
     expect(Number.isInteger(out.execution_time)).toBe(true);

@@ -16,6 +16,7 @@ import fanoutChunks from './011_fanout_chunks.js';
 import rateShares from './012_rate_shares.js';
 import rateShareProbe from './013_rate_share_probe.js';
 import modelBudgetStatement from './014_model_budget_statement.js';
+import toolSteps from './015_tool_steps.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -49,4 +50,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: 'rate_shares', sql: rateShares },
   { version: 13, name: 'rate_share_probe', sql: rateShareProbe },
   { version: 14, name: 'model_budget_statement', sql: modelBudgetStatement },
+  { version: 15, name: 'tool_steps', sql: toolSteps },
 ];
