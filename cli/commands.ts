@@ -13,6 +13,7 @@ import { connect, type Connection } from './connect.js';
 import { readDatasetFile } from './dataset-file.js';
 import { ensureDataset } from './dataset-sync.js';
 import { CliError, ExitCode } from './errors.js';
+import { impactRows, impactTable } from './impacts.js';
 import { leaderboard } from './leaderboard.js';
 import { parseGate, resultRows, table } from './report.js';
 import { prepareRun, run } from './run.js';
@@ -126,13 +127,14 @@ export function createProgram(done: (code: number) => void): Command {
 
   program
     .command('results')
-    .description('an experiment\'s results table')
+    .description('an experiment\'s results table, with its energy, carbon and cost')
     .argument('<experiment-id>')
     .action(
       act(async (experiment: string, _o: object, cmd: Command) => {
         const e = id(experiment);
         return withApi(cmd, async ({ api }) => {
-          process.stdout.write(table(resultRows([await api.get(`/v1/experiment/${e}?with_results=true`)])) + '\n');
+          const experiment = await api.get(`/v1/experiment/${e}?with_results=true`);
+          process.stdout.write(`${table(resultRows([experiment]))}\n\n${impactTable(impactRows([experiment]))}\n`);
           return ExitCode.ok;
         });
       }),

@@ -1,11 +1,13 @@
 /**
- * The report files of a run, by extension: JSON (aggregate results, gates
- * and rows), JSONL and CSV (one record per row and metric), JUnit XML and a
- * self-contained HTML report.
+ * The report files of a run, by extension: JSON (aggregate results, energy,
+ * carbon and cost per experiment, gates and rows), JSONL and CSV (one record
+ * per row and metric, with its calls' cost), JUnit XML and a self-contained
+ * HTML report.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, ExitCode } from './errors.js';
+import { impactTotals, type ImpactRow } from './impacts.js';
 import { htmlReport } from './report-html.js';
 import { junitReport } from './report-junit.js';
 import type { GateResult, ResultRow } from './report.js';
@@ -21,6 +23,8 @@ export interface MetricInfo {
 export interface RunReport {
   setName: string;
   results: ResultRow[];
+  /** Energy, carbon and cost per experiment. */
+  impacts: ImpactRow[];
   rows: RowRecord[];
   gates: GateResult[];
   /** Every gate failure, --max-failures included. */
@@ -45,12 +49,12 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
 
-export const ROW_COLUMNS: (keyof RowRecord)[] = ['experiment_id', 'experiment', 'variant', 'model', 'num_line', 'query', 'output_true', 'answer', 'answer_error', 'metric', 'score', 'observation', 'observation_error'];
+export const ROW_COLUMNS: (keyof RowRecord)[] = ['experiment_id', 'experiment', 'variant', 'model', 'num_line', 'query', 'output_true', 'answer', 'answer_error', 'metric', 'score', 'observation', 'observation_error', 'answer_cost_usd', 'judge_cost_usd'];
 
 function render(file: string, report: RunReport): string {
   switch (path.extname(file).toLowerCase()) {
     case '.json':
-      return JSON.stringify({ experiment_set: report.setName, results: report.results, gates: report.gates.map((g) => ({ metric: g.gate.metric, min: g.gate.min, experiment: g.row?.experiment ?? null, variant: g.row?.variant ?? null, mean: g.row?.mean ?? null, passed: g.passed })), gate_failures: report.problems, rows: report.rows }, null, 2) + '\n';
+      return JSON.stringify({ experiment_set: report.setName, results: report.results, impacts: report.impacts, impact_totals: impactTotals(report.impacts), gates: report.gates.map((g) => ({ metric: g.gate.metric, min: g.gate.min, experiment: g.row?.experiment ?? null, variant: g.row?.variant ?? null, mean: g.row?.mean ?? null, passed: g.passed })), gate_failures: report.problems, rows: report.rows }, null, 2) + '\n';
     case '.jsonl':
       return report.rows.map((r) => JSON.stringify(r) + '\n').join('');
     case '.csv':

@@ -2,14 +2,16 @@
  * `evalap leaderboard [--metric M] [--dataset D]`: experiments ranked by a
  * metric. Without --metric, one ranking per metric in use: scores of
  * different metrics are on different scales and are never ranked together.
+ * Each entry ends with what its experiment cost (answers and judge calls).
  */
+import { usd } from '../core/cost/units.js';
 import type { ApiClient } from './client.js';
 
 /** Entries shown per metric when every metric is listed; --metric shows them all. */
 const PER_METRIC = 10;
 
 const entryLine = (i: number, e: any) =>
-  `${String(i + 1).padStart(3)}. ${e.model_name}  ${e.metric_name}  ${e.summary.mean?.toFixed(4) ?? '—'} ± ${e.summary.std?.toFixed(4) ?? '—'} (n=${e.summary.support})  ${e.experiment_name} on ${e.dataset_name}\n`;
+  `${String(i + 1).padStart(3)}. ${e.model_name}  ${e.metric_name}  ${e.summary.mean?.toFixed(4) ?? '—'} ± ${e.summary.std?.toFixed(4) ?? '—'} (n=${e.summary.support})  ${e.experiment_name} on ${e.dataset_name}  cost ${usd(e.cost?.total)}\n`;
 
 /** The metrics (aliased names) experiments have scores for, on `dataset` if given, sorted. */
 async function metricsInUse(api: ApiClient, dataset: string | undefined): Promise<string[]> {

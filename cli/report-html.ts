@@ -1,10 +1,11 @@
 /**
  * The HTML report: one self-contained file (no script, no external URL, so it
  * opens anywhere and can be attached to a CI run) with the gates, the
- * aggregate table, a bar chart per metric on the metric's own scale, and the
- * rows, failures first.
+ * aggregate table, each experiment's energy, carbon and cost, a bar chart per
+ * metric on the metric's own scale, and the rows, failures first.
  */
 import type { MetricInfo, RunReport } from './exports.js';
+import { costNotes, IMPACT_HEADER, impactCells, impactTotals } from './impacts.js';
 import { fmt, type ResultRow } from './report.js';
 import { failed, type RowRecord } from './row-results.js';
 
@@ -89,6 +90,26 @@ function gatesSection(report: RunReport): string {
   return `<h2>Gates</h2>\n<table><thead><tr><th>gate</th><th>experiment</th><th>mean</th><th>result</th></tr></thead><tbody>${rows.join('')}</tbody></table>${other.length ? `<ul class="bad">${other.join('')}</ul>` : ''}`;
 }
 
+/** Per experiment, and for the set: energy and carbon of the answers and judge calls, and their cost, with where each price came from. */
+function impactsSection(report: RunReport): string {
+  if (!report.impacts.length) return '';
+  const rows = report.impacts.map((r) => impactCells(r));
+  if (report.impacts.length > 1) rows.push(impactCells(impactTotals(report.impacts)));
+  const prices = report.impacts.flatMap((r) =>
+    (['answers', 'judge'] as const).flatMap((part) => {
+      const p = r.cost?.[part];
+      if (!p?.price || !p.calls) return [];
+      const from = p.price.source === 'model' ? 'the model definition' : `the shipped table (${p.price.entry ?? p.model}, as published on ${p.price.as_of ?? '?'})`;
+      return [`${r.variant}, ${part === 'answers' ? 'answers' : 'judge'} (${p.model}): $${p.price.input} in / $${p.price.output} out per million tokens, from ${from}`];
+    }),
+  );
+  const notes = [...costNotes(report.impacts), ...prices].map((n) => `<li>${esc(n)}</li>`);
+  return `<h2>Energy, carbon and cost</h2>
+<table><thead><tr>${IMPACT_HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${rows.map((cells) => `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>${notes.length ? `<ul>${notes.join('')}</ul>` : ''}`;
+}
+
 function rowsSection(report: RunReport): string {
   const worse = (r: RowRecord) => {
     const info = r.metric ? report.metrics.get(report.metricNames.get(r.metric) ?? r.metric) : undefined;
@@ -123,6 +144,7 @@ ${gatesSection(report)}
 <table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${table.join('\n')}
 </tbody></table>
+${impactsSection(report)}
 <h2>Charts</h2>
 ${charts.join('\n')}
 ${rowsSection(report)}

@@ -2,7 +2,7 @@
  * The JUnit XML report, for CI test views: a suite per experiment holding a
  * testcase per metric (failed when a gate on it failed) and a testcase per
  * row and metric (failed when the answer or the metric failed, with the
- * error as message).
+ * error as message); its energy, carbon and cost as the suite's properties.
  */
 import type { RunReport } from './exports.js';
 import { fmt } from './report.js';
@@ -39,7 +39,14 @@ export function junitReport(report: RunReport): string {
     });
     const cases = [...gateCases, ...rowCases];
     const failures = cases.filter((c) => c.includes('<failure')).length;
-    return `  <testsuite name="${attr(name)}" tests="${cases.length}" failures="${failures}">\n${cases.join('\n')}\n  </testsuite>`;
+    const impact = report.impacts.find((r) => r.experiment_id === id);
+    // Raw numbers in base units (kWh, kgCO2eq, USD), for CI tools that chart properties; empty when unknown.
+    const properties = impact
+      ? `    <properties>${(['answers_kwh', 'answers_kgco2eq', 'judge_kwh', 'judge_kgco2eq', 'answers_usd', 'judge_usd', 'total_usd'] as const)
+          .map((k) => `<property name="${k}" value="${impact[k] ?? ''}"/>`)
+          .join('')}</properties>\n`
+      : '';
+    return `  <testsuite name="${attr(name)}" tests="${cases.length}" failures="${failures}">\n${properties}${cases.join('\n')}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${attr(report.setName)}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

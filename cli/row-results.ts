@@ -2,6 +2,8 @@
  * Per-row results of a run, as the exports carry them: one record per dataset
  * row and metric, read page by page from `GET /v1/experiment/{id}/rows`.
  */
+import { callCost } from '../core/cost/cost.js';
+import type { ModelPrice } from '../core/cost/price-table.js';
 import type { ApiClient } from './client.js';
 
 export interface RowRecord {
@@ -21,6 +23,15 @@ export interface RowRecord {
   /** The judge's explanation, when the metric gives one. */
   observation: string | null;
   observation_error: string | null;
+  /** USD of the answer's call, and of the metric's judge call (null: no judge, unknown price or token counts). */
+  answer_cost_usd: number | null;
+  judge_cost_usd: number | null;
+}
+
+/** The cost of a call from its token counts at `price`; null when either is missing. */
+function costOf(price: ModelPrice | null | undefined, prompt: unknown, completion: unknown): number | null {
+  if (!price || (typeof prompt !== 'number' && typeof completion !== 'number')) return null;
+  return callCost({ prompt: typeof prompt === 'number' ? prompt : 0, completion: typeof completion === 'number' ? completion : 0 }, price);
 }
 
 /** The route's largest page. */
@@ -37,12 +48,16 @@ export async function fetchRowRecords(api: ApiClient, experiments: any[], labels
   for (const [i, e] of experiments.entries()) {
     const metrics: (string | null)[] = (e.results ?? []).map((r: any) => r.metric_aliased_name);
     if (!metrics.length) metrics.push(null);
+    // The prices in force of the experiment's model and judge (its `cost`); answers brought with it were not paid here.
+    const answerPrice = e.model?.has_raw_output ? null : e.cost?.answers?.price;
+    const judgePrice = e.cost?.judge?.price;
     let cursor: string | null = null;
     do {
       const page: any = await api.get(`/v1/experiment/${e.id}/rows?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       for (const row of page.rows) {
         for (const metric of metrics) {
           const o = metric === null ? undefined : row.observations?.[metric];
+          const usage = o?.observation && typeof o.observation === 'object' ? o.observation.judge_usage : undefined;
           out.push({
             experiment_id: e.id,
             experiment: e.name,
@@ -57,6 +72,8 @@ export async function fetchRowRecords(api: ApiClient, experiments: any[], labels
             score: typeof o?.score === 'number' ? o.score : null,
             observation: text(o?.observation),
             observation_error: text(o?.error_msg),
+            answer_cost_usd: costOf(answerPrice, row.answer?.nb_tokens_prompt, row.answer?.nb_tokens_completion),
+            judge_cost_usd: usage ? costOf(judgePrice, usage.prompt_tokens, usage.completion_tokens) : null,
           });
         }
       }

@@ -6,6 +6,7 @@ import { ensureDataset } from './dataset-sync.js';
 import { CliError, ExitCode } from './errors.js';
 import { Progress, type ExperimentProgress } from './progress.js';
 import { checkOutputs, exportResults, type MetricInfo } from './exports.js';
+import { impactRows, impactTable } from './impacts.js';
 import { checkGates, gateResults, resultRows, table, whyRowsFailed, type Gate } from './report.js';
 import { fetchRowRecords } from './row-results.js';
 import { loadRunFile, runMetricNames, type RunSpec } from './spec.js';
@@ -81,8 +82,10 @@ export async function run(api: ApiClient, file: string, o: RunOptions): Promise<
   const full = await Promise.all(experiments.map((e) => api.get(`/v1/experiment/${e.id}?with_results=true`)));
   const labels = variantLabels(full);
   const rows = resultRows(full, labels);
+  const impacts = impactRows(full, labels);
   const answerFailures = full.reduce((n, e) => n + (e.num_try - e.num_success), 0);
   o.out.write('\n' + table(rows) + '\n');
+  o.out.write('\n' + impactTable(impacts) + '\n');
   const failing = full.filter((e) => e.num_try > e.num_success || rows.some((r) => r.experiment_id === e.id && r.failures > 0));
   if (failing.length) {
     const reports = await Promise.all(failing.map((e) => api.get(`/v1/experiment/${e.id}/failures`)));
@@ -93,7 +96,7 @@ export async function run(api: ApiClient, file: string, o: RunOptions): Promise<
   if (o.outputs.length) {
     const [records, metricList] = await Promise.all([fetchRowRecords(api, full, labels), api.get<MetricInfo[]>('/v1/metrics')]);
     const metricNames = new Map<string, string>(full.flatMap((e) => (e.results ?? []).map((r: any) => [r.metric_aliased_name, r.metric_name] as [string, string])));
-    const report = { setName: set.name, results: rows, rows: records, gates: gateResults(rows, o.gates), problems, metrics: new Map(metricList.map((m) => [m.name, m])), metricNames };
+    const report = { setName: set.name, results: rows, impacts, rows: records, gates: gateResults(rows, o.gates), problems, metrics: new Map(metricList.map((m) => [m.name, m])), metricNames };
     for (const f of o.outputs) {
       exportResults(f, report);
       o.say(`wrote ${f}`);

@@ -19,6 +19,9 @@ import { isRawModel, type ExperimentPatch, type ModelCreate, type SetExperiment 
 import * as datasets from './store/datasets.js';
 import * as store from './store/experiments.js';
 import { ecoReport } from './store/ops.js';
+import { experimentCost } from './cost/cost.js';
+import { pinPrices } from './cost/price-in-force.js';
+import { mapServerSecrets } from './agents/server-secrets.js';
 
 /** Datasets created inline during one request, by name, so a grid that
  *  repeats the same inline dataset creates it once. */
@@ -76,7 +79,9 @@ const needsJudge = (uses: readonly MetricUse[]) => uses.some((u) => !isInline(u.
 
 async function sealModel(core: CoreContext, model: ModelCreate) {
   const { api_key, ...rest } = model;
-  return { model: rest, key: api_key ? await core.secrets.seal(api_key) : null };
+  const seal = (value: string) => core.secrets.seal(value);
+  const tools = rest.tools ? { tools: await mapServerSecrets(rest.tools, seal) } : {};
+  return { model: { ...rest, ...tools }, key: api_key ? await seal(api_key) : null };
 }
 
 /**
@@ -126,18 +131,21 @@ export async function prepareExperiment(
   if (issues.length) throw new ValidationError('invalid experiment', issues);
 
   const sealed = model === null ? { model: null, key: null } : raw ? { model: (({ output, execution_time, nb_tokens_prompt, nb_tokens_completion, nb_tool_calls, context, retrieval_context, think, ...m }) => m)(model), key: null } : await sealModel(core, model);
+  // The price in force now is kept with the definition: a later edit of the shipped table leaves this run's cost as it was.
+  const storedModel = sealed.model && !raw ? pinPrices(sealed.model) : sealed.model;
   // A judge by name (or the default judge) is resolved to its provider now: an unknown one is refused, not launched to fail every observation.
   const resolved = await launchJudge(core.config, body.judge_model, needsJudge(uses), at(prefix, 'judge_model'), uses.find((u) => !isInline(u.name))?.aliasedName);
   const judge = resolved ? { model: { ...resolved }, key: null } : body.judge_model && typeof body.judge_model === 'object' ? await sealModel(core, body.judge_model) : null;
+  const storedJudge = judge ? pinPrices(judge.model) : null;
 
   const id = await store.insertExperiment(client, {
     name: body.name,
     readme: body.readme ?? null,
     experiment_set_id: setId,
     dataset_id: dataset.id,
-    model: sealed.model,
+    model: storedModel,
     model_api_key: sealed.key,
-    judge_model: judge?.model ?? null,
+    judge_model: storedJudge,
     judge_api_key: judge?.key ?? null,
     has_raw_output: raw,
     with_vision: Boolean(body.with_vision),
@@ -210,14 +218,17 @@ export async function getExperiment(core: CoreContext, id: number, o: Experiment
   const { dataset_id, ...rest } = view;
   // Evalap answers with_dataset and with_eco with its full view (answers and observations too), which its UI reads;
   // with_eco adds each row's emission_carbon and, beyond Evalap, the experiment's totals (its UI sums the answers').
+  // Cost is computed here, from the stored token counts and the prices pinned at launch: nothing to keep in step.
   const full = Boolean(o.with_dataset || o.with_eco);
   const eco = Boolean(o.with_eco);
+  // Beyond Evalap: the totals of energy, carbon and cost, which the CLI's table reads with the results.
+  const totals = eco || Boolean(o.with_results);
   return {
     ...rest,
     dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(db, dataset_id) } : dataset,
     results: await store.listResults(db, id, Boolean(o.with_results) || full, eco),
     ...(o.with_answers || full ? { answers: await store.listAnswers(db, id, eco) } : {}),
-    ...(eco ? { eco: await ecoReport(db, id) } : {}),
+    ...(totals ? { eco: await ecoReport(db, id), cost: experimentCost(row, (await store.tokenTotals(db, [id])).get(id)!) } : {}),
   };
 }
 
@@ -284,7 +295,7 @@ export async function patchExperiment(core: CoreContext, id: number, patch: Expe
       if (needsJudge(uses) && !row.judge_model?.base_url) {
         const name = typeof row.judge_model?.name === 'string' ? row.judge_model.name : undefined;
         const resolved = await launchJudge(core.config, name, true, 'judge_model', uses.find((u) => !isInline(u.name))?.aliasedName);
-        await client.query('UPDATE experiment SET judge_model = $2::jsonb, updated_at = now() WHERE id = $1', [id, JSON.stringify(resolved)]);
+        await client.query('UPDATE experiment SET judge_model = $2::jsonb, updated_at = now() WHERE id = $1', [id, JSON.stringify(resolved && pinPrices(resolved))]);
       }
       // A metric the experiment already has is started over, as Evalap reruns it; the others are added.
       const resultIds = [

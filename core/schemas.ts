@@ -107,6 +107,39 @@ const modelCommon = {
   extra_params: jsonObject.nullish().describe('Passed through to the provider as extra body fields'),
 };
 
+/** Tool and server names as MCP and OpenAI's function names allow them. */
+const toolName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1 to 64 letters, digits, _ . or -');
+
+/** An MCP server the runner starts as a child process and talks to over stdin/stdout. */
+const McpStdioServer = z
+  .object({
+    name: toolName.describe('Names the server\'s tool set in extra_params._tools_'),
+    command: z
+      .string({ error: (issue) => (issue.input === undefined ? 'give `command` (a server over stdio) or `url` (over streamable HTTP)' : undefined) })
+      .min(1)
+      .max(1000)
+      .describe('Executable, found on the runner\'s PATH'),
+    args: z.array(z.string().max(10_000)).max(100).nullish(),
+    env: z.record(z.string(), z.string().max(10_000)).nullish().describe('Added to a minimal environment (PATH, HOME, ...); not the runner\'s own'),
+    cwd: z.string().max(1000).nullish(),
+  })
+  .strict();
+
+/** An MCP server reached over the streamable HTTP transport. */
+const McpHttpServer = z
+  .object({
+    name: toolName.describe('Names the server\'s tool set in extra_params._tools_'),
+    url: z.url({ protocol: /^https?$/ }).describe('The server\'s MCP endpoint, e.g. http://127.0.0.1:3001/mcp'),
+    headers: z.record(z.string(), z.string().max(10_000)).nullish(),
+  })
+  .strict();
+
+export const McpServer = z
+  .union([McpStdioServer, McpHttpServer])
+  .describe('An MCP server: {name, command, args?, env?, cwd?} over stdio, or {name, url, headers?} over streamable HTTP')
+  .meta({ id: 'McpServer' });
+export type McpServer = z.infer<typeof McpServer>;
+
 export const ModelCreate = z
   .object({
     name: z.string().min(1).max(200).describe('Model name at the endpoint'),
@@ -115,8 +148,33 @@ export const ModelCreate = z
     ...modelCommon,
     requests_per_minute: z.number().int().positive().nullish().describe('Budget the runner never exceeds'),
     tokens_per_minute: z.number().int().positive().nullish().describe('Budget the runner never exceeds'),
+    prices: z
+      .object({
+        input: z.number().min(0).max(100_000).describe('USD per million input (prompt) tokens'),
+        output: z.number().min(0).max(100_000).describe('USD per million output (completion) tokens'),
+        cached_input: z.number().min(0).max(100_000).nullish().describe('USD per million cached input tokens, where the provider bills them apart'),
+      })
+      .strict()
+      .nullish()
+      .describe('What the model costs; overrides the shipped price table (core/cost/price-table.ts). Pinned into the experiment at launch, with the table\'s price when not given'),
+    tools: z
+      .array(McpServer)
+      .max(20)
+      .nullish()
+      .refine((s) => !s || new Set(s.map((t) => t.name)).size === s.length, { message: 'MCP server names must be unique' })
+      .describe('MCP servers whose tools the model may call (all of them, or those extra_params._tools_ selects), in a loop of model calls and tool calls'),
+    max_tool_steps: boundedInt(1, 50).nullish().describe('Model turns that may call tools before a last call without them (default 10, as Evalap)'),
+    tool_timeout_seconds: z.number().positive().max(600).nullish().describe('Longest wait for one tool call, and for a server to start (default 30)'),
   })
   .strict()
+  .superRefine((m, ctx) => {
+    const selected = m.extra_params?._tools_;
+    if (selected === undefined || selected === null) return;
+    // Without `tools` it is still accepted, as Evalap's scripts send it: its answers then fail, saying why (core/agents/toolbox.ts).
+    if (!Array.isArray(selected) || !selected.every((t) => typeof t === 'string' && t.length > 0)) {
+      ctx.addIssue({ code: 'custom', path: ['extra_params', '_tools_'], message: 'expected a list of tool or MCP server names' });
+    }
+  })
   .meta({ id: 'ModelCreate' });
 export type ModelCreate = z.infer<typeof ModelCreate>;
 
@@ -210,6 +268,17 @@ const EmissionCarbon = z
   .describe('with_eco only: energy (kWh), gwp (kgCO2eq), adpe, pe, usage and embodied of the model or judge call, each value a {min, max} range (EcoLogits\' method), and `estimated` when the model\'s size was guessed from its name; null for outputs brought with the experiment')
   .meta({ id: 'EmissionCarbon' });
 
+/** One tool call of a model turn, in Evalap's shape, plus how long it took. */
+const ToolStep = z
+  .object({
+    tool_name: z.string(),
+    tool_params: z.string().describe('The arguments as the model wrote them: a JSON string, not parsed'),
+    tool_result: z.string().describe('The text parts of the tool\'s result, joined by a blank line; or what went wrong'),
+    execution_time: z.number().optional().describe('Seconds the tool call took (not in Evalap)'),
+    is_error: z.boolean().optional().describe('The call failed: bad arguments, an unknown tool, a server down, a timeout or an error the tool returned (not in Evalap)'),
+  })
+  .meta({ id: 'ToolStep' });
+
 export const Answer = z
   .object({
     id: z.number().int().describe('Derived from (experiment id, num_line): experiment_id × 2^31 + num_line'),
@@ -221,6 +290,11 @@ export const Answer = z
     nb_tokens_prompt: z.number().int().nullable(),
     nb_tokens_completion: z.number().int().nullable(),
     nb_tool_calls: z.number().int().nullable(),
+    tool_steps: z
+      .array(z.array(ToolStep))
+      .nullable()
+      .optional()
+      .describe('As Evalap: one list per model turn that called tools, in order; null for an answer without tool calls'),
     execution_time: z.number().nullable().describe('Seconds the answer took to generate'),
     error_msg: z.string().nullable(),
     num_try: z.number().int(),
@@ -286,6 +360,39 @@ export const PublicModel = z
   })
   .meta({ id: 'Model' });
 
+/** The cost of one model's calls in an experiment (core/cost/cost.ts). */
+const CostPart = z.object({
+  model: z.string().nullable(),
+  cost: z.number().nullable().describe('USD; null when unknown (see reason), never 0 for calls of unknown price'),
+  reason: z.string().optional().describe('Why cost is null, or what it leaves out'),
+  calls: z.number().int().describe('Answers, or judged observations, with token counts (an observation whose metric asks its judge more than once counts its calls\' tokens together)'),
+  calls_without_tokens: z.number().int().describe('Calls whose provider reported no token counts'),
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  per_call: z.number().nullable().describe('Mean USD of one answer, or of one judged observation'),
+  price: z
+    .object({
+      input: z.number(),
+      output: z.number(),
+      cached_input: z.number().optional(),
+      source: z.enum(['model', 'table']),
+      entry: z.string().optional(),
+      url: z.string().optional(),
+      as_of: z.string().optional(),
+    })
+    .nullable()
+    .describe('USD per million tokens: the model definition\'s prices, or the shipped table\'s entry with its source page and date'),
+});
+export const ExperimentCost = z
+  .object({
+    currency: z.literal('USD'),
+    total: z.number().nullable().describe('Answers plus judge calls charged here; null when one of them has an unknown cost'),
+    reason: z.string().optional(),
+    answers: CostPart,
+    judge: CostPart.describe('The judge calls of the judged metrics, at the judge model\'s price'),
+  })
+  .meta({ id: 'ExperimentCost' });
+
 export const Experiment = z
   .object({
     id: z.number().int(),
@@ -310,7 +417,8 @@ export const Experiment = z
     eco: z
       .object({ answers: z.unknown(), observation_table: z.unknown() })
       .optional()
-      .describe('with_eco only: the energy and carbon totals of the experiment\'s answers and judge observations, shaped as GET /v1/ops_eco'),
+      .describe('with_eco or with_results: the energy and carbon totals of the experiment\'s answers and judge observations, shaped as GET /v1/ops_eco'),
+    cost: ExperimentCost.optional().describe('with_results or with_eco: what the answers and the judge calls cost, from their token counts and the prices in force'),
   })
   .meta({ id: 'Experiment' });
 
@@ -516,6 +624,9 @@ export const LeaderboardEntry = z
     judge_model: z.string().nullable(),
     summary: Summary,
     created_at: z.string(),
+    cost: z
+      .object({ total: z.number().nullable(), answers: z.number().nullable(), judge: z.number().nullable(), per_answer: z.number().nullable(), reason: z.string().optional() })
+      .describe('USD spent on the experiment: answers and judge calls (core/cost); null where a price or token counts are unknown'),
   })
   .meta({ id: 'LeaderboardEntry' });
 

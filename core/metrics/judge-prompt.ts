@@ -17,6 +17,11 @@ export function ask(instructions: string, sections: [string, string][], format: 
   return `${instructions}\n\n${body}\n\nReply with this JSON object only: ${format}`;
 }
 
+/** A judge of several calls, each replying with one JSON object, made and scored by `run`. */
+export function jsonSteps(version: string, prompt: JudgeSpec['prompt'], run: NonNullable<JudgeSpec['run']>): JudgeSpec {
+  return { version, system: JSON_SYSTEM, prompt, run };
+}
+
 /** A judge replying with one JSON object, read by `read`. */
 export function jsonJudge(
   version: string,

@@ -61,14 +61,41 @@ export function scoreIn(value: unknown, lo: number, hi: number): number {
   return n;
 }
 
-/** A list of objects under `key`, each with a yes/no/idk `verdict`. */
-export function verdicts(reply: Record<string, unknown>, key: string): { verdict: 'yes' | 'no' | 'idk'; [k: string]: unknown }[] {
+type Verdict = 'yes' | 'no' | 'idk';
+
+/** A list of objects under `key`, each with a `verdict` among `allowed` (yes/no/idk unless told). */
+export function verdicts<V extends Verdict = Verdict>(
+  reply: Record<string, unknown>,
+  key: string,
+  allowed: readonly V[] = ['yes', 'no', 'idk'] as V[],
+): { verdict: V; [k: string]: unknown }[] {
+  const list = reply[key];
+  if (!Array.isArray(list)) throw new JudgeReplyError(`the judge's reply has no list "${key}"`);
+  const expected = allowed.length === 2 ? `${allowed[0]} or ${allowed[1]}` : `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`;
+  return list.map((item, i) => {
+    const v = String((item as Record<string, unknown>)?.verdict ?? '').trim().toLowerCase();
+    if (!(allowed as readonly string[]).includes(v)) throw new JudgeReplyError(`item ${i} of "${key}" has verdict ${JSON.stringify(v)}; expected ${expected}`);
+    return { ...(item as Record<string, unknown>), verdict: v as V };
+  });
+}
+
+/** A list of strings under `key` (truths, claims, questions); numbers and booleans are read as text. */
+export function strings(reply: Record<string, unknown>, key: string): string[] {
   const list = reply[key];
   if (!Array.isArray(list)) throw new JudgeReplyError(`the judge's reply has no list "${key}"`);
   return list.map((item, i) => {
-    const v = String((item as Record<string, unknown>)?.verdict ?? '').trim().toLowerCase();
-    if (v !== 'yes' && v !== 'no' && v !== 'idk') throw new JudgeReplyError(`item ${i} of "${key}" has verdict ${JSON.stringify(v)}; expected yes, no or idk`);
-    return { ...(item as Record<string, unknown>), verdict: v };
+    if (typeof item === 'string') return item;
+    if (typeof item === 'number' || typeof item === 'boolean') return String(item);
+    throw new JudgeReplyError(`item ${i} of "${key}" is not a text: ${JSON.stringify(item).slice(0, 100)}`);
+  });
+}
+
+/** A list of yes/no answers under `key`, lower-cased. */
+export function yesNo(reply: Record<string, unknown>, key: string): ('yes' | 'no')[] {
+  return strings(reply, key).map((a, i) => {
+    const v = a.trim().toLowerCase().replace(/[.!]$/, '');
+    if (v !== 'yes' && v !== 'no') throw new JudgeReplyError(`item ${i} of "${key}" is ${JSON.stringify(a)}; expected yes or no`);
+    return v;
   });
 }
 

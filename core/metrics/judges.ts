@@ -19,11 +19,18 @@ export function judgeModel(model: ChatModel): ChatModel {
   return { ...model, sampling_params: { temperature: JUDGE_TEMPERATURE, ...(model.sampling_params ?? {}) } };
 }
 
-/** The messages sent to the judge: the model's system_prompt (else the judge's own, if any), then the prompt. */
-export function judgeMessages(spec: JudgeSpec, model: Pick<ChatModel, 'system_prompt'>, input: ScoreInput, params: Record<string, any>): ChatMessage[] {
-  const system = model.system_prompt || spec.system;
-  const user: ChatMessage = { role: 'user', content: spec.prompt(input, params) };
+/** The messages of one judge call: the system message, if any, then the prompt. */
+function messagesOf(system: string | undefined, prompt: string): ChatMessage[] {
+  const user: ChatMessage = { role: 'user', content: prompt };
   return system ? [{ role: 'system', content: system }, user] : [user];
+}
+
+/** The system message of a judge's calls: the model's system_prompt, else the judge's own, if any. */
+const systemOf = (spec: JudgeSpec, model: Pick<ChatModel, 'system_prompt'>) => model.system_prompt || spec.system;
+
+/** The messages sent to the judge (its first call, for a judge of several). */
+export function judgeMessages(spec: JudgeSpec, model: Pick<ChatModel, 'system_prompt'>, input: ScoreInput, params: Record<string, any>): ChatMessage[] {
+  return messagesOf(systemOf(spec, model), spec.prompt(input, params));
 }
 
 /** The judge of a registered metric, or undefined when it has none (an unknown or inline metric). */
@@ -34,10 +41,15 @@ export function judgeOf(name: string): JudgeSpec | undefined {
 
 type JudgeOutcome = { score: number; observation: Record<string, unknown> } | { error: string; observation: Record<string, unknown> };
 
+/** Adds two token counts, either of which a provider may leave out. */
+const addTokens = (a: number | null, b: number | null) => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
+
 /**
  * Runs one judge on one row with the judge model (see `judgeModel`). Provider
  * failures (429, timeouts...) are thrown for the caller to retry; a reply the
- * judge got wrong is a recorded error.
+ * judge got wrong is a recorded error. A judge of several calls makes them one
+ * after the other, so a task never has more than one request in flight; the
+ * audit then holds every prompt and the usage summed over the calls.
  */
 export async function runJudge(
   name: string,
@@ -49,24 +61,41 @@ export async function runJudge(
   const spec = judgeOf(name);
   if (!spec) return { error: `metric ${name} has no judge`, observation: {} };
   const p = params ?? {};
-  let messages: ChatMessage[];
-  try {
-    messages = judgeMessages(spec, model, input, p);
-  } catch (err) {
-    // A judge_adhoc template created before templates were checked at launch.
-    return { error: `metric ${name}: ${(err as Error).message}`, observation: {} };
-  }
-  const reply = await call(judgeModel(model), messages);
-  const audit = {
-    prompt_version: spec.version,
-    prompt: messages.map((m) => `${m.role}: ${m.content}`).join('\n\n').slice(0, 8000),
-    judge_usage: { prompt_tokens: reply.nb_tokens_prompt, completion_tokens: reply.nb_tokens_completion },
+  const system = systemOf(spec, model);
+  const prompts: string[] = [];
+  const usage = { prompt_tokens: null as number | null, completion_tokens: null as number | null };
+  let lastReply = '';
+  const ask = async (prompt: string): Promise<string> => {
+    const messages = messagesOf(system, prompt);
+    prompts.push(messages.map((m) => `${m.role}: ${m.content}`).join('\n\n'));
+    const reply = await call(judgeModel(model), messages);
+    usage.prompt_tokens = addTokens(usage.prompt_tokens, reply.nb_tokens_prompt);
+    usage.completion_tokens = addTokens(usage.completion_tokens, reply.nb_tokens_completion);
+    lastReply = reply.answer;
+    return reply.answer;
   };
+  const audit = () => ({
+    prompt_version: spec.version,
+    prompt: prompts.join('\n\n---\n\n').slice(0, 8000),
+    judge_usage: usage,
+    ...(prompts.length > 1 ? { judge_calls: prompts.length } : {}),
+  });
   try {
-    const { score, observation } = spec.read(reply.answer, input, p);
-    return { score, observation: { ...observation, ...audit } };
+    let out;
+    if (spec.run) out = await spec.run(ask, input, p);
+    else {
+      let prompt: string;
+      try {
+        prompt = spec.prompt(input, p);
+      } catch (err) {
+        // A judge_adhoc template created before templates were checked at launch.
+        return { error: `metric ${name}: ${(err as Error).message}`, observation: {} };
+      }
+      out = spec.read(await ask(prompt), input, p);
+    }
+    return { score: out.score, observation: { ...out.observation, ...audit() } };
   } catch (err) {
     if (!(err instanceof JudgeReplyError)) throw err;
-    return { error: err.message, observation: { ...audit, reply: reply.answer.slice(0, 2000) } };
+    return { error: err.message, observation: { ...audit(), reply: lastReply.slice(0, 2000) } };
   }
 }

@@ -21,10 +21,14 @@ import { numericDiff } from './builtin/numeric-diff.js';
 import { ocr } from './builtin/ocr.js';
 import { opsMetrics } from './builtin/ops.js';
 import { outputLength } from './builtin/output-length.js';
+import { piiLeakage } from './builtin/pii-leakage.js';
+import { promptAlignment } from './builtin/prompt-alignment.js';
 import { qcm } from './builtin/qcm.js';
 import { ragMetrics } from './builtin/rag.js';
+import { ragas } from './builtin/ragas.js';
 import { rouge } from './builtin/rouge.js';
 import { stringMatch } from './builtin/string-match.js';
+import { summarization } from './builtin/summarization.js';
 import type { Metric } from './types.js';
 
 const FAMILIES: readonly (Metric | readonly Metric[])[] = [
@@ -43,6 +47,10 @@ const FAMILIES: readonly (Metric | readonly Metric[])[] = [
   judgeAdhoc,
   gEval,
   ragMetrics,
+  promptAlignment,
+  summarization,
+  piiLeakage,
+  ragas,
 ];
 
 /** Every metric, in the order `GET /v1/metrics` lists them. */
@@ -70,7 +78,8 @@ export function listMetrics() {
       name: m.name,
       description: m.description,
       type: m.type,
-      require: m.require,
+      // Sorted, as Evalap lists it.
+      require: [...m.require].sort(),
       params,
       // Evalap's names for the keys of `params` a metric use must give, and may give (sorted, as it lists them).
       required_params: names.filter((n) => required.has(n)).sort(),

@@ -45,6 +45,10 @@ export function checkMetrics(refs: readonly (string | { name: string; params?: R
       issues.push({ path: at, message: `unknown metric ${JSON.stringify(use.name)}; GET /v1/metrics lists them` });
       return;
     }
+    if (def.unavailable) {
+      issues.push({ path: at, message: `metric ${use.name}: ${def.unavailable}` });
+      return;
+    }
     const parsed = def.params.safeParse(use.params ?? {});
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {

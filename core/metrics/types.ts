@@ -30,16 +30,36 @@ export interface ScoreInput extends MeasuredFields {
 /** A scorer's result: a score (null when the row has none) with what it observed, or an error recorded on the observation. */
 export type ScoreOutcome = Scored | { error: string };
 
-/** A judge: a versioned prompt and the rule turning the judge's reply into a score. */
-export interface JudgeSpec {
+/** A judge's score with what to keep of its replies. */
+export interface JudgeScore {
+  score: number;
+  observation: Record<string, unknown>;
+}
+
+/** Sends one prompt to the judge model (with the judge's system message) and gives back its reply text. */
+export type AskJudge = (prompt: string) => Promise<string>;
+
+/** What every judge has: a versioned prompt. */
+interface JudgeBase {
   version: string;
   /** The system message when the judge model has no system_prompt; Evalap's judges send none. */
   system?: string;
-  /** The user message. */
+  /** The user message (of the first call, for a judge of several calls). */
   prompt(input: ScoreInput, params: Record<string, any>): string;
-  /** The score and what to keep of the reply text; throws JudgeReplyError on a reply it cannot use. */
-  read(answer: string, input: ScoreInput, params: Record<string, any>): { score: number; observation: Record<string, unknown> };
 }
+
+/**
+ * A judge: a versioned prompt and the rule turning the judge's reply into a
+ * score (`read`), or, for a judge of several calls (DeepEval's steps: truths
+ * then verdicts, one call per retrieval chunk), `run`, which makes them in
+ * turn with `ask` and scores the replies. Both throw JudgeReplyError on a
+ * reply they cannot use.
+ */
+export type JudgeSpec = JudgeBase &
+  (
+    | { read(answer: string, input: ScoreInput, params: Record<string, any>): JudgeScore; run?: undefined }
+    | { run(ask: AskJudge, input: ScoreInput, params: Record<string, any>): Promise<JudgeScore>; read?: undefined }
+  );
 
 /** What every metric declares: what `GET /v1/metrics` lists and launches are checked against. */
 interface MetricBase {
@@ -54,6 +74,8 @@ interface MetricBase {
   higherIsBetter: boolean;
   /** For templated metrics: the fields the given params make it need. */
   requireFromParams?: (params: Record<string, unknown>) => string[];
+  /** Why no launch can use the metric, for one listed (as Evalap lists it) that this version cannot score. */
+  unavailable?: string;
 }
 
 /**

@@ -268,7 +268,7 @@ export async function listAnswers(db: Db, experimentId: number, withEco = false)
     db,
     `SELECT num_line, json_build_object('id', ${rowId('experiment_id', 'num_line')}, 'num_line', num_line, 'answer', answer,
               'think', think, 'context', context, 'retrieval_context', retrieval_context, 'nb_tokens_prompt', nb_tokens_prompt,
-              'nb_tokens_completion', nb_tokens_completion, 'nb_tool_calls', nb_tool_calls,
+              'nb_tokens_completion', nb_tokens_completion, 'nb_tool_calls', nb_tool_calls, 'tool_steps', tool_steps,
               'execution_time', ${SECONDS('execution_time')}, 'error_msg', error_msg, 'num_try', num_try,
               'created_at', ${TS('created_at')}${ECO_FIELD(withEco, 'emission_carbon')})::text AS doc
      FROM answer WHERE experiment_id = $1`,
@@ -389,4 +389,42 @@ export async function retryCounters(db: Db, ids: readonly number[]): Promise<Ret
     [ids],
   );
   return rows;
+}
+
+/** Token sums of experiments' answers and judge calls, as core/cost/cost.ts's TokenTotals. */
+export interface ExperimentTokens {
+  answers: { calls: number; prompt_tokens: number; completion_tokens: number; without_tokens: number };
+  judge: { calls: number; prompt_tokens: number; completion_tokens: number; without_tokens: number };
+}
+
+/**
+ * Sums of the token counts of each experiment's answers (their columns) and
+ * judge calls (`judge_usage` in the observations, core/metrics/judges.ts).
+ * Read from the rows, by the answer and result keys: rerun or deleted rows
+ * are never counted. An experiment without rows gets zeros.
+ */
+export async function tokenTotals(db: Db, experimentIds: readonly number[]): Promise<Map<number, ExperimentTokens>> {
+  const sums = (prompt: string, completion: string, ok: string) => `
+    count(*) FILTER (WHERE ${prompt} IS NOT NULL OR ${completion} IS NOT NULL)::int AS calls,
+    coalesce(sum(${prompt}), 0)::float8 AS prompt_tokens, coalesce(sum(${completion}), 0)::float8 AS completion_tokens,
+    count(*) FILTER (WHERE ${ok} AND ${prompt} IS NULL AND ${completion} IS NULL)::int AS without_tokens`;
+  type Sums = ExperimentTokens['answers'] & { id: number };
+  // One after the other: `db` may be a transaction's client, which runs one statement at a time.
+  const answers = await db.query<Sums>(
+    `SELECT experiment_id AS id, ${sums('nb_tokens_prompt', 'nb_tokens_completion', 'error_msg IS NULL')}
+     FROM answer WHERE experiment_id = ANY($1::int[]) GROUP BY experiment_id`,
+    [experimentIds],
+  );
+  const judge = await db.query<Sums>(
+    `SELECT r.experiment_id AS id, ${sums("(u.usage->>'prompt_tokens')::float8", "(u.usage->>'completion_tokens')::float8", 'true')}
+     FROM result r JOIN observation o ON o.result_id = r.id CROSS JOIN LATERAL (SELECT o.observation->'judge_usage' AS usage) u
+     WHERE r.experiment_id = ANY($1::int[]) AND jsonb_typeof(u.usage) = 'object' GROUP BY r.experiment_id`,
+    [experimentIds],
+  );
+  const zero = { calls: 0, prompt_tokens: 0, completion_tokens: 0, without_tokens: 0 };
+  const strip = ({ id: _, ...t }: Sums) => ({ calls: Number(t.calls), prompt_tokens: Number(t.prompt_tokens), completion_tokens: Number(t.completion_tokens), without_tokens: Number(t.without_tokens) });
+  const out = new Map<number, ExperimentTokens>(experimentIds.map((id) => [id, { answers: zero, judge: zero }]));
+  for (const row of answers.rows) out.set(row.id, { ...out.get(row.id)!, answers: strip(row) });
+  for (const row of judge.rows) out.set(row.id, { ...out.get(row.id)!, judge: strip(row) });
+  return out;
 }

@@ -1,5 +1,13 @@
-/** The leaderboard reads the aggregates stored on each result: no scan of observations. */
+/**
+ * The leaderboard reads the aggregates stored on each result: no scan of
+ * observations for the scores. Cost is the exception, for now: the listed
+ * experiments' token counts are summed from their rows (tokenTotals, by the
+ * answer and result keys) until per-experiment token counters exist; then
+ * tokenTotals reads those and nothing here changes.
+ */
+import { experimentCost } from '../cost/cost.js';
 import type { Db } from './db.js';
+import { tokenTotals } from './experiments.js';
 import { isoTime, withSummary } from './sql.js';
 
 export interface LeaderboardFilter {
@@ -25,6 +33,7 @@ export async function leaderboard(db: Db, f: LeaderboardFilter) {
             r.metric_aliased_name AS metric_name, r.metric_name AS metric, e.judge_model->>'name' AS judge_model,
             e.model->>'system_prompt' AS system_prompt, e.model->'sampling_params' AS sampling_params,
             e.model->'extra_params' AS extra_params,
+            e.model AS model_def, e.judge_model AS judge_def, e.has_raw_output,
             (SELECT coalesce(jsonb_object_agg(o.metric_aliased_name,
                       CASE WHEN o.score_count > 0 THEN o.score_sum / o.score_count END), '{}')
              FROM result o WHERE o.experiment_id = e.id AND o.id <> r.id AND o.num_try > 0) AS other_metrics,
@@ -37,15 +46,19 @@ export async function leaderboard(db: Db, f: LeaderboardFilter) {
      LIMIT $${values.push(f.limit)}`,
     values,
   );
+  // One grouped query each for the answers' and the judge calls' tokens, over the listed experiments only.
+  const tokens = await tokenTotals(db, [...new Set(rows.map((r) => r.experiment_id as number))]);
   return rows.map((row) => {
     const { rest, summary } = withSummary(row, row.metric);
-    const { sampling_params, extra_params, metric, ...entry } = rest;
+    const { sampling_params, extra_params, metric, model_def, judge_def, has_raw_output, ...entry } = rest;
+    const cost = experimentCost({ model: model_def, judge_model: judge_def, has_raw_output: Boolean(has_raw_output) }, tokens.get(row.experiment_id)!);
     return {
       ...entry,
       main_metric_score: summary.mean,
       sampling_param: asTextValues(sampling_params),
       extra_param: asTextValues(extra_params),
       summary,
+      cost: { total: cost.total, answers: cost.answers.cost, judge: cost.judge.cost, per_answer: cost.answers.per_call, ...(cost.reason ? { reason: cost.reason } : {}) },
     };
   });
 }

@@ -61,12 +61,16 @@ describe('evalap run', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/careful-model +\[#+\] 100% +answers 8\/8 +observations 24\/24 +failed 0/);
     expect(res.stdout).toMatch(/sloppy-model +sloppy-model +exact_match +0\.25 +0\.4629 +8 /);
+    // Energy, carbon and cost per experiment: outputs brought with the run have no figures and cost nothing here, and no judge was called.
+    expect(res.stdout).toMatch(/^experiment +model +answers energy +answers CO2 +judge energy +judge CO2 +answers cost +judge cost +total cost$/m);
+    expect(res.stdout).toMatch(/^sloppy-model +sloppy-model +— +— +— +— +— +\$0 +\$0$/m);
 
     // json: the aggregate results, the gates, and one record per row and metric.
     const json = JSON.parse(fs.readFileSync(outs[0], 'utf8'));
     expect(json.results).toHaveLength(6);
     expect(json.results.find((r: any) => r.experiment === 'careful-model' && r.metric === 'exact_match')).toMatchObject({ mean: 1, support: 8, failures: 0 });
     expect(json.gate_failures).toEqual([]);
+    expect(json.impacts.map((i: any) => [i.variant, i.total_usd])).toEqual([['careful-model', 0], ['sloppy-model', 0]]);
     expect(json.rows).toHaveLength(2 * 8 * 3);
     const barcelona = { experiment: 'sloppy-model', variant: 'sloppy-model', num_line: 2, query: 'What is the capital of Spain?', output_true: 'Madrid', answer: 'Barcelona', answer_error: null, metric: 'exact_match', score: 0, observation_error: null };
     expect(json.rows).toContainEqual(expect.objectContaining(barcelona));
@@ -78,9 +82,9 @@ describe('evalap run', () => {
 
     // csv: the same records, quoted where needed.
     const csv = fs.readFileSync(outs[2], 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('experiment_id,experiment,variant,model,num_line,query,output_true,answer,answer_error,metric,score,observation,observation_error');
+    expect(csv[0]).toBe('experiment_id,experiment,variant,model,num_line,query,output_true,answer,answer_error,metric,score,observation,observation_error,answer_cost_usd,judge_cost_usd');
     expect(csv).toHaveLength(1 + 48);
-    expect(csv).toContainEqual(expect.stringMatching(/^\d+,sloppy-model,sloppy-model,sloppy-model,2,What is the capital of Spain\?,Madrid,Barcelona,,exact_match,0,,$/));
+    expect(csv).toContainEqual(expect.stringMatching(/^\d+,sloppy-model,sloppy-model,sloppy-model,2,What is the capital of Spain\?,Madrid,Barcelona,,exact_match,0,,,,$/));
 
     // junit: a testcase per experiment and metric, and per row and metric.
     const xml = fs.readFileSync(outs[3], 'utf8');

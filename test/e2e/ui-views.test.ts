@@ -239,7 +239,7 @@ describe('the web interface', () => {
     await screenshot(ui.page, 'compare');
   });
 
-  it('ranks experiments on one metric at a time with their CI and support', async () => {
+  it('ranks experiments on one metric at a time with their CI, support and cost', async () => {
     await view(ui, '#/leaderboard?metric=exact_match', '[data-testid="leaderboard-table"]');
     const rows = await texts(ui.page, '[data-testid="leaderboard-table"] tbody tr');
     expect(rows).toHaveLength(8);
@@ -249,6 +249,14 @@ describe('the web interface', () => {
     expect(await ui.page.$('main .empty')).toBeNull();
     const means = await ui.page.$$eval('[data-testid="leaderboard-table"] tbody tr td:nth-child(5)', (els) => els.map((e) => Number(e.textContent)));
     expect(means).toEqual([...means].sort((a, b) => b - a));
+    // Cost: the stub model "gen" is in no price table and its definition gives no prices, so it is unknown, with the reason on hover, never $0.
+    expect(await texts(ui.page, '[data-testid="leaderboard-table"] thead th')).toContain('Cost (USD)');
+    const costs = await ui.page.$$eval('[data-testid="leaderboard-table"] tbody tr td:nth-child(9)', (els) => els.map((e) => [e.textContent, e.getAttribute('title')]));
+    expect(costs).toHaveLength(8);
+    for (const [text, title] of costs) {
+      expect(text).toBe('—');
+      expect(title).toMatch(/no price for "gen"/);
+    }
     await checkAccessible();
     await screenshot(ui.page, 'leaderboard');
   });

@@ -56,7 +56,7 @@ describe('metrics needing fields the answer brings', () => {
 
   it('scores the rows that have the field and fails, without a judge call, each row that lacks it', async () => {
     fx.model.setBehaviour({
-      reply: (body) => (body.model === 'judge' ? JSON.stringify({ statements: [{ statement: 's', verdict: 'yes', reason: 'r' }] }) : 'an answer'),
+      reply: (body) => (body.model === 'judge' ? JSON.stringify({ verdicts: [{ statement: 's', verdict: 'yes', reason: 'r' }] }) : 'an answer'),
     });
     const provider = await fx.api.call('POST', '/v1/experiment', {
       body: {

@@ -15,9 +15,12 @@ const VALID_PARAMS: Record<string, Record<string, unknown>> = {
   json_schema: { schema: { type: 'string' } },
   judge_adhoc: { prompt: 'Grade {{ output }}.' },
   g_eval: { criteria: 'Is it correct?' },
+  prompt_alignment: { prompt_instructions: ['Answer in French.'] },
 };
 const everyColumn = { columns: new Set(['query', 'output_true', 'context', 'retrieval_context']), path: 'metrics' };
 const names = METRICS.map((m) => m.name);
+/** Metrics a launch can use: all but those listed only as Evalap lists them. */
+const usable = METRICS.filter((m) => !m.unavailable).map((m) => m.name);
 
 describe('the metric registry', () => {
   it('lists each metric once, under a name it can be found by', () => {
@@ -26,11 +29,11 @@ describe('the metric registry', () => {
     for (const name of names) expect(getMetric(name)?.name).toBe(name);
   });
 
-  it.each(names)('accepts %s with valid params', (name) => {
+  it.each(usable)('accepts %s with valid params', (name) => {
     expect(checkMetrics([{ name, params: VALID_PARAMS[name] ?? null }], everyColumn)).toEqual([{ name, params: VALID_PARAMS[name] ?? null, aliasedName: name }]);
   });
 
-  it.each(names)('refuses a misspelt param of %s, naming where it is', (name) => {
+  it.each(usable)('refuses a misspelt param of %s, naming where it is', (name) => {
     let error: unknown;
     try {
       checkMetrics([{ name, params: { ...VALID_PARAMS[name], no_such_param: 1 } }], everyColumn);
@@ -39,6 +42,35 @@ describe('the metric registry', () => {
     }
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual([{ path: 'metrics.0.params', message: expect.stringMatching(new RegExp(`^metric ${name}: .*no_such_param`)) }]);
+  });
+
+  it('lists the fields each metric requires sorted, as Evalap lists them', () => {
+    const listed = new Map(listMetrics().map((m) => [m.name, m.require]));
+    expect(listed.get('contextual_precision')).toEqual(['output_true', 'query', 'retrieval_context']);
+    expect(listed.get('hallucination')).toEqual(['context', 'output', 'query']);
+    for (const [name, require] of listed) expect([name, require]).toEqual([name, [...require].sort()]);
+  });
+
+  it("lists Evalap's DeepEval metrics with their params", () => {
+    const listed = new Map(listMetrics().map((m) => [m.name, m]));
+    expect(listed.get('prompt_alignment')).toMatchObject({ require: ['output', 'query'], required_params: ['prompt_instructions'], optional_params: ['include_reason', 'strict_mode', 'threshold'] });
+    expect(listed.get('summarization')).toMatchObject({ require: ['output', 'query'], required_params: [], optional_params: ['assessment_questions', 'include_reason', 'n', 'strict_mode', 'threshold', 'truths_extraction_limit'] });
+    expect(listed.get('pii_leakage')).toMatchObject({ require: ['output', 'query'], optional_params: ['include_reason', 'strict_mode', 'threshold'], higher_is_better: true });
+    expect(listed.get('faithfulness')).toMatchObject({ optional_params: ['include_reason', 'penalize_ambiguous_claims', 'strict_mode', 'threshold', 'truths_extraction_limit'] });
+    expect(listed.get('ragas')).toMatchObject({ require: ['output_true', 'query', 'retrieval_context'], optional_params: ['embeddings', 'threshold'], score_range: [0, 1] });
+  });
+
+  it('refuses a launch using ragas, saying why, however it is named', () => {
+    for (const ref of ['ragas', { name: 'ragas', params: { threshold: 0.5 } }]) {
+      let error: unknown;
+      try {
+        checkMetrics([ref], everyColumn);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues).toEqual([{ path: 'metrics.0', message: expect.stringMatching(/^metric ragas: .*cannot be scored here: .*embedding model/) }]);
+    }
   });
 
   it('scores a metric inline exactly when it has no judge, and judges every llm and rag metric', () => {

@@ -4,10 +4,11 @@ import type { ResultRow } from '../../cli/report.js';
 import type { RowRecord } from '../../cli/row-results.js';
 
 const result = (over: Partial<ResultRow>): ResultRow => ({ experiment_id: 1, experiment: 'e', variant: 'e', model: 'm', metric: 'exact_match', mean: 0.5, std: 0.1, support: 8, ci95_low: 0.4, ci95_high: 0.6, corpus_score: null, failures: 0, ...over });
-const record = (over: Partial<RowRecord>): RowRecord => ({ experiment_id: 1, experiment: 'e', variant: 'e', model: 'm', num_line: 0, query: 'q', output_true: 't', answer: 'a', answer_error: null, metric: 'exact_match', score: 1, observation: null, observation_error: null, ...over });
+const record = (over: Partial<RowRecord>): RowRecord => ({ experiment_id: 1, experiment: 'e', variant: 'e', model: 'm', num_line: 0, query: 'q', output_true: 't', answer: 'a', answer_error: null, metric: 'exact_match', score: 1, observation: null, observation_error: null, answer_cost_usd: null, judge_cost_usd: null, ...over });
 const report = (over: Partial<RunReport>): RunReport => ({
   setName: 'set',
   results: [result({})],
+  impacts: [],
   rows: [],
   gates: [],
   problems: [],

@@ -1,13 +1,29 @@
 /**
  * Leaderboard of one metric at a time (different metrics never ranked
  * together), optionally on one dataset: each experiment's mean with its 95%
- * CI and support. The metrics offered are those the experiments used (the first 1,000).
+ * CI and support, and what it cost (answers and judge calls). The metrics
+ * offered are those the experiments used (the first 1,000).
  */
 import { ErrorNote, Loading, Empty } from '../components/feedback';
+import { usd } from '../../core/cost/units';
 import { ci, num, when } from '../format';
 import { useQueryParams } from '../hash-location';
 import type { Dataset, Experiment, LeaderboardEntry } from '../types';
 import { useApi } from '../use-api';
+
+/** The entry's cost (core/schemas.ts LeaderboardEntry.cost): USD, null where a price or token counts are unknown. */
+type Entry = LeaderboardEntry & { cost?: { total: number | null; answers: number | null; judge: number | null; per_answer: number | null; reason?: string } };
+
+/** The total, with what it is made of in its tooltip; the reason when it is unknown. */
+function CostCell({ cost }: { cost: Entry['cost'] }) {
+  if (!cost) return <td class="num">—</td>;
+  const parts = `answers ${usd(cost.answers)} (${usd(cost.per_answer)} each) + judge ${usd(cost.judge)}`;
+  return (
+    <td class="num" title={cost.reason ? `${parts}; ${cost.reason}` : parts}>
+      {usd(cost.total)}
+    </td>
+  );
+}
 
 export function LeaderboardView() {
   const [params, setParams] = useQueryParams();
@@ -19,7 +35,7 @@ export function LeaderboardView() {
   const q = new URLSearchParams();
   if (metric) q.set('metric_name', metric);
   if (dataset) q.set('dataset_name', dataset);
-  const board = useApi<{ entries: LeaderboardEntry[] }>(metric ? `/v1/leaderboard?${q}` : null);
+  const board = useApi<{ entries: Entry[] }>(metric ? `/v1/leaderboard?${q}` : null);
   return (
     <section>
       <h1>Leaderboard</h1>
@@ -62,6 +78,7 @@ export function LeaderboardView() {
               <th scope="col">95% CI</th>
               <th scope="col">Support</th>
               <th scope="col">Judge</th>
+              <th scope="col">Cost (USD)</th>
               <th scope="col">Created</th>
             </tr>
           </thead>
@@ -81,6 +98,7 @@ export function LeaderboardView() {
                 <td class="num">{ci(e.summary.ci95)}</td>
                 <td class="num">{e.summary.support}</td>
                 <td>{e.judge_model ?? '—'}</td>
+                <CostCell cost={e.cost} />
                 <td>{when(e.created_at)}</td>
               </tr>
             ))}
