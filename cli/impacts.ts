@@ -51,17 +51,11 @@ export function impactRows(experiments: any[], labels: string[] = experiments.ma
 /** Sum of the known figures; null when none is known (unlike cost, a missing figure means "not estimated", not "unknown price"). */
 const sumKnown = (values: (number | null)[]) => (values.some((v) => v !== null) ? values.reduce<number>((s, v) => s + (v ?? 0), 0) : null);
 
-export interface ImpactTotals {
-  answers_kwh: number | null;
-  answers_kgco2eq: number | null;
-  judge_kwh: number | null;
-  judge_kgco2eq: number | null;
-  answers_usd: number | null;
-  judge_usd: number | null;
-  total_usd: number | null;
+/** The set's sums of each figure of the rows. */
+export type ImpactTotals = Pick<ImpactRow, 'answers_kwh' | 'answers_kgco2eq' | 'judge_kwh' | 'judge_kgco2eq' | 'answers_usd' | 'judge_usd' | 'total_usd'> & {
   /** Experiments whose cost is unknown: the cost sums are then null. */
   unknown_cost: number;
-}
+};
 
 export function impactTotals(rows: ImpactRow[]): ImpactTotals {
   const costs = sumCosts(rows.map((r) => r.cost));

@@ -898,6 +898,11 @@ export class Limiters {
     for (const [key, states] of statesBudget) this.stating.set(key, states);
   }
 
+  /** What is remembered of the model's replies (see remember); undefined: nothing yet. */
+  remembered(key: string): boolean | undefined {
+    return this.stating.get(key);
+  }
+
   /** The limiter for `key`, created on first use; a budget given is declared to it (see declareBudget). */
   get(key: string, budget?: ModelBudget): ModelLimiter {
     let limiter = this.byKey.get(key);

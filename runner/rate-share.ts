@@ -51,8 +51,6 @@ export class RateShare {
   private soonPending = false;
   /** The exchange asked for during the one running. */
   private queued: Promise<void> | undefined;
-  /** Whether each model states its budget, as recorded (see start). */
-  private readonly statements = new Map<string, boolean>();
 
   constructor(private readonly options: RateShareOptions) {
     this.clock = options.clock ?? systemClock;
@@ -65,8 +63,7 @@ export class RateShare {
    */
   async start(): Promise<void> {
     try {
-      for (const [key, states] of await readBudgetStatements(this.options.pool)) this.statements.set(key, states);
-      this.options.limiters.remember(this.statements);
+      this.options.limiters.remember(await readBudgetStatements(this.options.pool));
     } catch (err) {
       // Only first waves lose by it: they go out whole, as for a model never met.
       this.options.logger.warn('rate_share_failed', { error: (err as Error).message, during: 'start' });
@@ -137,12 +134,12 @@ export class RateShare {
     const seen = new Map<string, boolean>();
     for (const limiter of limiters) {
       const states = limiter.statesBudget;
-      if (states !== undefined && states !== this.statements.get(limiter.key)) seen.set(limiter.key, states);
+      if (states !== undefined && states !== this.options.limiters.remembered(limiter.key)) seen.set(limiter.key, states);
     }
     try {
       await exchangeRates(this.options.pool, this.runnerId, limiters.map((l) => l.key), decide, this.options.intervalMs * LIVE_INTERVALS, FORGET_MS);
       await recordBudgetStatements(this.options.pool, seen);
-      for (const [key, states] of seen) this.statements.set(key, states);
+      this.options.limiters.remember(seen);
     } catch (err) {
       // Each limiter keeps the last share it was given: the runner goes on at that share.
       if (!this.failing) this.options.logger.warn('rate_share_failed', { error: (err as Error).message });

@@ -100,8 +100,8 @@ export async function chatComplete(model: ChatModel, messages: ChatMessage[], op
   const url = `${model.base_url.replace(/\/+$/, '')}/chat/completions`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx: CallContext = { model: model.name, url, apiKey: model.api_key, timeoutMs };
-  const { [TOOLS_SELECTION_KEY]: _selection, ...extra } = model.extra_params ?? {};
-  const body: Record<string, unknown> = { model: model.name, messages, ...model.sampling_params, ...extra };
+  const body: Record<string, unknown> = { model: model.name, messages, ...model.sampling_params, ...model.extra_params };
+  delete body[TOOLS_SELECTION_KEY];
   if (options.tools?.length) {
     body.tools = options.tools;
     body.tool_choice = options.toolChoice ?? body.tool_choice ?? 'auto';

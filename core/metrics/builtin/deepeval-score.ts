@@ -30,11 +30,8 @@ export function deepevalParams<T extends z.ZodRawShape>(own: T = {} as T) {
 /** `truths_extraction_limit` as DeepEval takes it: an integer, a negative one read as 0. */
 export const truthsLimit = z.number().int().optional();
 
-export interface DeepevalParams {
-  threshold?: number;
-  strict_mode?: boolean;
-  include_reason?: boolean;
-}
+/** The family's params, as the schema reads them. */
+export type DeepevalParams = z.infer<ReturnType<typeof deepevalParams<{}>>>;
 
 /** The score strict_mode makes of a score: 0 below 1 (higher-better), 1 above 0 (lower-better); unchanged otherwise. */
 export function strictScore(score: number, params: DeepevalParams, higherIsBetter: boolean): number {
