@@ -647,6 +647,7 @@ export const MetricInfo = z
     name: z.string(),
     description: z.string(),
     type: z.string(),
+    needs_judge: z.boolean().describe('Scored by a judge model: a launch using it needs judge_model'),
     require: z.array(z.string()).describe('Fields each row must provide (dataset columns or answer fields)'),
     params: z.record(z.string(), z.unknown()).describe('JSON Schema of the metric\'s params'),
     required_params: z.array(z.string()).describe('Keys of params a metric use must give (Evalap\'s field)'),

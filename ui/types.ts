@@ -106,6 +106,8 @@ export interface MetricInfo {
   name: string;
   description: string;
   type: string;
+  /** Scored by a judge model: a launch using it needs judge_model. */
+  needs_judge: boolean;
   require: string[];
   required_params: string[];
   optional_params: string[];
@@ -138,6 +140,8 @@ export interface LeaderboardEntry {
   judge_model: string | null;
   summary: Summary;
   created_at: string;
+  /** USD spent on the experiment (core/schemas.ts LeaderboardEntry.cost): null where a price or token counts are unknown. */
+  cost: { total: number | null; answers: number | null; judge: number | null; per_answer: number | null; reason?: string };
 }
 
 export interface ScheduleRun {

@@ -78,6 +78,7 @@ export function listMetrics() {
       name: m.name,
       description: m.description,
       type: m.type,
+      needs_judge: 'judge' in m,
       // Sorted, as Evalap lists it.
       require: [...m.require].sort(),
       params,

@@ -78,6 +78,12 @@ describe('the metric registry', () => {
       expect([m.name, isInline(m.name)]).toEqual([m.name, m.type === 'deterministic' || m.type === 'ops']);
       expect([m.name, judgeOf(m.name) !== undefined]).toEqual([m.name, !isInline(m.name)]);
     }
+    // What the UI's launch form reads to offer a judge: rag metrics need one as llm ones do.
+    const listed = new Map(listMetrics().map((m) => [m.name, m.needs_judge]));
+    expect(listed.get('faithfulness')).toBe(true);
+    expect(listed.get('judge_exactness')).toBe(true);
+    expect(listed.get('bleu')).toBe(false);
+    for (const m of METRICS) expect([m.name, listed.get(m.name)]).toEqual([m.name, !isInline(m.name)]);
   });
 
   it('gives each judge prompt its own version, so observations of different prompts never mix', () => {

@@ -30,7 +30,7 @@ export function LaunchView() {
 
   if (datasets.error || metrics.error) return <ErrorNote error={(datasets.error ?? metrics.error)!} />;
   if (!datasets.data || !metrics.data) return <Loading />;
-  const needsJudge = picked.some((m) => metrics.data!.find((x) => x.name === m)?.type === 'llm');
+  const needsJudge = picked.some((m) => metrics.data!.find((x) => x.name === m)?.needs_judge);
   const types = [...new Set(metrics.data.map((m) => m.type))].sort();
 
   const submit = async (e: Event) => {

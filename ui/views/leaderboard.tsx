@@ -11,12 +11,8 @@ import { useQueryParams } from '../hash-location';
 import type { Dataset, Experiment, LeaderboardEntry } from '../types';
 import { useApi } from '../use-api';
 
-/** The entry's cost (core/schemas.ts LeaderboardEntry.cost): USD, null where a price or token counts are unknown. */
-type Entry = LeaderboardEntry & { cost?: { total: number | null; answers: number | null; judge: number | null; per_answer: number | null; reason?: string } };
-
 /** The total, with what it is made of in its tooltip; the reason when it is unknown. */
-function CostCell({ cost }: { cost: Entry['cost'] }) {
-  if (!cost) return <td class="num">—</td>;
+function CostCell({ cost }: { cost: LeaderboardEntry['cost'] }) {
   const parts = `answers ${usd(cost.answers)} (${usd(cost.per_answer)} each) + judge ${usd(cost.judge)}`;
   return (
     <td class="num" title={cost.reason ? `${parts}; ${cost.reason}` : parts}>
@@ -35,7 +31,7 @@ export function LeaderboardView() {
   const q = new URLSearchParams();
   if (metric) q.set('metric_name', metric);
   if (dataset) q.set('dataset_name', dataset);
-  const board = useApi<{ entries: Entry[] }>(metric ? `/v1/leaderboard?${q}` : null);
+  const board = useApi<{ entries: LeaderboardEntry[] }>(metric ? `/v1/leaderboard?${q}` : null);
   return (
     <section>
       <h1>Leaderboard</h1>

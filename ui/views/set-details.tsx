@@ -13,6 +13,7 @@ import { ErrorNote, Loading } from '../components/feedback';
 import { num, text } from '../format';
 import { useQueryParams } from '../hash-location';
 import { useRowsPages } from '../rows-pages';
+import type { ToolStep } from '../../core/answer';
 import type { ExperimentFailures, Row } from '../types';
 import { useApi } from '../use-api';
 import { experimentLabels, type Variant } from '../variant-labels';
@@ -70,10 +71,37 @@ function columnsFor(metrics: string[], sortBy: (metric: string) => void): Column
 
 const isFailed = (r: Row) => Boolean(r.answer?.error_msg) || Object.values(r.observations).some((o) => o.error_msg);
 
+/** An agent's tool calls, turn by turn: what it called, with what, and what came back. */
+function ToolSteps({ turns }: { turns: ToolStep[][] }) {
+  return (
+    <>
+      <h3>Tool steps</h3>
+      <ol class="tool-steps">
+        {turns.map((calls, turn) => (
+          <li key={turn}>
+            <span class="muted small">turn {turn + 1}</span>
+            {calls.map((c, i) => (
+              <div key={i} class={c.is_error ? 'error' : undefined}>
+                <code>
+                  {c.tool_name}({c.tool_params})
+                </code>
+                {c.execution_time != null && <span class="muted small"> {num(c.execution_time, 2)} s</span>}
+                {c.is_error && <span class="error"> failed</span>}
+                <pre>{c.tool_result || '—'}</pre>
+              </div>
+            ))}
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
 function RowDetail({ row, onClose }: { row: Row; onClose: () => void }) {
+  const { tool_steps: toolSteps, ...answer } = (row.answer ?? {}) as Record<string, unknown>;
   const fields: [string, unknown][] = [
     ...Object.entries(row.data),
-    ...Object.entries(row.answer ?? {}).map(([k, v]) => [`answer.${k}`, v] as [string, unknown]),
+    ...Object.entries(answer).map(([k, v]) => [`answer.${k}`, v] as [string, unknown]),
   ];
   return (
     <aside class="row-detail" aria-label={`Row ${row.num_line}`}>
@@ -93,6 +121,7 @@ function RowDetail({ row, onClose }: { row: Row; onClose: () => void }) {
           </>
         ))}
       </dl>
+      {Array.isArray(toolSteps) && toolSteps.length > 0 && <ToolSteps turns={toolSteps as ToolStep[][]} />}
       <h3>Scores</h3>
       <dl>
         {Object.entries(row.observations).map(([m, o]) => (
