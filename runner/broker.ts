@@ -264,6 +264,7 @@ export class Broker {
             } else limiter.fail(call.kind, call.sentAt);
             if (!limiter.open) this.recallModel(task.modelKey);
           }
+          if (call.calls) limiter.moreCalls(call.calls - 1);
         } else if (task.modelKey) {
           this.options.limiters.get(task.modelKey).fail('other');
         }

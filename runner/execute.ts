@@ -105,22 +105,26 @@ async function judgeTask(task: WorkerTask): Promise<WorkerOutcome> {
   const started = performance.now();
   let tokens = 0;
   let completionTokens: number | null = null;
+  let calls = 0;
   const recorder = limitsRecorder();
+  // More than one request (DeepEval's steps, one per retrieval chunk): the limiter charges each.
+  const sent = () => (calls > 1 ? { calls } : {});
   try {
     const out = await runJudge(judge.name, judge.params, input, judge.model, async (model, messages) => {
+      calls++;
       const reply = await chatComplete(model, messages, { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits });
       tokens += (reply.nb_tokens_prompt ?? 0) + (reply.nb_tokens_completion ?? 0);
       if (reply.nb_tokens_completion !== null) completionTokens = (completionTokens ?? 0) + reply.nb_tokens_completion;
       return reply;
     });
     const execution_time = Math.round(performance.now() - started);
-    const call: CallResult = { ok: true, tokens, ...recorder.stated };
+    const call: CallResult = { ok: true, tokens, ...recorder.stated, ...sent() };
     if ('error' in out) return { ...fail(out.error, out.observation, execution_time), call };
     // As Evalap: the judge's completion tokens over the whole metric's time, recorded with a scored observation.
     const emission_carbon = callEmission(task, judge.model, completionTokens, execution_time);
     return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time, emission_carbon }] };
   } catch (err) {
-    return { id: task.id, call: callFailure(err, recorder.stated), observations: [] };
+    return { id: task.id, call: { ...callFailure(err, recorder.stated), ...sent() }, observations: [] };
   }
 }
 
@@ -128,6 +132,7 @@ export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
   if (task.kind === 'observation') return judgeTask(task);
   let answer = task.answer;
   let call: CallResult | undefined;
+  let calls = 1;
   if (!answer) {
     const query = typeof task.row.query === 'string' ? task.row.query : task.row.query == null ? '' : JSON.stringify(task.row.query);
     const recorder = limitsRecorder();
@@ -135,14 +140,15 @@ export async function executeTask(task: WorkerTask): Promise<WorkerOutcome> {
     const options = { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits };
     try {
       if (hasTools(model)) {
-        // The loop's several model calls are one start for the limiter, with all their tokens.
-        const { calls: _calls, ...out } = await answerWithTools(model, query, task.row, options);
+        // The loop's several model calls: one start for the limiter, which then charges the others with their tokens.
+        const { calls: made, ...out } = await answerWithTools(model, query, task.row, options);
+        calls = made;
         answer = { ...out, emission_carbon: callEmission(task, model, out.nb_tokens_completion, out.execution_time) };
       } else {
         const out = await generateAnswer(model, query, task.row, options);
         answer = { ...out, context: null, retrieval_context: null, tool_steps: null, emission_carbon: callEmission(task, model, out.nb_tokens_completion, out.execution_time) };
       }
-      call = { ok: true, tokens: (answer.nb_tokens_prompt ?? 0) + (answer.nb_tokens_completion ?? 0), ...recorder.stated };
+      call = { ok: true, tokens: (answer.nb_tokens_prompt ?? 0) + (answer.nb_tokens_completion ?? 0), ...recorder.stated, ...(calls > 1 ? { calls } : {}) };
     } catch (err) {
       return { id: task.id, call: callFailure(err, recorder.stated), observations: [] };
     }

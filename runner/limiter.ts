@@ -525,6 +525,20 @@ export class ModelLimiter {
     this.stated.tokens.spend(-request.tokenCost);
   }
 
+  /**
+   * A task sent `n` requests more than the one it started with (a tool loop's
+   * turns, a judge's several steps). They count against a declared budget as
+   * the first did, dated now (they were made by now, so they leave the window
+   * no sooner than they should); their tokens came with the outcome. A stated
+   * allowance needs nothing: the last reply's headers already counted them.
+   */
+  moreCalls(n: number): void {
+    if (!(n > 0)) return;
+    const now = this.options.clock.now();
+    this.window.prune(now);
+    for (let i = 0; i < n; i++) this.window.add(now, 0);
+  }
+
   /** A request succeeded: additive increase, +1/limit per success (so +1 per window), up to the max; a calm pace probes upward. */
   succeed(tokensUsed?: number, sentAt?: number): void {
     const request = this.finish(sentAt);

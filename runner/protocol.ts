@@ -64,10 +64,15 @@ export interface StatedLimits {
   sentAt?: number;
 }
 
-/** How a model call ended, for the limiter and the retry decision. */
-export type CallResult =
+/**
+ * How a task's model call(s) ended, for the limiter and the retry decision.
+ * `calls`: requests the task sent when more than one (a tool loop's turns, a
+ * judge's several steps); each counts against the model's budget.
+ */
+export type CallResult = (
   | ({ ok: true; tokens: number } & StatedLimits)
-  | ({ ok: false; kind: 'throttle' | 'timeout' | 'server' | 'other'; retryable: boolean; retryAfterMs?: number; message: string } & StatedLimits);
+  | ({ ok: false; kind: 'throttle' | 'timeout' | 'server' | 'other'; retryable: boolean; retryAfterMs?: number; message: string } & StatedLimits)
+) & { calls?: number };
 
 /** An observation on the bus: its one shape (core/observation.ts), for its result. */
 export type ObservationFields = ObservationRecord & { resultId: number };

@@ -219,6 +219,32 @@ describe('a failed judge call', () => {
     expect(outcome.observations).toEqual([]);
   });
 
+  /** contextual_relevancy over three retrieval chunks: one judge request per chunk. */
+  const chunkedTask = (): WorkerTask => {
+    const task = judgeTask();
+    return { ...task, answer: { ...task.answer!, retrieval_context: ['one', 'two', 'three'] }, row: { ...task.row }, judge: { ...task.judge!, name: 'contextual_relevancy' } };
+  };
+  const verdictReply = reply(200, { choices: [{ message: { role: 'assistant', content: '{"verdicts": [{"statement": "s", "verdict": "yes", "reason": "r"}]}' } }], usage: { prompt_tokens: 5, completion_tokens: 6 } });
+
+  it('says how many requests a judge of several calls sent, so that each counts against the budget', async () => {
+    let requests = 0;
+    script = (req, res) => (requests++, verdictReply(req, res));
+    const outcome = await executeTask(chunkedTask());
+    expect(requests).toBe(3);
+    expect(outcome.call).toEqual({ ok: true, tokens: 33, calls: 3 });
+    expect(outcome.observations).toEqual([expect.objectContaining({ score: 1, error_msg: null })]);
+    // A judge of one call says nothing more: one start is one request.
+    script = verdictReply;
+    expect((await executeTask(judgeTask())).call).not.toHaveProperty('calls');
+  });
+
+  it('counts the requests sent before a judge of several calls was refused', async () => {
+    let requests = 0;
+    script = (req, res) => (++requests === 2 ? reply(429, openAiError('Rate limit reached'), { 'retry-after': '1' }) : verdictReply)(req, res);
+    const outcome = await executeTask(chunkedTask());
+    expect(outcome.call).toMatchObject({ ok: false, kind: 'throttle', calls: 2 });
+  });
+
   it('that answered with a verdict it cannot read is a failed observation of a call that succeeded, not a retry', async () => {
     script = reply(200, { choices: [{ message: { role: 'assistant', content: 'I would rather not say.' } }], usage: { prompt_tokens: 5, completion_tokens: 6 } });
     const outcome = await executeTask(judgeTask());

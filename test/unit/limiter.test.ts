@@ -208,6 +208,33 @@ describe('ModelLimiter budgets', () => {
     expect(limiter.waitMs()).toBe(500);
   });
 
+  it("counts every request of a task that sent several (a tool loop, a judge's steps) against the budget", async () => {
+    const { limiter, clock } = limiterFactory({ maxConcurrency: 100 }, { requestsPerMinute: 10 });
+    const first = clock.now();
+    // Three tasks of three model calls each: nine requests of the ten.
+    for (let i = 0; i < 3; i++) {
+      expect(limiter.canStart()).toBe(true);
+      limiter.start();
+      await clock.advance(100);
+      limiter.succeed();
+      limiter.moreCalls(2);
+    }
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    limiter.succeed();
+    // Ten requests in the window: the next start waits for the first task's start to leave it.
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(first + BUDGET_WINDOW_MS - clock.now());
+    // The first task's other two calls, made by its end, leave the window a call's time later.
+    await clock.advance(limiter.waitMs());
+    expect(limiter.canStart()).toBe(true);
+    limiter.start();
+    expect(limiter.canStart()).toBe(false);
+    expect(limiter.waitMs()).toBe(100);
+    limiter.moreCalls(0); // nothing more: nothing changes
+    expect(limiter.waitMs()).toBe(100);
+  });
+
   it('counts a request by its estimate while in flight and by its actual tokens once it succeeds', async () => {
     const { limiter, clock } = limiterFactory({}, { tokensPerMinute: 10_000 });
     limiter.start(4_000);
