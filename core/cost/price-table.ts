@@ -3,7 +3,7 @@
  * input, output and, where the provider bills it apart, cached input (a
  * prompt-cache hit). Each provider's block cites the pricing page it was read
  * from and the date it was read: prices change, and an experiment keeps the
- * price in force when it was launched (core/cost/pin.ts), so a later edit of
+ * price in force when it was launched (core/cost/price-in-force.ts), so a later edit of
  * this table never rewrites the cost of past runs.
  *
  * Only text-token prices of the standard (non-batch) tier are listed. Tiered
