@@ -80,10 +80,24 @@ export interface StubBehaviour {
   reply?: (body: any) => string;
   /** When given and returning a string, sent as the message's `reasoning_content` (DeepSeek/vLLM style). */
   reasoning?: (body: any) => string | undefined;
+  /**
+   * For requests asking for token log-probabilities (`logprobs: true`): the
+   * reply's tokens, sent as `choices[0].logprobs.content` (OpenAI's format);
+   * or 'refuse', a 400 naming the parameter, as models without them answer.
+   * Without it, such requests are answered without log-probabilities.
+   */
+  logprobs?: ((body: any, content: string) => StubTokenLogprob[]) | 'refuse';
   /** The model ids GET /v1/models lists (default: stub-model, stub-judge). */
   models?: readonly string[];
   /** GET /v1/models answers 503 instead of the list. */
   modelsDown?: boolean;
+}
+
+/** One reply token with its log-probability and its most likely alternatives. */
+export interface StubTokenLogprob {
+  token: string;
+  logprob: number;
+  top_logprobs: { token: string; logprob: number }[];
 }
 
 export interface StubRequest {
@@ -121,6 +135,7 @@ const modelsBody = (ids: readonly string[] = ['stub-model', 'stub-judge']) =>
 
 const ERRORS: Record<string, { status: number; type: string; message: string }> = {
   '400': { status: 400, type: 'invalid_request_error', message: "Invalid value for 'messages': the stub was scripted to reject this request." },
+  logprobs: { status: 400, type: 'invalid_request_error', message: "This model does not support the 'logprobs' parameter." },
   '429': { status: 429, type: 'rate_limit_error', message: 'Rate limit reached for requests. Please try again later.' },
   '500': { status: 500, type: 'server_error', message: 'The server had an error while processing your request.' },
   '503': { status: 503, type: 'server_error', message: 'The engine is currently overloaded, please try again later.' },
@@ -155,7 +170,7 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     res.end(body);
   }
 
-  function sendError(res: http.ServerResponse, outcome: '400' | '429' | '500' | '503'): void {
+  function sendError(res: http.ServerResponse, outcome: '400' | '429' | '500' | '503' | 'logprobs'): void {
     const e = ERRORS[outcome];
     const body = JSON.stringify({ error: { message: e.message, type: e.type, param: null, code: null } });
     if (outcome !== '429') return sendJson(res, e.status, body);
@@ -185,6 +200,7 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     const promptTokens = promptTokensOf(messages);
     const reasoning = behaviour.reasoning?.(body);
     const message = reasoning === undefined ? { role: 'assistant', content } : { role: 'assistant', content, reasoning_content: reasoning };
+    const logprobs = body.logprobs === true && typeof behaviour.logprobs === 'function' ? { content: behaviour.logprobs(body, content) } : null;
     const completionTokens = words(content) + (reasoning === undefined ? 0 : words(reasoning));
     const rl = behaviour.rateLimit;
     let extra: Record<string, string> | undefined;
@@ -200,7 +216,7 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: body.model,
-        choices: [{ index: 0, message, finish_reason: 'stop' }],
+        choices: [{ index: 0, message, logprobs, finish_reason: 'stop' }],
         usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
       }),
       extra,
@@ -239,6 +255,10 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     if (body === undefined || typeof body !== 'object' || !Array.isArray(body.messages)) {
       record.status = 400;
       return sendJson(res, 400, JSON.stringify({ error: { message: "'messages' is required and the body must be JSON", type: 'invalid_request_error', param: 'messages', code: null } }));
+    }
+    if (body.logprobs === true && behaviour.logprobs === 'refuse') {
+      record.status = 400;
+      return sendError(res, 'logprobs');
     }
     const legacyLimited = rateLimited(now);
     const rl = behaviour.rateLimit;

@@ -18,7 +18,7 @@ import { leaderboard } from './leaderboard.js';
 import { parseGate, resultRows, table } from './report.js';
 import { prepareRun, run } from './run.js';
 import { serve } from './serve.js';
-import { experimentStatus, setStatus } from './status.js';
+import { experimentStatus, setStatus, statusText } from './status.js';
 import { view } from './view.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -188,7 +188,7 @@ export function createProgram(done: (code: number) => void): Command {
           const experiment = id(o.experiment);
           return withApi(cmd, async ({ api }) => {
             const e = await api.post(`/v1/${verb}/experiment/${experiment}${force}`);
-            process.stdout.write(`experiment ${e.id}: ${e.experiment_status}, answers ${e.num_success}/${e.num_try} of ${e.num_total}\n`);
+            process.stdout.write(`experiment ${e.id}: ${statusText(e)}, answers ${e.num_success}/${e.num_try} of ${e.num_total}\n`);
             return ExitCode.ok;
           });
         }

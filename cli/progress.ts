@@ -8,11 +8,13 @@
 import type { z } from 'zod';
 import type { Experiment } from '../core/schemas.js';
 import { fitLabels, variantLabels, type VariantSource } from '../core/variant-labels.js';
+import { statusText } from './status.js';
 
 /** What a bar shows of an experiment, as the API returns it (core/schemas.ts). */
 export type ExperimentProgress = VariantSource &
   Pick<z.infer<typeof Experiment>, 'id' | 'name' | 'num_total' | 'num_try' | 'num_success' | 'num_observation_try' | 'num_observation_success' | 'num_metrics'> & {
     experiment_status: string;
+    stop_reason?: string | null;
   };
 
 const WIDTH = 24;
@@ -46,7 +48,7 @@ export class Progress {
     const elapsed = (this.now() - this.started) / 1000;
     const rate = elapsed > 0 ? done / elapsed : 0;
     const left = rate > 0 ? (total - done) / rate : Infinity;
-    const status = ['finished', 'stopped'].includes(e.experiment_status) ? e.experiment_status : `${clock(left)} left`;
+    const status = ['finished', 'stopped'].includes(e.experiment_status) ? statusText(e) : `${clock(left)} left`;
     return `${label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  answers ${e.num_try}/${e.num_total}  observations ${e.num_observation_try}/${e.num_total * e.num_metrics}  failed ${failed}  ${rate.toFixed(1)}/s  ${status}`;
   }
 

@@ -10,6 +10,7 @@ import { impactRows, impactTable } from './impacts.js';
 import { checkGates, gateResults, resultRows, table, whyRowsFailed, type Gate } from './report.js';
 import { fetchRowRecords } from './row-results.js';
 import { loadRunFile, runMetricNames, type RunSpec } from './spec.js';
+import { statusText } from './status.js';
 
 export interface RunOptions {
   outputs: string[];
@@ -106,6 +107,7 @@ export async function run(api: ApiClient, file: string, o: RunOptions): Promise<
   // Every answer failed: the scores measure nothing, whatever the gates say.
   const unanswered = full.filter((e) => e.num_total > 0 && e.num_success === 0 && !e.model?.has_raw_output);
   for (const e of unanswered) o.say(`FAILED ${e.name}: none of its ${e.num_total} rows was answered (see why above)`);
+  for (const [i, e] of full.entries()) if (e.experiment_status === 'stopped') o.say(`FAILED ${labels[i]}: ${statusText(e)}`);
   if (unanswered.length || experiments.some((e) => e.experiment_status === 'stopped')) return ExitCode.failed;
   return problems.length ? ExitCode.gateFailed : ExitCode.ok;
 }

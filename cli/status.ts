@@ -3,10 +3,15 @@
  * (what `evalap run` launches and prints), its experiments labelled by what
  * tells them apart.
  */
+import { STOPPED_BY_REQUEST } from '../core/cost/budget.js';
 import { variantLabels } from '../core/variant-labels.js';
 import type { ApiClient } from './client.js';
 
-const counters = (e: any) => `${e.experiment_status}, answers ${e.num_success}/${e.num_try} of ${e.num_total}, observations ${e.num_observation_success}/${e.num_observation_try}`;
+/** An experiment's status, a stop with its reason ("stopped: max_cost of 0.5 USD reached: …") unless it was simply asked for. */
+export const statusText = (e: { experiment_status: string; stop_reason?: string | null }): string =>
+  e.experiment_status === 'stopped' && e.stop_reason && e.stop_reason !== STOPPED_BY_REQUEST ? `stopped: ${e.stop_reason}` : e.experiment_status;
+
+const counters = (e: any) => `${statusText(e)}, answers ${e.num_success}/${e.num_try} of ${e.num_total}, observations ${e.num_observation_success}/${e.num_observation_try}`;
 
 export async function experimentStatus(api: ApiClient, id: string, out: { write(s: string): unknown }): Promise<void> {
   const e = await api.get(`/v1/experiment/${id}`);

@@ -7,6 +7,8 @@ import { expandGrid, gridSize, MAX_GRID } from './grid.js';
 import type { TaskInput } from './queue.js';
 import { SetExperiment, type ExperimentSetCreate, type ExperimentSetPatch, type GridCV } from './schemas.js';
 import { hideApiKeys, sealApiKeys } from './secrets.js';
+import { capChanges, capsOf, checkCappable } from './budgets.js';
+import { sumSpent } from './cost/budget.js';
 import * as store from './store/experiment-sets.js';
 import * as experiments from './store/experiments.js';
 
@@ -34,13 +36,14 @@ function experimentBodies(body: SetBody, setName: string, offset: number): { bod
   return out;
 }
 
-async function addExperiments(core: CoreContext, client: Db, setId: number, bodies: { body: SetExperiment; path: string }[]): Promise<TaskInput[]> {
+/** Writes the set's new experiments; `setMaxCost`: the set has a max_cost, which needs their prices. */
+async function addExperiments(core: CoreContext, client: Db, setId: number, bodies: { body: SetExperiment; path: string }[], setMaxCost: boolean): Promise<TaskInput[]> {
   const inline: InlineDatasets = new Map();
   const tasks: TaskInput[] = [];
   const issues: FieldIssue[] = [];
   for (const { body, path } of bodies) {
     try {
-      tasks.push((await prepareExperiment(core, client, body, setId, path, inline)).task);
+      tasks.push((await prepareExperiment(core, client, body, setId, path, inline, setMaxCost)).task);
     } catch (err) {
       // Report every invalid experiment at once; nothing is committed anyway.
       if (!(err instanceof ValidationError)) throw err;
@@ -61,8 +64,9 @@ export async function launchExperimentSet(core: CoreContext, body: ExperimentSet
   const bodies = experimentBodies(body, body.name, 0);
   return withLaunch(core, async (client) => {
     // The grid is kept as sent, but its provider keys sealed, as every stored key is.
-    const set = await store.insertSet(client, { name: body.name, readme: body.readme, cv: body.cv === undefined ? undefined : await sealApiKeys(body.cv, core.secrets) });
-    const tasks = await addExperiments(core, client, set.id, bodies);
+    const caps = capsOf(body);
+    const set = await store.insertSet(client, { name: body.name, readme: body.readme, cv: body.cv === undefined ? undefined : await sealApiKeys(body.cv, core.secrets), caps });
+    const tasks = await addExperiments(core, client, set.id, bodies, caps.max_cost !== null);
     core.logger.info('experiment_set_created', { experiment_set_id: set.id, experiments: tasks.length });
     return { value: set.id, tasks };
   }, tx);
@@ -72,8 +76,12 @@ export async function patchExperimentSet(core: CoreContext, id: number, patch: E
   await withLaunch(core, async (client) => {
     const set = await store.getSet(client, id, true);
     await store.updateSet(client, id, patch);
+    const changes = capChanges(patch);
+    await checkCappable(client, await store.setExperimentIds(client, id), changes, (e) => `experiment ${e} of the set`);
+    await experiments.setCaps(client, 'experiment_set', id, changes);
     const offset = await store.countSetExperiments(client, id);
-    const tasks = await addExperiments(core, client, id, experimentBodies(patch, patch.name ?? set.name, offset));
+    const maxCost = changes.max_cost !== undefined ? changes.max_cost : set.max_cost;
+    const tasks = await addExperiments(core, client, id, experimentBodies(patch, patch.name ?? set.name, offset), maxCost !== null);
     return { value: undefined, tasks };
   });
   return getExperimentSet(core, id);
@@ -98,7 +106,7 @@ export async function getExperimentSet(core: CoreContext, id: number) {
   const set = await store.getSet(core.db, id);
   const { rows } = await experiments.listExperimentRows(core.db, { setIds: [id] });
   const items = rows.map(experiments.experimentView);
-  return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), experiments: items };
+  return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), spent: sumSpent(items.map((e) => e.spent)), experiments: items };
 }
 
 export async function listExperimentSets(core: CoreContext, q: ListQuery) {
@@ -110,7 +118,7 @@ export async function listExperimentSets(core: CoreContext, q: ListQuery) {
   for (const e of members) bySet.get(e.experiment_set_id!)!.push(experiments.experimentView(e));
   const items = rows.map((set) => {
     const exps = bySet.get(set.id)!;
-    return { ...set, cv: hideApiKeys(set.cv), status: setStatus(exps.map((e) => e.experiment_status)), experiments: exps };
+    return { ...set, cv: hideApiKeys(set.cv), status: setStatus(exps.map((e) => e.experiment_status)), spent: sumSpent(exps.map((e) => e.spent)), experiments: exps };
   });
   return { items, next_cursor: nextCursor(p, rows, more) };
 }

@@ -22,6 +22,8 @@ import { ecoReport } from './store/ops.js';
 import { experimentCost } from './cost/cost.js';
 import { pinPrices } from './cost/price-in-force.js';
 import { mapServerSecrets } from './agents/server-secrets.js';
+import { unpricedIssues } from './cost/budget.js';
+import { capChanges, capsOf, checkCappable, refuseAtCaps } from './budgets.js';
 
 /** Datasets created inline during one request, by name, so a grid that
  *  repeats the same inline dataset creates it once. */
@@ -87,7 +89,8 @@ async function sealModel(core: CoreContext, model: ModelCreate) {
 /**
  * Validates and writes one experiment inside the caller's transaction and
  * returns its id and the task that starts it. `prefix` is the JSON path of
- * the experiment in the request, for error messages.
+ * the experiment in the request, for error messages. `setMaxCost`: its set
+ * has a max_cost, which needs this experiment's prices as its own would.
  */
 export async function prepareExperiment(
   core: CoreContext,
@@ -96,6 +99,7 @@ export async function prepareExperiment(
   setId: number | null,
   prefix = '',
   inline: InlineDatasets = new Map(),
+  setMaxCost = false,
 ): Promise<{ id: number; task: TaskInput }> {
   const found = await resolveDataset(client, body.dataset, inline, prefix);
   const issues: FieldIssue[] = [];
@@ -137,6 +141,12 @@ export async function prepareExperiment(
   const resolved = await launchJudge(core.config, body.judge_model, needsJudge(uses), at(prefix, 'judge_model'), uses.find((u) => !isInline(u.name))?.aliasedName);
   const judge = resolved ? { model: { ...resolved }, key: null } : body.judge_model && typeof body.judge_model === 'object' ? await sealModel(core, body.judge_model) : null;
   const storedJudge = judge ? pinPrices(judge.model) : null;
+  const caps = capsOf(body);
+  if (caps.max_cost !== null || setMaxCost) {
+    const parts = { model: storedModel, modelPath: at(prefix, 'model'), judge: storedJudge, judgePath: at(prefix, 'judge_model'), answers: model !== null && !raw, judged: needsJudge(uses) };
+    const unpriced = unpricedIssues(parts, caps.max_cost !== null ? at(prefix, 'max_cost') : 'the set\'s max_cost', true);
+    if (unpriced.length) throw new ValidationError('invalid experiment', unpriced);
+  }
 
   const id = await store.insertExperiment(client, {
     name: body.name,
@@ -153,6 +163,7 @@ export async function prepareExperiment(
     num_total: numTotal,
     num_try: raw ? numTotal : 0,
     num_success: raw ? numTotal : 0,
+    caps,
   });
   await store.insertResults(client, id, uses);
   if (raw) {
@@ -192,11 +203,13 @@ export async function withLaunch<T>(core: CoreContext, fn: (client: Db) => Promi
 export async function createExperiment(core: CoreContext, body: SetExperiment & { experiment_set_id?: number | null }) {
   const { experiment_set_id, ...experiment } = body;
   const id = await withLaunch(core, async (client) => {
+    let setMaxCost = false;
     if (experiment_set_id != null) {
-      const { rowCount } = await client.query('SELECT 1 FROM experiment_set WHERE id = $1 FOR UPDATE', [experiment_set_id]);
-      if (!rowCount) throw new ValidationError('unknown experiment set', [{ path: 'experiment_set_id', message: `no experiment set ${experiment_set_id}` }]);
+      const { rows } = await client.query<{ capped: boolean }>('SELECT max_cost IS NOT NULL AS capped FROM experiment_set WHERE id = $1 FOR UPDATE', [experiment_set_id]);
+      if (!rows.length) throw new ValidationError('unknown experiment set', [{ path: 'experiment_set_id', message: `no experiment set ${experiment_set_id}` }]);
+      setMaxCost = rows[0].capped;
     }
-    const { id, task } = await prepareExperiment(core, client, experiment, experiment_set_id ?? null);
+    const { id, task } = await prepareExperiment(core, client, experiment, experiment_set_id ?? null, '', new Map(), setMaxCost);
     core.logger.info('experiment_created', { experiment_id: id });
     return { value: id, tasks: [task] };
   });
@@ -274,6 +287,9 @@ export async function patchExperiment(core: CoreContext, id: number, patch: Expe
   await withLaunch(core, async (client) => {
     const current = await store.lockExperiment(client, id);
     await store.renameExperiment(client, id, patch);
+    const changes = capChanges(patch);
+    await checkCappable(client, [id], changes, (i) => `experiment ${i}`);
+    await store.setCaps(client, 'experiment', id, changes);
     const tasks: TaskInput[] = [];
     if (patch.rerun_answers) {
       if (current.has_raw_output) throw new ValidationError('cannot rerun', [{ path: 'rerun_answers', message: 'this experiment brought its own outputs: there is nothing to generate' }]);
@@ -306,7 +322,13 @@ export async function patchExperiment(core: CoreContext, id: number, patch: Expe
         if (current.experiment_status === 'finished') await client.query(`UPDATE experiment SET experiment_status = 'running_metrics', updated_at = now() WHERE id = $1`, [id]);
         tasks.push({ type: 'fanout', experiment_id: id, stage: 'observations', result_ids: resultIds, from: 0, missing_only: true });
       }
+      // A judge the new metrics ask, under a max_cost (the experiment's or its set's), needs a price too.
+      const budget = (await store.budgetRows(client, [id])).find((r) => r.id === id)!;
+      const maxCost = budget.max_cost ?? budget.set_max_cost;
+      if (maxCost !== null) await checkCappable(client, [id], { max_cost: maxCost }, (i) => `experiment ${i}`);
     }
+    // Work started again at a reached cap would only spend past it.
+    if (tasks.length) await refuseAtCaps(client, [id]);
     return { value: undefined, tasks };
   });
   return getExperiment(core, id, {});
@@ -345,6 +367,8 @@ export async function retryExperiments(core: CoreContext, scope: ExperimentScope
     core,
     async (client) => {
       const ids = await store.reopenForRetry(client, await scope(client), force);
+      // An experiment (or set) at its cap would stop again at its first commit, having spent more: refused, nothing reopened.
+      await refuseAtCaps(client, ids);
       return { value: ids, tasks: ids.map((experiment_id) => ({ type: 'retry' as const, experiment_id })) };
     },
     tx,

@@ -223,6 +223,22 @@ export type MetricRef = z.infer<typeof MetricRef>;
 
 // ------------------------------------------------------------- experiments
 
+/** Budget caps (core/cost/budget.ts): on an experiment (each of a grid's, in cv.common_params or cv.grid_params) or on a set. */
+const budgetFields = (stop: string, calls: string, patching = false) => {
+  const change = patching ? '. Raise it, or remove it with null, to let a retry resume what reached it' : '';
+  return {
+    max_cost: z
+      .number({ error: 'expected a number of USD' })
+      .positive({ error: 'expected a number of USD above 0' })
+      .max(1_000_000_000, { error: 'expected at most 1000000000 USD' })
+      .nullish()
+      .describe(`Stop ${stop} once what ${calls} cost reaches this many USD (at the prices pinned at launch); calls in flight then may overshoot it${change}`),
+    max_tokens_total: boundedInt(1, Number.MAX_SAFE_INTEGER, `expected a whole number of tokens from 1 to ${Number.MAX_SAFE_INTEGER}`)
+      .nullish()
+      .describe(`Stop ${stop} once the prompt and completion tokens of ${calls} reach this many${change}`),
+  };
+};
+
 const experimentFields = {
   name: name,
   readme: z.string().max(100_000).nullish(),
@@ -241,6 +257,7 @@ const experimentFields = {
     .boolean()
     .optional()
     .describe('As in Evalap: read the rows of the dataset\'s Parquet upload and send each row\'s `img` column to the model as an image, with the query'),
+  ...budgetFields('the experiment', 'its answers and judge calls'),
 };
 
 export const ExperimentCreate = z
@@ -255,6 +272,7 @@ export const ExperimentPatch = z
     readme: z.string().max(100_000).nullish(),
     metrics: z.array(MetricRef).min(1).max(100).optional().describe('Metrics to add; existing ones are kept'),
     rerun_answers: z.boolean().optional().describe('Generate every answer again, then recompute every metric'),
+    ...budgetFields('the experiment', 'its answers and judge calls', true),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change' })
@@ -393,6 +411,24 @@ export const ExperimentCost = z
   })
   .meta({ id: 'ExperimentCost' });
 
+const SpentPart = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), cost: z.number().nullable().describe('USD at the pinned price; null without one') });
+/** The running totals budget caps are weighed against (core/cost/budget.ts). */
+const Spent = z
+  .object({
+    tokens: z.number().describe('Prompt and completion tokens of the answers and the judge calls'),
+    cost: z.number().nullable().describe('USD, at the prices pinned at launch; null when a part has no price'),
+    answers: SpentPart.describe('The answers generated here (outputs brought with the experiment count nothing)'),
+    judge: SpentPart,
+  })
+  .nullable()
+  .describe('What was spent, as the caps count it: every call recorded, once, including calls whose rows a retry or rerun replaced (so it may exceed `cost`, which prices the rows stored now); null for an experiment launched before spending was counted')
+  .meta({ id: 'Spent' });
+const budgetView = {
+  max_cost: z.number().nullable().describe('USD cap, or null'),
+  max_tokens_total: z.number().int().nullable().describe('Token cap, or null'),
+  spent: Spent,
+};
+
 export const Experiment = z
   .object({
     id: z.number().int(),
@@ -407,6 +443,8 @@ export const Experiment = z
     num_observation_try: z.number().int(),
     num_observation_success: z.number().int(),
     num_metrics: z.number().int(),
+    stop_reason: z.string().nullable().describe('Why a stopped experiment stopped: "stopped by request", or the budget cap it reached with what was spent then'),
+    ...budgetView,
     sample: z.array(z.number().int()).nullable(),
     dataset: Dataset,
     model: PublicModel.nullable().describe('null for an experiment whose metrics read the dataset row alone'),
@@ -455,6 +493,7 @@ export const ExperimentSetCreate = z
     readme: z.string().max(100_000).default(''),
     experiments: setExperiments,
     cv: GridCV.optional(),
+    ...budgetFields('every unfinished experiment of the set', 'the answers and judge calls of all its experiments'),
   })
   .strict()
   .refine((v) => !(v.experiments && v.cv), { message: 'give either experiments or cv, not both', path: ['cv'] })
@@ -469,6 +508,7 @@ export const ExperimentSetPatch = z
     readme: z.string().max(100_000).optional(),
     experiments: setExperiments,
     cv: GridCV.optional(),
+    ...budgetFields('every unfinished experiment of the set', 'the answers and judge calls of all its experiments', true),
   })
   .strict()
   .refine((v) => Object.keys(v).length > 0, { message: 'give at least one field to change' })
@@ -482,6 +522,7 @@ export const ExperimentSet = z
     readme: z.string(),
     cv: GridCV.nullable(),
     status: z.enum(['pending', 'running', 'finished', 'stopped']),
+    ...budgetView,
     created_at: z.string(),
     experiments: z.array(ExperimentListItem),
   })

@@ -41,7 +41,11 @@ export interface CommitterOptions {
   sqs: SQSClient;
   queueUrl: string;
   logger: Logger;
-  /** Experiments whose outcomes a commit dropped: stopped (or deleted) since their tasks were received. */
+  /**
+   * Experiments a commit found stopped: their outcomes dropped (stopped by a
+   * request, or deleted, since their tasks were received), or stopped by a
+   * budget cap (their outcomes, calls in flight at the stop, recorded).
+   */
   onSkipped: (experimentIds: number[]) => void;
   /** Whether more outcomes are on their way (tasks running): only then is gathering worth a wait. */
   moreComing: () => boolean;
@@ -82,7 +86,9 @@ export class Committer {
       try {
         const { stored, skipped } = await this.storeIsolating(batch);
         if (skipped.length) this.options.onSkipped(skipped);
-        const followUps = stored.flatMap((b) => b.followUps);
+        // A stopped experiment's judge tasks would only be dropped; a retry that resumes it enqueues what is missing.
+        const halted = new Set(skipped);
+        const followUps = stored.flatMap((b) => b.followUps).filter((t) => !halted.has(t.experiment_id));
         if (followUps.length) await enqueue(this.options.sqs, this.options.queueUrl, followUps);
         for (const item of stored) item.done();
       } catch (err) {
@@ -92,10 +98,11 @@ export class Committer {
     }
   }
 
-  /** Stores `batch`, halving it around content the database refuses; returns what was stored. */
+  /** Stores `batch`, halving it around content the database refuses; returns what was stored, and the experiments found stopped. */
   private async storeIsolating(batch: CommitItem[]): Promise<{ stored: CommitItem[]; skipped: number[] }> {
     try {
-      return { stored: batch, skipped: (await this.store(batch)).skippedExperiments };
+      const summary = await this.store(batch);
+      return { stored: batch, skipped: [...new Set([...summary.skippedExperiments, ...summary.budgetStopped])] };
     } catch (err) {
       if (!refusedContent(err)) throw err;
       if (batch.length === 1) {

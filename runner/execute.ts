@@ -7,6 +7,7 @@ import { scoreInline } from '../core/metrics/score.js';
 import type { ScoreInput } from '../core/metrics/types.js';
 import { ProviderError, RateLimitedError, ProviderServerError, ProviderTimeoutError, ProviderConnectionError } from '../core/providers/errors.js';
 import { chatComplete, generateAnswer, type ChatModel } from '../core/providers/openai.js';
+import { chatCompleteWithLogprobs } from '../core/providers/logprobs.js';
 import { runJudge } from '../core/metrics/judges.js';
 import { emissionCarbon, type EmissionCarbon } from '../core/eco/emission.js';
 import { AUTO_ZONE } from '../core/eco/electricity-mixes.js';
@@ -110,19 +111,22 @@ async function judgeTask(task: WorkerTask): Promise<WorkerOutcome> {
   // More than one request (DeepEval's steps, one per retrieval chunk): the limiter charges each.
   const sent = () => (calls > 1 ? { calls } : {});
   try {
-    const out = await runJudge(judge.name, judge.params, input, judge.model, async (model, messages) => {
+    const options = { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits };
+    const out = await runJudge(judge.name, judge.params, input, judge.model, async (model, messages, asked) => {
       calls++;
-      const reply = await chatComplete(model, messages, { timeoutMs: task.timeoutMs, onRateLimits: recorder.onRateLimits });
+      const reply = asked?.topLogprobs === undefined ? await chatComplete(model, messages, options) : await chatCompleteWithLogprobs(model, messages, asked.topLogprobs, options);
       tokens += (reply.nb_tokens_prompt ?? 0) + (reply.nb_tokens_completion ?? 0);
       if (reply.nb_tokens_completion !== null) completionTokens = (completionTokens ?? 0) + reply.nb_tokens_completion;
       return reply;
-    });
+    }, { steps: judge.steps });
     const execution_time = Math.round(performance.now() - started);
     const call: CallResult = { ok: true, tokens, ...recorder.stated, ...sent() };
-    if ('error' in out) return { ...fail(out.error, out.observation, execution_time), call };
+    // Evaluation steps written here, for the runner to share with the experiment's other rows.
+    const made = out.madeSteps ? { madeSteps: out.madeSteps } : {};
+    if ('error' in out) return { ...fail(out.error, out.observation, execution_time), call, ...made };
     // As Evalap: the judge's completion tokens over the whole metric's time, recorded with a scored observation.
     const emission_carbon = callEmission(task, judge.model, completionTokens, execution_time);
-    return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time, emission_carbon }] };
+    return { id: task.id, call, observations: [{ resultId: judge.resultId, score: out.score, observation: out.observation, error_msg: null, execution_time, emission_carbon }], ...made };
   } catch (err) {
     return { id: task.id, call: { ...callFailure(err, recorder.stated), ...sent() }, observations: [] };
   }

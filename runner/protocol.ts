@@ -47,8 +47,12 @@ export interface WorkerTask {
   answer?: StoredAnswer;
   /** Metrics scored in this task, without a model call. */
   inline: MetricUse[];
-  /** Observation tasks: the judged metric and its judge. */
-  judge?: MetricUse & { model: ChatModel | null };
+  /**
+   * Observation tasks: the judged metric and its judge, with the evaluation
+   * steps the experiment's rows share when its judge shares some (absent:
+   * this task writes them, runner/judge-steps.ts).
+   */
+  judge?: MetricUse & { model: ChatModel | null; steps?: string[] };
   timeoutMs: number;
   /** Electricity-mix zone of the energy and carbon estimates (EVALAP_ECO_ZONE); `auto` when absent. */
   ecoZone?: string;
@@ -84,6 +88,8 @@ export interface WorkerOutcome {
   /** The answer the task produced (answer tasks that generated one). */
   answer?: StoredAnswer;
   observations: ObservationFields[];
+  /** The evaluation steps this task's judge wrote for the experiment's rows to share. */
+  madeSteps?: string[];
 }
 
 export const encode = (value: unknown) => Buffer.from(JSON.stringify(value));

@@ -5,6 +5,7 @@
  * planned (plan.ts), handed to the broker, their outcomes committed in groups.
  * Also the runner's start, stats and graceful shutdown.
  */
+import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import { afterFailedCall, afterLostWorker, Delays, releaseDelaySec, SQS_MAX_DELAY_SEC } from '../core/backoff.js';
@@ -21,6 +22,8 @@ import { Acks } from './acks.js';
 import { Broker, type Dispatchable } from './broker.js';
 import { Committer } from './committer.js';
 import { Experiments } from './experiments.js';
+import { JudgeSteps, sameSteps } from './judge-steps.js';
+import type { StepsKey } from '../core/store/judge-steps.js';
 import { VisibilityHeartbeat } from './heartbeat.js';
 import { Limiters } from './limiter.js';
 import { RateShare } from './rate-share.js';
@@ -59,6 +62,8 @@ interface Held {
   settled: boolean;
   /** Its outcome is being stored: it no longer occupies a task slot. */
   committing?: boolean;
+  /** Its worker writes the evaluation steps the experiment's rows share (see JudgeSteps). */
+  makesSteps?: StepsKey;
 }
 
 /** What the runner remembers of a task while a worker runs it. */
@@ -78,11 +83,16 @@ const WORKERS_READY_TIMEOUT_MS = 20_000;
 const SHARE_WAIT_MS = 1000;
 /** Pool connections opened before polling (see warmConnections). */
 const WARM_CONNECTIONS = 4;
+/** A claim to write shared evaluation steps holds this many model-call timeouts: the steps call, the row's own call, a retry. */
+const STEPS_LEASE_CALLS = 3;
+/** How often a task waiting for steps another runner writes looks again. */
+const STEPS_POLL_MS = 500;
 
 export class Runner {
   private readonly held = new Map<string, Held>();
   private readonly contexts = new Map<number, Context>();
   private readonly experiments: Experiments;
+  private readonly steps: JudgeSteps;
   private readonly fanoutDeps: FanoutDeps;
   private readonly background = new Set<Promise<unknown>>();
   private readonly limiters: Limiters;
@@ -116,6 +126,7 @@ export class Runner {
     this.maxHeld = slots + prefetch;
     this.handOverLog = new SqsOutageLog(logger, 'hand_over_failed');
     this.experiments = new Experiments({ pool: deps.pool, secrets: deps.secrets, config });
+    this.steps = new JudgeSteps({ db: deps.pool, logger, owner: randomUUID(), leaseMs: STEPS_LEASE_CALLS * config.RUNNER_MODEL_TIMEOUT_MS, pollMs: STEPS_POLL_MS });
     this.fanoutDeps = {
       ...deps,
       chunkSize: config.EVALAP_FANOUT_CHUNK,
@@ -257,6 +268,11 @@ export class Runner {
     if (held.settled) return;
     held.settled = true;
     if (held.committing) this.committingHeld--;
+    if (held.makesSteps) {
+      // Handed back or failed before its steps were stored: the claim goes to the next task.
+      this.track(this.steps.settle(held.makesSteps, undefined));
+      held.makesSteps = undefined;
+    }
     this.held.delete(held.id);
     if (this.held.size === 0) this.protection.idle();
     this.heartbeat.untrack(held.id);
@@ -368,6 +384,31 @@ export class Runner {
 
   private dispatch(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], model?: CallableModel): void {
     if (held.settled) return;
+    const stepsKey = wire.judge && this.steps.keyOf(wire.experimentId, wire.judge);
+    if (stepsKey) return this.track(this.dispatchWithSteps(held, config, wire, pending, stepsKey, model));
+    this.submit(held, config, wire, pending, model);
+  }
+
+  /** A task of a metric whose rows share evaluation steps: sent with the stored steps, or to write them, once the store says which. */
+  private async dispatchWithSteps(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], key: StepsKey, model?: CallableModel): Promise<void> {
+    let gate;
+    try {
+      gate = await this.steps.gate(key, () => !held.settled && !this.stopping);
+    } catch (err) {
+      this.deps.logger.error('judge_steps_failed', { experiment_id: key.experimentId, metric: key.metric, error: (err as Error).message });
+      return this.settle(held, 'release', Delays.databaseTroubleSec);
+    }
+    if (!gate) return;
+    if (held.settled) {
+      // Handed back while it waited: a claim it took is given up.
+      if ('make' in gate) this.track(this.steps.settle(gate.make, undefined));
+      return;
+    }
+    if ('make' in gate) held.makesSteps = gate.make;
+    this.submit(held, config, 'steps' in gate ? withSteps(wire, gate.steps) : wire, pending, model);
+  }
+
+  private submit(held: Held, config: Resolved, wire: WorkerTask, pending: ResultConfig[], model?: CallableModel): void {
     const budget = model ? { requestsPerMinute: perMinute(model.requests_per_minute), tokensPerMinute: perMinute(model.tokens_per_minute) } : undefined;
     const task: Dispatchable = { wire, modelKey: model ? `${model.base_url}|${model.name}` : undefined, budget, notBefore: 0 };
     this.contexts.set(wire.id, { held, task, config, pending });
@@ -443,6 +484,36 @@ export class Runner {
       if (next.retry) return this.retryLater(ctx, next.delayMs);
       return this.fail(held, config, wire.numLine, next.error, pending, wire.kind === 'answer');
     }
+    if (held.makesSteps) return this.track(this.afterStepsWritten(ctx, outcome));
+    this.commitOutcome(ctx, outcome);
+  }
+
+  /**
+   * The outcome of the task that was to write the shared evaluation steps:
+   * they are stored before its row is committed, and the row is judged again
+   * should other steps have been stored first.
+   */
+  private async afterStepsWritten(ctx: Context, outcome: WorkerOutcome): Promise<void> {
+    const { held } = ctx;
+    const key = held.makesSteps!;
+    held.makesSteps = undefined;
+    let stored: string[] | null;
+    try {
+      stored = await this.steps.settle(key, outcome.madeSteps);
+    } catch (err) {
+      this.deps.logger.error('judge_steps_failed', { experiment_id: key.experimentId, metric: key.metric, error: (err as Error).message });
+      return this.settle(held, 'release', Delays.databaseTroubleSec);
+    }
+    if (held.settled) return;
+    if (stored && outcome.madeSteps && !sameSteps(stored, outcome.madeSteps)) {
+      const task: Dispatchable = { ...ctx.task, wire: { ...withSteps(ctx.task.wire, stored), id: this.nextTaskId++ }, notBefore: 0 };
+      this.contexts.set(task.wire.id, { ...ctx, task });
+      return this.broker.submit(task);
+    }
+    this.commitOutcome(ctx, outcome);
+  }
+
+  private commitOutcome({ held, config, pending, task: { wire } }: Context, outcome: WorkerOutcome): void {
     // A judged observation took the judge's calls; a metric computed here took one try.
     const observationTries = wire.kind === 'observation' ? Math.max(1, held.calls) : 1;
     const observations = outcome.observations.map((o) => ({ experiment_id: config.id, result_id: o.resultId, num_line: wire.numLine, score: o.score, observation: o.observation, error_msg: o.error_msg, execution_time: o.execution_time, emission_carbon: o.emission_carbon ?? null, num_try: observationTries }));
@@ -585,6 +656,9 @@ function refused(item: Outcomes, error: string): Outcomes {
 function failedObservation(experimentId: number, resultId: number, numLine: number, error: string): ObservationOutcome & { experiment_id: number } {
   return { experiment_id: experimentId, result_id: resultId, num_line: numLine, score: null, error_msg: error, num_try: 1 };
 }
+
+/** The task with the evaluation steps its judge shares with the experiment's other rows. */
+const withSteps = (wire: WorkerTask, steps: string[]): WorkerTask => ({ ...wire, judge: { ...wire.judge!, steps } });
 
 /** A stored budget, or none: the stored JSON is read as it is, whatever wrote it. */
 const perMinute = (v: unknown): number | null => (typeof v === 'number' ? v : null);

@@ -50,6 +50,8 @@ export interface Experiment {
   name: string;
   experiment_set_id: number | null;
   experiment_status: ExperimentStatus;
+  /** Why a stopped experiment stopped: "stopped by request", or the budget cap it reached. */
+  stop_reason?: string | null;
   num_total: number;
   num_try: number;
   num_success: number;

@@ -6,7 +6,7 @@
  * token usage, so a score can be audited and prompts can evolve without
  * mixing results.
  */
-import type { ChatAnswer, ChatMessage, ChatModel } from '../providers/openai.js';
+import type { ChatAnswer, ChatMessage, ChatModel, TokenLogprob } from '../providers/openai.js';
 import { JudgeReplyError } from './judge-reply.js';
 import { getMetric } from './registry.js';
 import type { JudgeSpec, ScoreInput } from './types.js';
@@ -39,7 +39,14 @@ export function judgeOf(name: string): JudgeSpec | undefined {
   return metric && 'judge' in metric ? metric.judge : undefined;
 }
 
-type JudgeOutcome = { score: number; observation: Record<string, unknown> } | { error: string; observation: Record<string, unknown> };
+type JudgeOutcome = ({ score: number } | { error: string }) & {
+  observation: Record<string, unknown>;
+  /** Evaluation steps this run wrote (see SharedSteps), to share with the experiment's other rows. */
+  madeSteps?: string[];
+};
+
+/** One call to the judge model; `topLogprobs` asks for the reply's token log-probabilities, which the call may not return. */
+export type JudgeCall = (model: ChatModel, messages: ChatMessage[], options?: { topLogprobs?: number }) => Promise<ChatAnswer & { logprobs?: TokenLogprob[] | null }>;
 
 /** Adds two token counts, either of which a provider may leave out. */
 const addTokens = (a: number | null, b: number | null) => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
@@ -50,13 +57,17 @@ const addTokens = (a: number | null, b: number | null) => (a === null && b === n
  * judge got wrong is a recorded error. A judge of several calls makes them one
  * after the other, so a task never has more than one request in flight; the
  * audit then holds every prompt and the usage summed over the calls.
+ * `shared.steps` are the experiment's evaluation steps for a judge that
+ * shares them; when it needs them and none are given, this run writes them
+ * first (its usage counts them) and returns them as `madeSteps`.
  */
 export async function runJudge(
   name: string,
   params: Record<string, unknown> | null,
   input: ScoreInput,
   model: ChatModel,
-  call: (model: ChatModel, messages: ChatMessage[]) => Promise<ChatAnswer>,
+  call: JudgeCall,
+  shared: { steps?: string[] } = {},
 ): Promise<JudgeOutcome> {
   const spec = judgeOf(name);
   if (!spec) return { error: `metric ${name} has no judge`, observation: {} };
@@ -65,25 +76,35 @@ export async function runJudge(
   const prompts: string[] = [];
   const usage = { prompt_tokens: null as number | null, completion_tokens: null as number | null };
   let lastReply = '';
-  const ask = async (prompt: string): Promise<string> => {
+  const send = async (prompt: string, topLogprobs?: number) => {
     const messages = messagesOf(system, prompt);
     prompts.push(messages.map((m) => `${m.role}: ${m.content}`).join('\n\n'));
-    const reply = await call(judgeModel(model), messages);
+    const reply = await call(judgeModel(model), messages, topLogprobs === undefined ? undefined : { topLogprobs });
     usage.prompt_tokens = addTokens(usage.prompt_tokens, reply.nb_tokens_prompt);
     usage.completion_tokens = addTokens(usage.completion_tokens, reply.nb_tokens_completion);
     lastReply = reply.answer;
-    return reply.answer;
+    return reply;
+  };
+  const ask = async (prompt: string): Promise<string> => (await send(prompt)).answer;
+  const askWithLogprobs = async (prompt: string, top: number) => {
+    const reply = await send(prompt, top);
+    return { text: reply.answer, logprobs: reply.logprobs ?? null };
   };
   const audit = () => ({
-    prompt_version: spec.version,
+    prompt_version: spec.versionOf?.(p) ?? spec.version,
     prompt: prompts.join('\n\n---\n\n').slice(0, 8000),
     judge_usage: usage,
     ...(prompts.length > 1 ? { judge_calls: prompts.length } : {}),
   });
+  let madeSteps: string[] | undefined;
+  const made = () => (madeSteps ? { madeSteps } : {});
   try {
     let out;
-    if (spec.run) out = await spec.run(ask, input, p);
-    else {
+    if (spec.run) {
+      let steps = shared.steps;
+      if (!steps && spec.sharedSteps?.key(p) != null) steps = madeSteps = await spec.sharedSteps.make(ask, p);
+      out = await spec.run(ask, input, p, { askWithLogprobs, steps });
+    } else {
       let prompt: string;
       try {
         prompt = spec.prompt(input, p);
@@ -93,9 +114,9 @@ export async function runJudge(
       }
       out = spec.read(await ask(prompt), input, p);
     }
-    return { score: out.score, observation: { ...out.observation, ...audit() } };
+    return { score: out.score, observation: { ...out.observation, ...audit() }, ...made() };
   } catch (err) {
     if (!(err instanceof JudgeReplyError)) throw err;
-    return { error: err.message, observation: { ...audit(), reply: lastReply.slice(0, 2000) } };
+    return { error: err.message, observation: { ...audit(), reply: lastReply.slice(0, 2000) }, ...made() };
   }
 }

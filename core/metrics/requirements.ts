@@ -69,7 +69,7 @@ export function checkMetrics(refs: readonly (string | { name: string; params?: R
       issues.push({ path: at, message: `metric name ${JSON.stringify(use.aliasedName)} is used twice; give each use its own aliased_name` });
     }
     aliases.add(use.aliasedName);
-    uses.push(use);
+    uses.push(def.pinParams ? { ...use, params: def.pinParams(use.params ?? {}) } : use);
   });
   if (issues.length) throw new ValidationError('invalid metrics', issues);
   return uses;

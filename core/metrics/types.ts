@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { MeasuredFields } from '../answer.js';
 import type { Scored } from '../observation.js';
+import type { TokenLogprob } from '../providers/openai.js';
 
 /**
  * What a metric is made of, as `GET /v1/metrics` lists it: `deterministic`,
@@ -39,9 +40,39 @@ export interface JudgeScore {
 /** Sends one prompt to the judge model (with the judge's system message) and gives back its reply text. */
 export type AskJudge = (prompt: string) => Promise<string>;
 
+/** A judge's reply with its tokens' log-probabilities: null when the provider gave none (or refuses them). */
+export interface ScoredReply {
+  text: string;
+  logprobs: TokenLogprob[] | null;
+}
+
+/** What a judge of several calls is given besides `ask`. */
+export interface JudgeTools {
+  /** Like `ask`, asking also for each reply token's `top` most likely alternatives with their log-probabilities. */
+  askWithLogprobs(prompt: string, top: number): Promise<ScoredReply>;
+  /** The evaluation steps every row of the experiment shares (see `sharedSteps`); undefined for a use that needs none. */
+  steps?: string[];
+}
+
+/**
+ * Evaluation steps written once by the judge and shared by every row of an
+ * experiment (g_eval given criteria alone, as DeepEval writes them once per
+ * metric): rows judged by different steps would not be comparable. The
+ * runner makes sure one task writes them and all rows use those (runner/judge-steps.ts).
+ */
+export interface SharedSteps {
+  /** What the steps are made from (prompt version, criteria, fields shown), hashed; null when this use needs none (steps given). */
+  key(params: Record<string, any>): string | null;
+  /** Asks the judge for the steps (one call); throws JudgeReplyError on a reply without any. */
+  make(ask: AskJudge, params: Record<string, any>): Promise<string[]>;
+}
+
 /** What every judge has: a versioned prompt. */
 interface JudgeBase {
   version: string;
+  /** The version of a use's prompt, for a judge whose prompt depends on its params (g_eval's scales); `version` otherwise. */
+  versionOf?(params: Record<string, any>): string;
+  sharedSteps?: SharedSteps;
   /** The system message when the judge model has no system_prompt; Evalap's judges send none. */
   system?: string;
   /** The user message (of the first call, for a judge of several calls). */
@@ -58,7 +89,7 @@ interface JudgeBase {
 export type JudgeSpec = JudgeBase &
   (
     | { read(answer: string, input: ScoreInput, params: Record<string, any>): JudgeScore; run?: undefined }
-    | { run(ask: AskJudge, input: ScoreInput, params: Record<string, any>): Promise<JudgeScore>; read?: undefined }
+    | { run(ask: AskJudge, input: ScoreInput, params: Record<string, any>, tools: JudgeTools): Promise<JudgeScore>; read?: undefined }
   );
 
 /** What every metric declares: what `GET /v1/metrics` lists and launches are checked against. */
@@ -74,6 +105,13 @@ interface MetricBase {
   higherIsBetter: boolean;
   /** For templated metrics: the fields the given params make it need. */
   requireFromParams?: (params: Record<string, unknown>) => string[];
+  /**
+   * The params as a launch stores them, when a default may change in a later
+   * version (g_eval's scale): the default in force is written out, so a
+   * stored use keeps meaning what it meant when launched. Called on params
+   * the schema accepted.
+   */
+  pinParams?: (params: Record<string, unknown>) => Record<string, unknown>;
   /** Why no launch can use the metric, for one listed (as Evalap lists it) that this version cannot score. */
   unavailable?: string;
 }

@@ -45,8 +45,20 @@ export type ChatMessage =
   /** A tool's result, answering the call of that id. */
   | { role: 'tool'; content: string; tool_call_id: string };
 
-/** A reply with what a tool-calling loop reads besides the answer. */
+/**
+ * One token of a reply with its log-probability and its most likely
+ * alternatives at that position (OpenAI's `choices[0].logprobs.content[i]`).
+ */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top_logprobs: { token: string; logprob: number }[];
+}
+
+/** A reply with what a tool-calling loop (or a judge) reads besides the answer. */
 export type ChatReply = ChatAnswer & {
+  /** The reply's tokens with their log-probabilities: only when asked for (`topLogprobs`) and given; null otherwise. */
+  logprobs: TokenLogprob[] | null;
   /** Null when the provider gave none. */
   finish_reason: string | null;
   tool_calls: ToolCall[];
@@ -73,11 +85,17 @@ export interface CallOptions {
   tools?: ToolDefinition[];
   /** Overrides any tool_choice of the model's params: "none" for the last turn of a loop whose steps ran out. */
   toolChoice?: 'auto' | 'none' | 'required';
+  /**
+   * Asks for each reply token's log-probability with its this many most
+   * likely alternatives (`logprobs: true, top_logprobs`); the model's params
+   * may still override both. Not every server takes them: see ./logprobs.ts.
+   */
+  topLogprobs?: number;
 }
 
 /** One chat-completions call for one dataset row. */
 export async function generateAnswer(model: ChatModel, query: string, row: Record<string, unknown>, options: CallOptions = {}): Promise<ChatAnswer> {
-  const { finish_reason: _reason, tool_calls: _calls, content: _content, ...answer } = await chatComplete(model, buildMessages(model, query, row), options);
+  const { finish_reason: _reason, tool_calls: _calls, content: _content, logprobs: _logprobs, ...answer } = await chatComplete(model, buildMessages(model, query, row), options);
   return answer;
 }
 
@@ -100,7 +118,8 @@ export async function chatComplete(model: ChatModel, messages: ChatMessage[], op
   const url = `${model.base_url.replace(/\/+$/, '')}/chat/completions`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx: CallContext = { model: model.name, url, apiKey: model.api_key, timeoutMs };
-  const body: Record<string, unknown> = { model: model.name, messages, ...model.sampling_params, ...model.extra_params };
+  const logprobs = options.topLogprobs === undefined ? {} : { logprobs: true, top_logprobs: options.topLogprobs };
+  const body: Record<string, unknown> = { model: model.name, messages, ...logprobs, ...model.sampling_params, ...model.extra_params };
   delete body[TOOLS_SELECTION_KEY];
   if (options.tools?.length) {
     body.tools = options.tools;
@@ -181,7 +200,20 @@ function parseCompletion(status: number, text: string, ctx: CallContext): Omit<C
     finish_reason: typeof finish === 'string' ? finish : null,
     tool_calls,
     content: typeof message.content === 'string' ? message.content : message.content == null ? null : contentText(message.content),
+    logprobs: tokenLogprobs(json.choices[0].logprobs),
   };
+}
+
+/** The reply's `logprobs.content`, its malformed entries left out; null when there is none (not asked for, or not given). */
+function tokenLogprobs(raw: unknown): TokenLogprob[] | null {
+  const content = (raw as { content?: unknown } | null | undefined)?.content;
+  if (!Array.isArray(content)) return null;
+  const wellFormed = (t: any): t is { token: string; logprob: number } => typeof t?.token === 'string' && typeof t?.logprob === 'number';
+  return content.filter(wellFormed).map((t: any) => ({
+    token: t.token,
+    logprob: t.logprob,
+    top_logprobs: Array.isArray(t.top_logprobs) ? t.top_logprobs.filter(wellFormed).map((a: any) => ({ token: a.token, logprob: a.logprob })) : [],
+  }));
 }
 
 /**

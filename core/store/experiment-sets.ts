@@ -1,9 +1,10 @@
 /** Experiment sets: a name, a readme, and the grid they were made from. */
+import type { Caps } from '../cost/budget.js';
 import { NotFoundError } from '../errors.js';
 import type { Db } from './db.js';
 import { isoTime, uniqueName } from './sql.js';
 
-export interface SetRecord {
+export interface SetRecord extends Caps {
   id: number;
   name: string;
   readme: string;
@@ -11,12 +12,14 @@ export interface SetRecord {
   created_at: string;
 }
 
-const COLUMNS = `id, name, readme, cv, ${isoTime('created_at')} AS created_at`;
+const COLUMNS = `id, name, readme, cv, max_cost, max_tokens_total, ${isoTime('created_at')} AS created_at`;
 const taken = (name: unknown) => () => `an experiment set named ${JSON.stringify(name)} already exists`;
 
-export async function insertSet(db: Db, s: { name: string; readme: string; cv: unknown }): Promise<SetRecord> {
+export async function insertSet(db: Db, s: { name: string; readme: string; cv: unknown; caps: Caps }): Promise<SetRecord> {
   const { rows } = await uniqueName(
-    db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv) VALUES ($1, $2, $3::jsonb) RETURNING ${COLUMNS}`, [s.name, s.readme, s.cv === undefined ? null : JSON.stringify(s.cv)]),
+    db.query<SetRecord>(`INSERT INTO experiment_set (name, readme, cv, max_cost, max_tokens_total) VALUES ($1, $2, $3::jsonb, $4::float8, $5::bigint) RETURNING ${COLUMNS}`, [
+      s.name, s.readme, s.cv === undefined ? null : JSON.stringify(s.cv), s.caps.max_cost, s.caps.max_tokens_total,
+    ]),
     taken(s.name),
   );
   return rows[0];

@@ -1,5 +1,6 @@
 /** Experiments, their results (one per metric use) and bring-your-own answers. */
 import type { ProvidedAnswer } from '../answer.js';
+import { spentOf, STOPPED_BY_REQUEST, type Caps, type UsedTokens } from '../cost/budget.js';
 import type { StoredJudge, StoredModel } from '../model-config.js';
 import { NotFoundError } from '../errors.js';
 import { corpusScore } from '../metrics/score.js';
@@ -26,17 +27,19 @@ export interface NewExperiment {
   /** Bring-your-own outputs arrive answered. */
   num_try: number;
   num_success: number;
+  /** Budget caps (core/cost/budget.ts). */
+  caps: Caps;
 }
 
 export async function insertExperiment(db: Db, e: NewExperiment): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO experiment (name, readme, experiment_set_id, dataset_id, model, model_api_key, judge_model, judge_api_key,
-                             has_raw_output, sample, num_total, num_try, num_success, with_vision)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8, $9, $10::int[], $11, $12, $13, $14) RETURNING id`,
+                             has_raw_output, sample, num_total, num_try, num_success, with_vision, max_cost, max_tokens_total)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8, $9, $10::int[], $11, $12, $13, $14, $15::float8, $16::bigint) RETURNING id`,
     [
       e.name, e.readme, e.experiment_set_id, e.dataset_id, e.model && JSON.stringify(e.model), e.model_api_key,
       e.judge_model ? JSON.stringify(e.judge_model) : null, e.judge_api_key, e.has_raw_output, e.sample,
-      e.num_total, e.num_try, e.num_success, e.with_vision,
+      e.num_total, e.num_try, e.num_success, e.with_vision, e.caps.max_cost, e.caps.max_tokens_total,
     ],
   );
   return rows[0].id;
@@ -78,7 +81,7 @@ export async function insertRawAnswers(db: Db, experimentId: number, answers: re
   }
 }
 
-interface ExperimentRow {
+interface ExperimentRow extends Caps, UsedTokens {
   id: number;
   name: string;
   readme: string | null;
@@ -98,15 +101,20 @@ interface ExperimentRow {
   num_observation_try: number;
   num_observation_success: number;
   num_metrics: number;
+  stop_reason: string | null;
   created_at: string;
   dataset: DatasetRecord;
 }
+
+/** An experiment's caps and running totals (migration 016). */
+const BUDGET_COLUMNS = (e: string) =>
+  ['max_cost', 'max_tokens_total', 'used_prompt_tokens', 'used_completion_tokens', 'used_judge_prompt_tokens', 'used_judge_completion_tokens'].map((c) => `${e}.${c}`).join(', ');
 
 /** An experiment with its counters and its dataset's metadata, in one statement (lists embed the dataset too). */
 const EXPERIMENT_SELECT = `
   SELECT e.id, e.name, e.readme, e.experiment_set_id, e.dataset_id, e.model, e.model_api_key IS NOT NULL AS has_api_key,
          e.judge_model, e.judge_api_key IS NOT NULL AS has_judge_key, e.has_raw_output, e.with_vision, e.sample, e.experiment_status,
-         e.num_total, e.num_try, e.num_success,
+         e.num_total, e.num_try, e.num_success, e.stop_reason, ${BUDGET_COLUMNS('e')},
          coalesce(r.num_try, 0) AS num_observation_try, coalesce(r.num_success, 0) AS num_observation_success,
          coalesce(r.num_metrics, 0) AS num_metrics, ${TS('e.created_at')} AS created_at, to_jsonb(d) AS dataset
   FROM experiment e
@@ -135,9 +143,10 @@ const publicModel = (m: StoredJudge | null, id: number, hasKey: boolean, raw: bo
 
 /** An experiment as the API shows it, with its dataset's metadata. */
 export function experimentView(row: ExperimentRow) {
-  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, ...rest } = row;
+  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, used_prompt_tokens, used_completion_tokens, used_judge_prompt_tokens, used_judge_completion_tokens, ...rest } = row;
   return {
     ...rest,
+    spent: spentOf(row),
     dataset,
     model: publicModel(model, 2 * row.id - 1, has_api_key, has_raw_output),
     judge_model: publicModel(judge_model, 2 * row.id, has_judge_key, false),
@@ -301,7 +310,7 @@ export async function resetExperiment(db: Db, id: number, answers: boolean): Pro
     );
     await db.query('UPDATE experiment SET num_try = 0, num_success = 0 WHERE id = $1', [id]);
   }
-  await db.query(`UPDATE experiment SET experiment_status = 'pending', updated_at = now() WHERE id = $1`, [id]);
+  await db.query(`UPDATE experiment SET experiment_status = 'pending', stopped_by = NULL, stop_reason = NULL, updated_at = now() WHERE id = $1`, [id]);
 }
 
 /**
@@ -329,18 +338,45 @@ export async function deleteExperiment(db: Db, id: number): Promise<void> {
   if (!rowCount) throw new NotFoundError('experiment', id);
 }
 
-/** Marks those of the experiments `ids` (and their results) that have not finished as `stopped`; returns their ids. */
+/**
+ * Marks those of the experiments `ids` (and their results) that have not
+ * finished as `stopped` by a request; returns their ids. (SQL: evalap_stop,
+ * migration 016, which a budget's stop shares.)
+ */
 export async function stopExperiments(db: Db, ids: readonly number[]): Promise<number[]> {
-  const { rows } = await db.query<{ id: number }>(
-    `UPDATE experiment SET experiment_status = 'stopped', updated_at = now()
-     WHERE id = ANY($1::int[]) AND experiment_status NOT IN ('finished', 'stopped') RETURNING id`,
+  const { rows } = await db.query<{ id: number }>(`SELECT s AS id FROM evalap_stop($1::int[], 'request', $2) AS s`, [ids, STOPPED_BY_REQUEST]);
+  return rows.map((r) => r.id);
+}
+
+/** Sets an experiment's or a set's caps; a field left undefined is kept, null removes the cap. */
+export async function setCaps(db: Db, table: 'experiment' | 'experiment_set', id: number, caps: Partial<Caps>): Promise<void> {
+  if (caps.max_cost !== undefined) await db.query(`UPDATE ${table} SET max_cost = $2::float8 WHERE id = $1`, [id, caps.max_cost]);
+  if (caps.max_tokens_total !== undefined) await db.query(`UPDATE ${table} SET max_tokens_total = $2::bigint WHERE id = $1`, [id, caps.max_tokens_total]);
+}
+
+/** An experiment's caps and running totals, with its set's caps: what a budget is weighed from. */
+export interface BudgetRow extends Caps, UsedTokens {
+  id: number;
+  experiment_set_id: number | null;
+  experiment_status: string;
+  model: StoredModel | null;
+  judge_model: StoredJudge | null;
+  has_raw_output: boolean;
+  set_max_cost: number | null;
+  set_max_tokens_total: number | null;
+}
+
+/** The budget rows of the experiments `ids` and of every experiment of their sets (a set's cap is weighed over all of them). */
+export async function budgetRows(db: Db, ids: readonly number[]): Promise<BudgetRow[]> {
+  const { rows } = await db.query<BudgetRow>(
+    `SELECT e.id, e.experiment_set_id, e.experiment_status, e.model, e.judge_model, e.has_raw_output, ${BUDGET_COLUMNS('e')},
+            s.max_cost AS set_max_cost, s.max_tokens_total AS set_max_tokens_total
+     FROM experiment e LEFT JOIN experiment_set s ON s.id = e.experiment_set_id
+     WHERE e.id = ANY($1::int[]) OR e.experiment_set_id IN (SELECT experiment_set_id FROM experiment WHERE id = ANY($1::int[]))
+     ORDER BY e.id`,
     [ids],
   );
-  const stopped = rows.map((r) => r.id);
-  if (stopped.length) {
-    await db.query(`UPDATE result SET metric_status = 'stopped' WHERE experiment_id = ANY($1::int[]) AND metric_status <> 'finished'`, [stopped]);
-  }
-  return stopped;
+  return rows;
 }
 
 /**
@@ -354,7 +390,7 @@ export async function stopExperiments(db: Db, ids: readonly number[]): Promise<n
  */
 export async function reopenForRetry(db: Db, ids: readonly number[], force = false): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>(
-    `UPDATE experiment e SET experiment_status = 'pending', updated_at = now()
+    `UPDATE experiment e SET experiment_status = 'pending', stopped_by = NULL, stop_reason = NULL, updated_at = now()
      WHERE e.id = ANY($1::int[]) AND ($2::boolean OR e.experiment_status IN ('finished', 'stopped')) AND (
        e.experiment_status <> 'finished' OR (e.model IS NOT NULL AND e.num_success < e.num_total)
        OR EXISTS (SELECT 1 FROM result r WHERE r.experiment_id = e.id AND r.num_success < e.num_total))

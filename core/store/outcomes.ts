@@ -31,6 +31,12 @@ export interface CommitSummary {
   skippedExperiments: number[];
   /** Experiments that reached `finished` in this transaction. */
   finished: number[];
+  /**
+   * Experiments stopped by a budget cap (migration 016): by this commit, or
+   * before it while their calls were in flight (those outcomes are recorded),
+   * and every experiment so stopped of their capped sets.
+   */
+  budgetStopped: number[];
 }
 
 /** Keeps one outcome per key, preferring a success: one statement may not touch a row twice. */
@@ -58,7 +64,8 @@ export async function advance(db: Db, ids: readonly number[]): Promise<number[]>
 
 /**
  * Stores a batch of outcomes in one statement, hence one transaction and one
- * round trip (the function is in migration 004, redefined by 008). What models and judges
+ * round trip (the function is in migration 004, redefined by 008, 015 and
+ * 016, which keeps the budgets' totals and stops what reaches a cap). What models and judges
  * returned is made storable first (NUL characters and unpaired surrogates
  * replaced): PostgreSQL would refuse the whole batch for one of them.
  */
@@ -67,12 +74,12 @@ export async function commitOutcomes(
   answers: readonly AnswerOutcome[],
   observations: readonly (ObservationOutcome & { experiment_id: number })[],
 ): Promise<CommitSummary> {
-  if (!answers.length && !observations.length) return { skippedExperiments: [], finished: [] };
+  if (!answers.length && !observations.length) return { skippedExperiments: [], finished: [], budgetStopped: [] };
   const uniqueAnswers = dedupe(answers, (a) => `${a.experiment_id}:${a.num_line}`);
   const uniqueObservations = dedupe(observations, (o) => `${o.result_id}:${o.num_line}`);
-  const { rows } = await pool.query<{ skipped: number[]; finished: number[] }>(
-    'SELECT skipped, finished FROM evalap_commit_outcomes($1::jsonb, $2::jsonb)',
+  const { rows } = await pool.query<{ skipped: number[]; finished: number[]; stopped: number[] }>(
+    'SELECT skipped, finished, stopped FROM evalap_commit_outcomes($1::jsonb, $2::jsonb)',
     [storableJson(uniqueAnswers), storableJson(uniqueObservations)],
   );
-  return { skippedExperiments: rows[0].skipped, finished: rows[0].finished };
+  return { skippedExperiments: rows[0].skipped, finished: rows[0].finished, budgetStopped: rows[0].stopped };
 }

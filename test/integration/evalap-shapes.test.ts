@@ -109,7 +109,11 @@ describe('GET /v1/metrics', () => {
     expect(res.status).toBe(200);
     const byName = Object.fromEntries(res.body.map((m: { name: string }) => [m.name, m]));
     expect(byName.judge_adhoc).toMatchObject({ required_params: ['prompt'], optional_params: ['scale'] });
-    expect(byName.g_eval).toMatchObject({ required_params: ['criteria'], optional_params: ['evaluation_steps', 'use_output_true'] });
+    // criteria or evaluation_steps, either being enough (as DeepEval's GEval): neither is required alone.
+    expect(byName.g_eval).toMatchObject({
+      required_params: [],
+      optional_params: ['criteria', 'evaluation_params', 'evaluation_steps', 'include_reason', 'rubric', 'scale', 'strict_mode', 'threshold', 'use_output_true'],
+    });
     expect(byName.exact_match).toMatchObject({ required_params: [], optional_params: ['ignore_case', 'ignore_punctuation', 'ignore_whitespace'] });
     expect(byName.bleu).toMatchObject({ required_params: [], optional_params: [] });
     for (const m of res.body) {

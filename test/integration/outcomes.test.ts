@@ -52,7 +52,7 @@ describe('commitOutcomes', () => {
       observation(id, em, 0, 1), observation(id, em, 1, 0),
       observation(id, bleu, 0, 0.5, { observation: { corpus_stats: [1, 2, 3] } }), observation(id, bleu, 1, 0.25, { observation: { corpus_stats: [10, 20, 30] } }),
     ];
-    for (let i = 0; i < 3; i++) expect(await commitOutcomes(api.pool, answers, observations)).toEqual({ skippedExperiments: [], finished: [] });
+    for (let i = 0; i < 3; i++) expect(await commitOutcomes(api.pool, answers, observations)).toEqual({ skippedExperiments: [], finished: [], budgetStopped: [] });
     const s = await state(id);
     expect(s.e).toEqual({ experiment_status: 'running_answers', num_try: 2, num_success: 2 });
     expect(s.answers.map((a) => a.num_try)).toEqual([1, 1]);

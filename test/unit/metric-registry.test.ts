@@ -17,6 +17,10 @@ const VALID_PARAMS: Record<string, Record<string, unknown>> = {
   g_eval: { criteria: 'Is it correct?' },
   prompt_alignment: { prompt_instructions: ['Answer in French.'] },
 };
+/** Params a launch stores differently from those given: g_eval's scale, pinned to the default in force (core/metrics/builtin/g-eval.ts). */
+const STORED_PARAMS: Record<string, Record<string, unknown>> = {
+  g_eval: { criteria: 'Is it correct?', scale: 'deepeval' },
+};
 const everyColumn = { columns: new Set(['query', 'output_true', 'context', 'retrieval_context']), path: 'metrics' };
 const names = METRICS.map((m) => m.name);
 /** Metrics a launch can use: all but those listed only as Evalap lists them. */
@@ -30,7 +34,7 @@ describe('the metric registry', () => {
   });
 
   it.each(usable)('accepts %s with valid params', (name) => {
-    expect(checkMetrics([{ name, params: VALID_PARAMS[name] ?? null }], everyColumn)).toEqual([{ name, params: VALID_PARAMS[name] ?? null, aliasedName: name }]);
+    expect(checkMetrics([{ name, params: VALID_PARAMS[name] ?? null }], everyColumn)).toEqual([{ name, params: STORED_PARAMS[name] ?? VALID_PARAMS[name] ?? null, aliasedName: name }]);
   });
 
   it.each(usable)('refuses a misspelt param of %s, naming where it is', (name) => {

@@ -49,7 +49,7 @@ export function OverviewTab({ data }: { data: SetData; variants: Variant[] }) {
               </td>
               <td>{labelOf.get(e.id)}</td>
               <td>
-                <StatusBadge status={e.experiment_status} />
+                <StatusBadge status={e.experiment_status} /> {e.experiment_status === 'stopped' && e.stop_reason && <span class="muted small">{e.stop_reason}</span>}
               </td>
               <td>
                 <Progress value={progressOf(e)} label={`progress of ${e.name}`} />

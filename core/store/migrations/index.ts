@@ -17,6 +17,8 @@ import rateShares from './012_rate_shares.js';
 import rateShareProbe from './013_rate_share_probe.js';
 import modelBudgetStatement from './014_model_budget_statement.js';
 import toolSteps from './015_tool_steps.js';
+import budgets from './016_budgets.js';
+import judgeSteps from './017_judge_steps.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -51,4 +53,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 13, name: 'rate_share_probe', sql: rateShareProbe },
   { version: 14, name: 'model_budget_statement', sql: modelBudgetStatement },
   { version: 15, name: 'tool_steps', sql: toolSteps },
+  { version: 16, name: 'budgets', sql: budgets },
+  { version: 17, name: 'judge_steps', sql: judgeSteps },
 ];
