@@ -3,6 +3,7 @@
  * runner writes its own rows and reads the others', in one short transaction.
  */
 import type pg from 'pg';
+import { pgTransaction } from './pool.js';
 
 /** The row with this key says a runner is alive, whatever model it calls. */
 export const PRESENCE_KEY = '*';
@@ -75,10 +76,8 @@ export async function exchangeRates(
   liveMs: number,
   forgetMs: number,
 ): Promise<void> {
-  const client = await pool.connect();
-  let failed = true;
-  try {
-    await client.query('BEGIN');
+  // pgTransaction: a server restart while the client is lent out must fail this exchange, not end the process.
+  await pgTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtext('model_rate_share:' || k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS o`, [modelKeys]);
     const { rows } = await client.query<{
       model_key: string;
@@ -148,13 +147,7 @@ export async function exchangeRates(
       ],
     );
     await client.query('DELETE FROM model_rate_share WHERE seen_at < now() - make_interval(secs => $1::float8 / 1000)', [forgetMs]);
-    await client.query('COMMIT');
-    failed = false;
-  } finally {
-    if (failed) await client.query('ROLLBACK').catch(() => undefined);
-    // A connection whose transaction could not be ended is not handed back to others.
-    client.release(failed);
-  }
+  });
 }
 
 /** A runner stopping: its rows go, so the others take its share at once. */

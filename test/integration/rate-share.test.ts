@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import { createLogger } from '../../core/logger.js';
 import { createPool } from '../../core/store/pool.js';
+import { exchangeRates } from '../../core/store/rate-shares.js';
 import { Limiters, type LimiterOptions } from '../../runner/limiter.js';
 import { RateShare } from '../../runner/rate-share.js';
 import { freshDatabase } from '../support/api.js';
@@ -259,5 +260,32 @@ describe('RateShare', () => {
     expect(la.pace).toBeCloseTo(half, 0);
     await b.share.exchange();
     expect(lb.pace).toBeCloseTo(half, 0);
+  });
+
+  it('fails an exchange whose connection the server ends, without ending the process', async () => {
+    // Another session holds the model's lock, so the exchange waits on it, its client lent out by the pool.
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtext('model_rate_share:' || $1::text))`, [KEY]);
+      const exchange = exchangeRates(pool, 'doomed', [KEY], () => [], 10_000, 60_000);
+      const outcome = exchange.then(() => 'exchanged', (err: Error) => err.message);
+      let terminated = 0;
+      for (let i = 0; i < 100 && terminated === 0; i++) {
+        const { rows } = await holder.query(
+          `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        );
+        terminated = rows[0].n;
+        if (!terminated) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(terminated).toBe(1);
+      // The server's goodbye is also an 'error' event on the lent client: heard, not thrown at the process.
+      expect(await outcome).toMatch(/terminat/i);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    // The pool serves the next exchange on a fresh connection.
+    await expect(exchangeRates(pool, 'next', [KEY], () => [], 10_000, 60_000)).resolves.toBeUndefined();
   });
 });
