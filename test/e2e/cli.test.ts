@@ -366,12 +366,15 @@ describe('evalap stop and retry --experiment', () => {
   it('stops one experiment, then retries it to finished', async () => {
     const df = JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ query: `q${i}`, output_true: `answer to: q${i}` })));
     expect((await api.call('POST', '/v1/dataset', { body: { name: 'single', readme: '', df } })).status).toBe(200);
+    // Slow enough that the run is still going when the stop's process has started, however loaded the machine.
+    stub.setBehaviour({ latencyMs: 5000 });
     const created = await api.call('POST', '/v1/experiment', { body: { name: 'single', dataset: 'single', model: { name: 'stub', base_url: stub.url }, metrics: ['exact_match'] } });
     const id = created.body.id;
     await waitUntil(async () => stub.requests.length > 0, 30_000, 'the first model call');
     const stopped = await evalap(['stop', '--experiment', String(id), '--api', api.url]);
     expect([stopped.code, stopped.stderr]).toEqual([0, '']);
     expect(stopped.stdout).toMatch(new RegExp(`^experiment ${id}: stopped, answers \\d+/\\d+ of 20\\n$`));
+    stub.setBehaviour({ latencyMs: 300 });
     const retried = await evalap(['retry', '--experiment', String(id), '--api', api.url]);
     expect(retried.code).toBe(0);
     expect(retried.stdout).toMatch(new RegExp(`^experiment ${id}: (pending|running_answers), answers \\d+/\\d+ of 20\\n$`));

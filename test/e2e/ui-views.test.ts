@@ -381,5 +381,8 @@ describe('the web interface', () => {
     expect((await fx.api.call('GET', `/v1/experiment_set/${created.body.id}`)).body.status).not.toBe('stopped');
     await ui.page.click(`${row} button[aria-label="Stop slow-set"]`);
     await ui.page.waitForSelector(`${row} .status-stopped`);
+    // The set's page says why its experiment stopped.
+    await view(ui, `#/set/${created.body.id}/overview`, '.status-stopped');
+    expect(await ui.page.$eval('main', (e) => e.textContent)).toContain('stopped by request');
   });
 });
