@@ -87,6 +87,12 @@ export interface StubBehaviour {
    * Without it, such requests are answered without log-probabilities.
    */
   logprobs?: ((body: any, content: string) => StubTokenLogprob[]) | 'refuse';
+  /**
+   * Of the reply's prompt tokens, how many to report as served from a prompt
+   * cache, in OpenAI's shape (`usage.prompt_tokens_details.cached_tokens`).
+   * Without it, or when it returns undefined, the usage has no details.
+   */
+  cachedTokens?: (body: any, promptTokens: number) => number | undefined;
   /** The model ids GET /v1/models lists (default: stub-model, stub-judge). */
   models?: readonly string[];
   /** GET /v1/models answers 503 instead of the list. */
@@ -202,6 +208,8 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
     const message = reasoning === undefined ? { role: 'assistant', content } : { role: 'assistant', content, reasoning_content: reasoning };
     const logprobs = body.logprobs === true && typeof behaviour.logprobs === 'function' ? { content: behaviour.logprobs(body, content) } : null;
     const completionTokens = words(content) + (reasoning === undefined ? 0 : words(reasoning));
+    const cached = behaviour.cachedTokens?.(body, promptTokens);
+    const details = cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: cached } };
     const rl = behaviour.rateLimit;
     let extra: Record<string, string> | undefined;
     if (rl && limits) {
@@ -217,7 +225,7 @@ export async function startModelServer(initial: StubBehaviour = {}): Promise<Stu
         created: Math.floor(Date.now() / 1000),
         model: body.model,
         choices: [{ index: 0, message, logprobs, finish_reason: 'stop' }],
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens, ...details },
       }),
       extra,
     );

@@ -28,10 +28,11 @@ export interface RowRecord {
   judge_cost_usd: number | null;
 }
 
-/** The cost of a call from its token counts at `price`; null when either is missing. */
-function costOf(price: ModelPrice | null | undefined, prompt: unknown, completion: unknown): number | null {
+/** The cost of a call from its token counts at `price` (its cached prompt tokens at the cached price); null when they are missing. */
+function costOf(price: ModelPrice | null | undefined, prompt: unknown, completion: unknown, cached: unknown): number | null {
   if (!price || (typeof prompt !== 'number' && typeof completion !== 'number')) return null;
-  return callCost({ prompt: typeof prompt === 'number' ? prompt : 0, completion: typeof completion === 'number' ? completion : 0 }, price);
+  const count = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return callCost({ prompt: count(prompt), cachedPrompt: count(cached), completion: count(completion) }, price);
 }
 
 /** The route's largest page. */
@@ -72,8 +73,8 @@ export async function fetchRowRecords(api: ApiClient, experiments: any[], labels
             score: typeof o?.score === 'number' ? o.score : null,
             observation: text(o?.observation),
             observation_error: text(o?.error_msg),
-            answer_cost_usd: costOf(answerPrice, row.answer?.nb_tokens_prompt, row.answer?.nb_tokens_completion),
-            judge_cost_usd: usage ? costOf(judgePrice, usage.prompt_tokens, usage.completion_tokens) : null,
+            answer_cost_usd: costOf(answerPrice, row.answer?.nb_tokens_prompt, row.answer?.nb_tokens_completion, row.answer?.nb_tokens_cached),
+            judge_cost_usd: usage ? costOf(judgePrice, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens) : null,
           });
         }
       }

@@ -19,6 +19,12 @@ type ApiAnswer = z.infer<typeof AnswerSchema>;
 
 /** An answer row as the runner reads it: a failure has `answer` null and `error_msg` set. */
 export type AnswerRecord = Pick<ApiAnswer, 'answer' | 'think' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls' | 'tool_steps' | 'execution_time' | 'error_msg'> & {
+  /**
+   * Of the prompt tokens, those the provider served from its cache (null: not
+   * reported). Optional: it is priced from the store, never read back by the
+   * runner, and answers not made by a provider call have none.
+   */
+  nb_tokens_cached?: ApiAnswer['nb_tokens_cached'];
   context: unknown;
   retrieval_context: unknown;
   /** The generation's energy and carbon (core/eco/emission.ts), read by energy_consumption and gwp_consumption. */
@@ -38,7 +44,7 @@ export type AnswerFields = { answer: string } & Omit<AnswerDetails, 'emission_ca
 export type ToolStep = NonNullable<ApiAnswer['tool_steps']>[number][number];
 
 /** What one chat-completions call returns: the answer and what the provider measured of it. */
-export type GeneratedAnswer = Pick<AnswerFields, 'answer' | 'think' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls'> & {
+export type GeneratedAnswer = Pick<AnswerFields, 'answer' | 'think' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tokens_cached' | 'nb_tool_calls'> & {
   /** ms, integer: request sent to response body read; always measured. */
   execution_time: number;
 };

@@ -307,6 +307,11 @@ export const Answer = z
     retrieval_context: z.array(z.string()).nullable(),
     nb_tokens_prompt: z.number().int().nullable(),
     nb_tokens_completion: z.number().int().nullable(),
+    nb_tokens_cached: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Of nb_tokens_prompt, those the provider served from its prompt cache, priced at the cached-input price; null when the provider did not say (not in Evalap)'),
     nb_tool_calls: z.number().int().nullable(),
     tool_steps: z
       .array(z.array(ToolStep))
@@ -386,6 +391,7 @@ const CostPart = z.object({
   calls: z.number().int().describe('Answers, or judged observations, with token counts (an observation whose metric asks its judge more than once counts its calls\' tokens together)'),
   calls_without_tokens: z.number().int().describe('Calls whose provider reported no token counts'),
   prompt_tokens: z.number(),
+  cached_prompt_tokens: z.number().describe('Of prompt_tokens, those the provider served from its cache, charged at price.cached_input (at price.input where there is none)'),
   completion_tokens: z.number(),
   per_call: z.number().nullable().describe('Mean USD of one answer, or of one judged observation'),
   price: z
@@ -411,7 +417,12 @@ export const ExperimentCost = z
   })
   .meta({ id: 'ExperimentCost' });
 
-const SpentPart = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), cost: z.number().nullable().describe('USD at the pinned price; null without one') });
+const SpentPart = z.object({
+  prompt_tokens: z.number(),
+  cached_prompt_tokens: z.number().describe('Of prompt_tokens, those served from the provider\'s cache, at the pinned cached_input price (input where there is none)'),
+  completion_tokens: z.number(),
+  cost: z.number().nullable().describe('USD at the pinned price; null without one'),
+});
 /** The running totals budget caps are weighed against (core/cost/budget.ts). */
 const Spent = z
   .object({

@@ -37,6 +37,7 @@ export async function answerWithTools(model: ChatModel, query: string, row: Reco
     // Every call's tokens, not only the last call's as Evalap counts them: what the answer cost.
     nb_tokens_prompt: loop.nb_tokens_prompt,
     nb_tokens_completion: loop.nb_tokens_completion,
+    nb_tokens_cached: loop.nb_tokens_cached,
     nb_tool_calls,
     execution_time,
     tool_steps: loop.steps.length ? loop.steps : null,

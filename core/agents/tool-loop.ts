@@ -37,6 +37,8 @@ export interface LoopResult {
   /** Tokens over every call (null when no reply reported them). */
   nb_tokens_prompt: number | null;
   nb_tokens_completion: number | null;
+  /** Of the prompt tokens, those served from the provider's cache, over the calls that said (null when none did). */
+  nb_tokens_cached: number | null;
 }
 
 const add = (a: number | null, b: number | null) => (b === null ? a : (a ?? 0) + b);
@@ -47,14 +49,16 @@ export async function runToolLoop(messages: readonly ChatMessage[], toolbox: Too
   let calls = 0;
   let prompt: number | null = null;
   let completion: number | null = null;
+  let cached: number | null = null;
   const turn = async (toolChoice?: 'none') => {
     const reply = await chat(history, { tools: toolbox.definitions, ...(toolChoice ? { toolChoice } : {}) });
     calls++;
     prompt = add(prompt, reply.nb_tokens_prompt);
     completion = add(completion, reply.nb_tokens_completion);
+    cached = add(cached, reply.nb_tokens_cached ?? null);
     return reply;
   };
-  const result = (reply: ChatReply): LoopResult => ({ reply, steps, calls, nb_tokens_prompt: prompt, nb_tokens_completion: completion });
+  const result = (reply: ChatReply): LoopResult => ({ reply, steps, calls, nb_tokens_prompt: prompt, nb_tokens_completion: completion, nb_tokens_cached: cached });
 
   for (let step = 0; step < maxSteps; step++) {
     const reply = await turn();

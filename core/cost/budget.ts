@@ -10,9 +10,10 @@
  *
  * The totals count spending: every call recorded, once, including those
  * whose rows a retry or a rerun later replaced. They are priced at the
- * prices pinned into the model and judge definitions at launch, every prompt
- * token at the input price, as the SQL does (evalap_call_cost); the shipped
- * table is not consulted when reading, so the figure is the one the cap saw.
+ * prices pinned into the model and judge definitions at launch, the prompt
+ * tokens the provider served from its cache at the pinned cached-input price
+ * (migration 018), as the SQL does (evalap_call_cost); the shipped table is
+ * not consulted when reading, so the figure is the one the cap saw.
  */
 import type { FieldIssue } from '../errors.js';
 import { callCost } from './cost.js';
@@ -32,6 +33,9 @@ export interface UsedTokens {
   used_completion_tokens: number | null;
   used_judge_prompt_tokens: number | null;
   used_judge_completion_tokens: number | null;
+  /** Of the prompt tokens, those served from the provider's cache (migration 018); null or absent: none recorded. */
+  used_cached_prompt_tokens?: number | null;
+  used_judge_cached_prompt_tokens?: number | null;
 }
 
 /** What an experiment's definition says about the prices of its calls. */
@@ -43,6 +47,8 @@ export interface PricedExperiment {
 
 export interface SpentPart {
   prompt_tokens: number;
+  /** Of prompt_tokens, those priced at the cached-input price. */
+  cached_prompt_tokens: number;
   completion_tokens: number;
   /** USD; null when these tokens have no pinned price. */
   cost: number | null;
@@ -59,15 +65,18 @@ export interface Spent {
 
 /** The price pinned into a stored model or judge definition at launch, or null. */
 export function pinnedPrice(model: unknown): ModelPrice | null {
-  const prices = (model as { prices?: { input?: unknown; output?: unknown } } | null)?.prices;
+  const prices = (model as { prices?: { input?: unknown; output?: unknown; cached_input?: unknown } } | null)?.prices;
   if (!prices || typeof prices.input !== 'number' || typeof prices.output !== 'number') return null;
-  return { input: prices.input, output: prices.output };
+  return { input: prices.input, output: prices.output, ...(typeof prices.cached_input === 'number' ? { cached_input: prices.cached_input } : {}) };
 }
 
-function part(model: unknown, prompt: number, completion: number): SpentPart {
-  if (!prompt && !completion) return { prompt_tokens: 0, completion_tokens: 0, cost: 0 };
+const NOTHING: SpentPart = { prompt_tokens: 0, cached_prompt_tokens: 0, completion_tokens: 0, cost: 0 };
+
+function part(model: unknown, prompt: number, cached: number, completion: number): SpentPart {
+  if (!prompt && !completion) return NOTHING;
   const price = pinnedPrice(model);
-  return { prompt_tokens: prompt, completion_tokens: completion, cost: price ? callCost({ prompt, completion }, price) : null };
+  const cost = price ? callCost({ prompt, cachedPrompt: cached, completion }, price) : null;
+  return { prompt_tokens: prompt, cached_prompt_tokens: cached, completion_tokens: completion, cost };
 }
 
 const addCost = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
@@ -82,18 +91,23 @@ export function spentOf(e: PricedExperiment & UsedTokens): Spent | null {
   const { used_prompt_tokens: p, used_completion_tokens: c, used_judge_prompt_tokens: jp, used_judge_completion_tokens: jc } = e;
   if (p === null || c === null || jp === null || jc === null) return null;
   // Outputs brought with the experiment were paid for elsewhere (and the commit never counts them).
-  const answers = e.has_raw_output ? { prompt_tokens: 0, completion_tokens: 0, cost: 0 } : part(e.model, p, c);
-  return whole(answers, part(e.judge_model, jp, jc));
+  const answers = e.has_raw_output ? NOTHING : part(e.model, p, e.used_cached_prompt_tokens ?? 0, c);
+  return whole(answers, part(e.judge_model, jp, e.used_judge_cached_prompt_tokens ?? 0, jc));
 }
 
 /** What several experiments (a set) spent; null when one of them has unknown totals. */
 export function sumSpent(list: readonly (Spent | null)[]): Spent | null {
   if (list.some((s) => s === null)) return null;
   const sum = (pick: (s: Spent) => SpentPart): SpentPart =>
-    (list as Spent[]).reduce<SpentPart>(
-      (acc, s) => ({ prompt_tokens: acc.prompt_tokens + pick(s).prompt_tokens, completion_tokens: acc.completion_tokens + pick(s).completion_tokens, cost: addCost(acc.cost, pick(s).cost) }),
-      { prompt_tokens: 0, completion_tokens: 0, cost: 0 },
-    );
+    (list as Spent[]).reduce<SpentPart>((acc, s) => {
+      const p = pick(s);
+      return {
+        prompt_tokens: acc.prompt_tokens + p.prompt_tokens,
+        cached_prompt_tokens: acc.cached_prompt_tokens + p.cached_prompt_tokens,
+        completion_tokens: acc.completion_tokens + p.completion_tokens,
+        cost: addCost(acc.cost, p.cost),
+      };
+    }, NOTHING);
   return whole(sum((s) => s.answers), sum((s) => s.judge));
 }
 

@@ -30,12 +30,14 @@ export interface TokenTotals {
   /** Answers, or judged observations, with token counts (an observation's judge_usage sums its metric's judge calls). */
   calls: number;
   prompt_tokens: number;
+  /** Of prompt_tokens, those the providers served from their cache (core/providers/openai.ts); absent: none recorded. */
+  cached_prompt_tokens?: number;
   completion_tokens: number;
   /** Calls that succeeded but whose provider reported no token counts: not in the cost. */
   without_tokens: number;
 }
 
-export const NO_TOKENS: TokenTotals = { calls: 0, prompt_tokens: 0, completion_tokens: 0, without_tokens: 0 };
+export const NO_TOKENS: TokenTotals = { calls: 0, prompt_tokens: 0, cached_prompt_tokens: 0, completion_tokens: 0, without_tokens: 0 };
 
 export interface PartCost {
   model: string | null;
@@ -46,6 +48,8 @@ export interface PartCost {
   calls: number;
   calls_without_tokens: number;
   prompt_tokens: number;
+  /** Of prompt_tokens, those charged at the cached-input price. */
+  cached_prompt_tokens: number;
   completion_tokens: number;
   /** Mean cost of one call with token counts. */
   per_call: number | null;
@@ -63,12 +67,13 @@ const modelName = (m: unknown) => {
  */
 export function partCost(model: unknown, t: TokenTotals, elsewhere = false): PartCost {
   const lookup = model ? priceInForce(model) : { price: null, reason: 'no model' };
-  const base = { model: modelName(model), calls: t.calls, calls_without_tokens: t.without_tokens, prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, price: lookup.price };
+  const cached_prompt_tokens = t.cached_prompt_tokens ?? 0;
+  const base = { model: modelName(model), calls: t.calls, calls_without_tokens: t.without_tokens, prompt_tokens: t.prompt_tokens, cached_prompt_tokens, completion_tokens: t.completion_tokens, price: lookup.price };
   if (elsewhere) return { ...base, cost: null, per_call: null, reason: 'outputs brought with the experiment: generated elsewhere, not charged here' };
   if (t.calls === 0 && t.without_tokens === 0) return { ...base, cost: 0, per_call: null };
   if (!lookup.price) return { ...base, cost: null, per_call: null, reason: lookup.reason };
   if (t.calls === 0) return { ...base, cost: null, per_call: null, reason: 'the provider reported no token counts' };
-  const cost = callCost({ prompt: t.prompt_tokens, completion: t.completion_tokens }, lookup.price);
+  const cost = callCost({ prompt: t.prompt_tokens, cachedPrompt: cached_prompt_tokens, completion: t.completion_tokens }, lookup.price);
   const partial = t.without_tokens ? { reason: `${t.without_tokens} call(s) without token counts are not counted` } : {};
   return { ...base, cost, per_call: cost / t.calls, ...partial };
 }

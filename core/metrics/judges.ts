@@ -75,6 +75,8 @@ export async function runJudge(
   const system = systemOf(spec, model);
   const prompts: string[] = [];
   const usage = { prompt_tokens: null as number | null, completion_tokens: null as number | null };
+  // Of the prompt tokens, those the provider served from its cache: kept in judge_usage only when a call said.
+  let cachedTokens: number | null = null;
   let lastReply = '';
   const send = async (prompt: string, topLogprobs?: number) => {
     const messages = messagesOf(system, prompt);
@@ -82,6 +84,7 @@ export async function runJudge(
     const reply = await call(judgeModel(model), messages, topLogprobs === undefined ? undefined : { topLogprobs });
     usage.prompt_tokens = addTokens(usage.prompt_tokens, reply.nb_tokens_prompt);
     usage.completion_tokens = addTokens(usage.completion_tokens, reply.nb_tokens_completion);
+    cachedTokens = addTokens(cachedTokens, reply.nb_tokens_cached ?? null);
     lastReply = reply.answer;
     return reply;
   };
@@ -93,7 +96,7 @@ export async function runJudge(
   const audit = () => ({
     prompt_version: spec.versionOf?.(p) ?? spec.version,
     prompt: prompts.join('\n\n---\n\n').slice(0, 8000),
-    judge_usage: usage,
+    judge_usage: cachedTokens === null ? usage : { ...usage, cached_tokens: cachedTokens },
     ...(prompts.length > 1 ? { judge_calls: prompts.length } : {}),
   });
   let madeSteps: string[] | undefined;

@@ -195,6 +195,7 @@ function parseCompletion(status: number, text: string, ctx: CallContext): Omit<C
     think,
     nb_tokens_prompt: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : null,
     nb_tokens_completion: typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : null,
+    nb_tokens_cached: cachedPromptTokens(usage),
     // As Evalap stores it: 0 for a reply without tool calls, never null.
     nb_tool_calls: tool_calls.length,
     finish_reason: typeof finish === 'string' ? finish : null,
@@ -202,6 +203,37 @@ function parseCompletion(status: number, text: string, ctx: CallContext): Omit<C
     content: typeof message.content === 'string' ? message.content : message.content == null ? null : contentText(message.content),
     logprobs: tokenLogprobs(json.choices[0].logprobs),
   };
+}
+
+/**
+ * Of the reply's prompt tokens, those the provider served from its prompt
+ * cache (billed at its cached-input price), where the reply says:
+ * - OpenAI: `usage.prompt_tokens_details.cached_tokens`
+ *   (https://platform.openai.com/docs/guides/prompt-caching); Mistral reports
+ *   it there too (https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching),
+ *   and so does vLLM when started with `--enable-prompt-tokens-details`
+ *   (https://docs.nvidia.com/aiperf/latest/reference/vendor-usage-field-reference).
+ * - DeepSeek: `usage.prompt_cache_hit_tokens`
+ *   (https://api-docs.deepseek.com/guides/kv_cache); read when OpenAI's field is missing or unusable.
+ * - Anthropic's OpenAI-compatible endpoint reports none: its page sends prompt
+ *   caching to the native API (https://platform.claude.com/docs/en/api/openai-sdk).
+ *   Gemini's documents none (https://ai.google.dev/gemini-api/docs/openai); it
+ *   was seen filling OpenAI's field on a cache hit (openai/openai-python#2544),
+ *   which is read as OpenAI's.
+ * Null when the reply does not say, or says what cannot be a part of its
+ * prompt tokens: not a whole number, negative, or more than the prompt (a
+ * provider counting its cache apart from the prompt, as Anthropic's native
+ * API does). The prompt tokens are then all priced at the input price rather
+ * than guessed at, which errs on the safe side of a budget cap.
+ */
+export function cachedPromptTokens(usage: unknown): number | null {
+  const u = usage as { prompt_tokens?: unknown; prompt_tokens_details?: { cached_tokens?: unknown } | null; prompt_cache_hit_tokens?: unknown } | null | undefined;
+  const prompt = u?.prompt_tokens;
+  if (typeof prompt !== 'number') return null;
+  for (const reported of [u!.prompt_tokens_details?.cached_tokens, u!.prompt_cache_hit_tokens]) {
+    if (typeof reported === 'number' && Number.isSafeInteger(reported) && reported >= 0 && reported <= prompt) return reported;
+  }
+  return null;
 }
 
 /** The reply's `logprobs.content`, its malformed entries left out; null when there is none (not asked for, or not given). */

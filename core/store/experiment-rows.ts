@@ -81,7 +81,8 @@ export async function experimentRows(db: Db, f: RowFilter): Promise<RowPage> {
         'answer', CASE WHEN (pg.ans).num_line IS NULL THEN NULL ELSE json_build_object(
           'answer', (pg.ans).answer, 'think', (pg.ans).think, 'context', (pg.ans).context,
           'retrieval_context', (pg.ans).retrieval_context, 'nb_tokens_prompt', (pg.ans).nb_tokens_prompt,
-          'nb_tokens_completion', (pg.ans).nb_tokens_completion, 'nb_tool_calls', (pg.ans).nb_tool_calls,
+          'nb_tokens_completion', (pg.ans).nb_tokens_completion, 'nb_tokens_cached', (pg.ans).nb_tokens_cached,
+          'nb_tool_calls', (pg.ans).nb_tool_calls,
           'tool_steps', (pg.ans).tool_steps,
           'execution_time', ((pg.ans).execution_time / 1000.0)::float8, 'error_msg', (pg.ans).error_msg,
           'num_try', (pg.ans).num_try, 'created_at', ${TS('(pg.ans).created_at')}) END,

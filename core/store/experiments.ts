@@ -1,6 +1,7 @@
 /** Experiments, their results (one per metric use) and bring-your-own answers. */
 import type { ProvidedAnswer } from '../answer.js';
 import { spentOf, STOPPED_BY_REQUEST, type Caps, type UsedTokens } from '../cost/budget.js';
+import type { TokenTotals } from '../cost/cost.js';
 import type { StoredJudge, StoredModel } from '../model-config.js';
 import { NotFoundError } from '../errors.js';
 import { corpusScore } from '../metrics/score.js';
@@ -106,9 +107,20 @@ interface ExperimentRow extends Caps, UsedTokens {
   dataset: DatasetRecord;
 }
 
-/** An experiment's caps and running totals (migration 016). */
+/** An experiment's caps and running totals (migrations 016, 018). */
 const BUDGET_COLUMNS = (e: string) =>
-  ['max_cost', 'max_tokens_total', 'used_prompt_tokens', 'used_completion_tokens', 'used_judge_prompt_tokens', 'used_judge_completion_tokens'].map((c) => `${e}.${c}`).join(', ');
+  [
+    'max_cost',
+    'max_tokens_total',
+    'used_prompt_tokens',
+    'used_completion_tokens',
+    'used_judge_prompt_tokens',
+    'used_judge_completion_tokens',
+    'used_cached_prompt_tokens',
+    'used_judge_cached_prompt_tokens',
+  ]
+    .map((c) => `${e}.${c}`)
+    .join(', ');
 
 /** An experiment with its counters and its dataset's metadata, in one statement (lists embed the dataset too). */
 const EXPERIMENT_SELECT = `
@@ -143,7 +155,7 @@ const publicModel = (m: StoredJudge | null, id: number, hasKey: boolean, raw: bo
 
 /** An experiment as the API shows it, with its dataset's metadata. */
 export function experimentView(row: ExperimentRow) {
-  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, used_prompt_tokens, used_completion_tokens, used_judge_prompt_tokens, used_judge_completion_tokens, ...rest } = row;
+  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, used_prompt_tokens, used_completion_tokens, used_judge_prompt_tokens, used_judge_completion_tokens, used_cached_prompt_tokens, used_judge_cached_prompt_tokens, ...rest } = row;
   return {
     ...rest,
     spent: spentOf(row),
@@ -277,7 +289,7 @@ export async function listAnswers(db: Db, experimentId: number, withEco = false)
     db,
     `SELECT num_line, json_build_object('id', ${rowId('experiment_id', 'num_line')}, 'num_line', num_line, 'answer', answer,
               'think', think, 'context', context, 'retrieval_context', retrieval_context, 'nb_tokens_prompt', nb_tokens_prompt,
-              'nb_tokens_completion', nb_tokens_completion, 'nb_tool_calls', nb_tool_calls, 'tool_steps', tool_steps,
+              'nb_tokens_completion', nb_tokens_completion, 'nb_tokens_cached', nb_tokens_cached, 'nb_tool_calls', nb_tool_calls, 'tool_steps', tool_steps,
               'execution_time', ${SECONDS('execution_time')}, 'error_msg', error_msg, 'num_try', num_try,
               'created_at', ${TS('created_at')}${ECO_FIELD(withEco, 'emission_carbon')})::text AS doc
      FROM answer WHERE experiment_id = $1`,
@@ -429,36 +441,44 @@ export async function retryCounters(db: Db, ids: readonly number[]): Promise<Ret
 
 /** Token sums of experiments' answers and judge calls, as core/cost/cost.ts's TokenTotals. */
 export interface ExperimentTokens {
-  answers: { calls: number; prompt_tokens: number; completion_tokens: number; without_tokens: number };
-  judge: { calls: number; prompt_tokens: number; completion_tokens: number; without_tokens: number };
+  answers: Required<TokenTotals>;
+  judge: Required<TokenTotals>;
 }
 
 /**
  * Sums of the token counts of each experiment's answers (their columns) and
- * judge calls (`judge_usage` in the observations, core/metrics/judges.ts).
+ * judge calls (`judge_usage` in the observations, core/metrics/judges.ts),
+ * with the cached prompt tokens among them (migration 018).
  * Read from the rows, by the answer and result keys: rerun or deleted rows
  * are never counted. An experiment without rows gets zeros.
  */
 export async function tokenTotals(db: Db, experimentIds: readonly number[]): Promise<Map<number, ExperimentTokens>> {
-  const sums = (prompt: string, completion: string, ok: string) => `
+  const sums = (prompt: string, completion: string, cached: string, ok: string) => `
     count(*) FILTER (WHERE ${prompt} IS NOT NULL OR ${completion} IS NOT NULL)::int AS calls,
     coalesce(sum(${prompt}), 0)::float8 AS prompt_tokens, coalesce(sum(${completion}), 0)::float8 AS completion_tokens,
+    coalesce(sum(${cached}), 0)::float8 AS cached_prompt_tokens,
     count(*) FILTER (WHERE ${ok} AND ${prompt} IS NULL AND ${completion} IS NULL)::int AS without_tokens`;
   type Sums = ExperimentTokens['answers'] & { id: number };
   // One after the other: `db` may be a transaction's client, which runs one statement at a time.
   const answers = await db.query<Sums>(
-    `SELECT experiment_id AS id, ${sums('nb_tokens_prompt', 'nb_tokens_completion', 'error_msg IS NULL')}
+    `SELECT experiment_id AS id, ${sums('nb_tokens_prompt', 'nb_tokens_completion', 'nb_tokens_cached', 'error_msg IS NULL')}
      FROM answer WHERE experiment_id = ANY($1::int[]) GROUP BY experiment_id`,
     [experimentIds],
   );
   const judge = await db.query<Sums>(
-    `SELECT r.experiment_id AS id, ${sums("(u.usage->>'prompt_tokens')::float8", "(u.usage->>'completion_tokens')::float8", 'true')}
+    `SELECT r.experiment_id AS id, ${sums("(u.usage->>'prompt_tokens')::float8", "(u.usage->>'completion_tokens')::float8", "(u.usage->>'cached_tokens')::float8", 'true')}
      FROM result r JOIN observation o ON o.result_id = r.id CROSS JOIN LATERAL (SELECT o.observation->'judge_usage' AS usage) u
      WHERE r.experiment_id = ANY($1::int[]) AND jsonb_typeof(u.usage) = 'object' GROUP BY r.experiment_id`,
     [experimentIds],
   );
-  const zero = { calls: 0, prompt_tokens: 0, completion_tokens: 0, without_tokens: 0 };
-  const strip = ({ id: _, ...t }: Sums) => ({ calls: Number(t.calls), prompt_tokens: Number(t.prompt_tokens), completion_tokens: Number(t.completion_tokens), without_tokens: Number(t.without_tokens) });
+  const zero = { calls: 0, prompt_tokens: 0, cached_prompt_tokens: 0, completion_tokens: 0, without_tokens: 0 };
+  const strip = ({ id: _, ...t }: Sums) => ({
+    calls: Number(t.calls),
+    prompt_tokens: Number(t.prompt_tokens),
+    cached_prompt_tokens: Number(t.cached_prompt_tokens),
+    completion_tokens: Number(t.completion_tokens),
+    without_tokens: Number(t.without_tokens),
+  });
   const out = new Map<number, ExperimentTokens>(experimentIds.map((id) => [id, { answers: zero, judge: zero }]));
   for (const row of answers.rows) out.set(row.id, { ...out.get(row.id)!, answers: strip(row) });
   for (const row of judge.rows) out.set(row.id, { ...out.get(row.id)!, judge: strip(row) });

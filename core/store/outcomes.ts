@@ -64,8 +64,9 @@ export async function advance(db: Db, ids: readonly number[]): Promise<number[]>
 
 /**
  * Stores a batch of outcomes in one statement, hence one transaction and one
- * round trip (the function is in migration 004, redefined by 008, 015 and
- * 016, which keeps the budgets' totals and stops what reaches a cap). What models and judges
+ * round trip (the function is in migration 004, redefined by 008, 015,
+ * 016, which keeps the budgets' totals and stops what reaches a cap, and 018,
+ * which stores and totals cached prompt tokens). What models and judges
  * returned is made storable first (NUL characters and unpaired surrogates
  * replaced): PostgreSQL would refuse the whole batch for one of them.
  */

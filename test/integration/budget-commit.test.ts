@@ -34,7 +34,7 @@ async function launch(over: Record<string, unknown> = {}): Promise<{ id: number;
 const answer = (experiment_id: number, num_line: number, over: Partial<AnswerOutcome> = {}): AnswerOutcome => ({
   experiment_id, num_line, answer: `answer ${num_line}`, nb_tokens_prompt: 3, nb_tokens_completion: 4, execution_time: 5, error_msg: null, num_try: 1, ...over,
 });
-const observation = (experiment_id: number, result_id: number, num_line: number, usage?: { prompt_tokens: number | null; completion_tokens: number | null }) => ({
+const observation = (experiment_id: number, result_id: number, num_line: number, usage?: { prompt_tokens: number | null; completion_tokens: number | null; cached_tokens?: number }) => ({
   experiment_id, result_id, num_line, score: 1, observation: usage ? { judge_usage: usage } : null, error_msg: null, execution_time: 1, num_try: 1,
 });
 const commit = (answers: AnswerOutcome[], observations: ReturnType<typeof observation>[] = []) => commitOutcomes(api.pool, answers, observations);
@@ -52,8 +52,8 @@ describe('running totals', () => {
     expect(e.spent).toEqual({
       tokens: 14 + 101,
       cost: expect.any(Number),
-      answers: { prompt_tokens: 6, completion_tokens: 8, cost: expect.any(Number) },
-      judge: { prompt_tokens: 100, completion_tokens: 1, cost: expect.any(Number) },
+      answers: { prompt_tokens: 6, cached_prompt_tokens: 0, completion_tokens: 8, cost: expect.any(Number) },
+      judge: { prompt_tokens: 100, cached_prompt_tokens: 0, completion_tokens: 1, cost: expect.any(Number) },
     });
     near(e.spent.answers.cost, 22 / 1e6);
     near(e.spent.judge.cost, 1020 / 1e6);
@@ -67,6 +67,37 @@ describe('running totals', () => {
     const byo = await launch({ model: { aliased_name: 'byo', output: Array(10).fill('x'), nb_tokens_prompt: Array(10).fill(50), nb_tokens_completion: Array(10).fill(50) } });
     await commit([], [observation(byo.id, byo.results[0], 0)]);
     expect((await get(byo.id)).spent).toMatchObject({ tokens: 0, cost: 0 });
+  });
+});
+
+describe('cached prompt tokens (migration 018)', () => {
+  const CACHED_MODEL = { ...MODEL, name: 'priced-cached', prices: { input: 1000, output: 2000, cached_input: 100 } };
+  const CACHED_JUDGE = { ...JUDGE, prices: { input: 10, output: 20, cached_input: 1 } };
+
+  it('are added to the totals once and priced at the pinned cached-input price, as a max_cost weighs them', async () => {
+    const { id } = await launch({ model: CACHED_MODEL, judge_model: CACHED_JUDGE, metrics: ['judge_notator'], max_cost: 0.02 });
+    const [judged] = (await api.pool.query<{ id: number }>('SELECT id FROM result WHERE experiment_id = $1', [id])).rows;
+    // Each answer, 2 of its 3 prompt tokens cached: (1 × $1000 + 2 × $100 + 4 × $2000) / 1M = $0.0092 ($0.011 uncached).
+    // The judge call, 60 of its 100 cached: (40 × $10 + 60 × $1 + 1 × $20) / 1M = $0.00048 ($0.00102 uncached).
+    // Two answers and the judge call: $0.01888, below the $0.02 cap; priced in full they would be $0.02302, above it.
+    for (let i = 0; i < 3; i++) {
+      await commit([answer(id, 0, { nb_tokens_cached: 2 }), answer(id, 1, { nb_tokens_cached: 2 })], [observation(id, judged.id, 0, { prompt_tokens: 100, completion_tokens: 1, cached_tokens: 60 })]);
+    }
+    const e = await get(id, '?with_results=true');
+    expect(e.experiment_status).toBe('running_answers');
+    expect(e.spent).toMatchObject({
+      tokens: 14 + 101,
+      answers: { prompt_tokens: 6, cached_prompt_tokens: 4, completion_tokens: 8 },
+      judge: { prompt_tokens: 100, cached_prompt_tokens: 60, completion_tokens: 1 },
+    });
+    near(e.spent.answers.cost, 0.0184);
+    near(e.spent.judge.cost, 0.00048);
+    // The cost read from the rows prices the same tokens the same way.
+    expect([e.cost.answers.cached_prompt_tokens, e.cost.judge.cached_prompt_tokens]).toEqual([4, 60]);
+    near(e.cost.total, e.spent.cost);
+    // A third answer: 3 × $0.0092 + $0.00048 = $0.02808, at the cap.
+    expect(await commit([answer(id, 2, { nb_tokens_cached: 2 })])).toMatchObject({ budgetStopped: [id] });
+    expect((await get(id)).stop_reason).toBe('max_cost of 0.02 USD reached: 0.02808 USD spent (answers 0.0276, judge 0.00048)');
   });
 });
 

@@ -120,3 +120,27 @@ describe('migration 5: provider keys stored in clear in an experiment set\'s gri
     }
   });
 });
+
+describe('migration 18: cached prompt tokens', () => {
+  it('starts the cached totals at 0 where the totals are known, leaves them unknown where they are not, and counts new experiments from 0', async () => {
+    const url = await emptyDatabase();
+    const pool = createPool(url, 1);
+    try {
+      await migrate(pool, {}, MIGRATIONS.filter((m) => m.version < 18));
+      const { rows: [dataset] } = await pool.query(`INSERT INTO dataset (name) VALUES ('d') RETURNING id`);
+      await pool.query(`INSERT INTO experiment (name, dataset_id, model, num_total) VALUES ('counted', $1, '{}', 1), ('uncounted', $1, '{}', 1)`, [dataset.id]);
+      // As migration 016 left the experiments that existed before it.
+      await pool.query(`UPDATE experiment SET used_prompt_tokens = NULL, used_completion_tokens = NULL, used_judge_prompt_tokens = NULL, used_judge_completion_tokens = NULL WHERE name = 'uncounted'`);
+      expect(await migrate(pool, {}, MIGRATIONS.filter((m) => m.version <= 18))).toEqual([18]);
+      await pool.query(`INSERT INTO experiment (name, dataset_id, model, num_total) VALUES ('new', $1, '{}', 1)`, [dataset.id]);
+      const { rows } = await pool.query(`SELECT name, used_cached_prompt_tokens AS answers, used_judge_cached_prompt_tokens AS judge FROM experiment ORDER BY id`);
+      expect(rows).toEqual([
+        { name: 'counted', answers: 0, judge: 0 },
+        { name: 'uncounted', answers: null, judge: null },
+        { name: 'new', answers: 0, judge: 0 },
+      ]);
+    } finally {
+      await pool.end();
+    }
+  });
+});

@@ -58,12 +58,18 @@ describe('generateAnswer', () => {
       think: null,
       nb_tokens_prompt: 3,
       nb_tokens_completion: 5,
+      nb_tokens_cached: null, // the stub's usage says nothing of a cache unless told to
       nb_tool_calls: 0, // as Evalap stores a plain answer
       execution_time: expect.any(Number),
     });
     expect(Number.isInteger(out.execution_time)).toBe(true);
     expect(out.execution_time).toBeGreaterThanOrEqual(45);
     expect(out.execution_time).toBeLessThan(1000);
+  });
+
+  it('returns the prompt tokens the provider served from its cache, as OpenAI reports them', async () => {
+    server.setBehaviour({ cachedTokens: (_body, prompt) => prompt - 1 });
+    expect(await generateAnswer(model(), 'What is 2+2?', {})).toMatchObject({ nb_tokens_prompt: 3, nb_tokens_cached: 2 });
   });
 
   it('sends the system prompt, the prelude rendered from the row before the query, then sampling and extra params (extra last)', async () => {

@@ -10,7 +10,14 @@ import { statusText } from '../../cli/status.js';
 
 const model = { name: 'm', prices: { input: 1, output: 2, source: 'model' } };
 const judge = { name: 'j', prices: { input: 10, output: 20, cached_input: 5, source: 'model' } };
-const used = (p: number, c: number, jp: number, jc: number) => ({ used_prompt_tokens: p, used_completion_tokens: c, used_judge_prompt_tokens: jp, used_judge_completion_tokens: jc });
+const used = (p: number, c: number, jp: number, jc: number, cached = 0, judgeCached = 0) => ({
+  used_prompt_tokens: p,
+  used_completion_tokens: c,
+  used_judge_prompt_tokens: jp,
+  used_judge_completion_tokens: jc,
+  used_cached_prompt_tokens: cached,
+  used_judge_cached_prompt_tokens: judgeCached,
+});
 const near = (actual: number | null | undefined, expected: number) => {
   expect(actual).not.toBeNull();
   expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(1e-12);
@@ -34,7 +41,8 @@ describe('what an experiment spent', () => {
 
   it('charges nothing for outputs brought with the experiment, and 0 for a part with no tokens even without a price', () => {
     const s = spentOf({ model: { name: 'byo' }, judge_model: null, has_raw_output: true, ...used(0, 0, 0, 0) })!;
-    expect(s).toEqual({ tokens: 0, cost: 0, answers: { prompt_tokens: 0, completion_tokens: 0, cost: 0 }, judge: { prompt_tokens: 0, completion_tokens: 0, cost: 0 } });
+    const nothing = { prompt_tokens: 0, cached_prompt_tokens: 0, completion_tokens: 0, cost: 0 };
+    expect(s).toEqual({ tokens: 0, cost: 0, answers: nothing, judge: nothing });
   });
 
   it('gives tokens without a pinned price a null cost (the table is not asked: the cap saw only pinned prices), and the total null', () => {
@@ -46,12 +54,29 @@ describe('what an experiment spent', () => {
     expect(s.tokens).toBe(22);
   });
 
+  it('prices the cached prompt tokens at the pinned cached_input, at input where the definition has none, and counts them once in the tokens', () => {
+    // Answers (no cached price): (1000 × $1 + 500 × $2) / 1M = $0.002, the 400 cached at the input price.
+    // Judge: (300 − 200) × $10 + 200 × $5 + 20 × $20 = 1000 + 1000 + 400 = 2400 → $0.0024 (not $0.0034 as uncached).
+    const s = spentOf({ model, judge_model: judge, has_raw_output: false, ...used(1000, 500, 300, 20, 400, 200) });
+    expectSpent(s, 1820, { prompt_tokens: 1000, completion_tokens: 500 }, { answers: 0.002, judge: 0.0024, total: 0.0044 });
+    expect(s!.answers.cached_prompt_tokens).toBe(400);
+    expect(s!.judge.cached_prompt_tokens).toBe(200);
+  });
+
+  it('counts no cached tokens for a row that has none recorded (null: launched before they were kept)', () => {
+    const s = spentOf({ model, judge_model: judge, has_raw_output: false, ...used(1000, 500, 300, 20), used_cached_prompt_tokens: null, used_judge_cached_prompt_tokens: null });
+    expectSpent(s, 1820, { prompt_tokens: 1000, completion_tokens: 500 }, { answers: 0.002, judge: 0.0034, total: 0.0054 });
+    expect(s!.judge.cached_prompt_tokens).toBe(0);
+  });
+
   it('is unknown (null) for an experiment launched before the totals were kept', () => {
     expect(spentOf({ model, judge_model: null, has_raw_output: false, ...used(0, 0, 0, 0), used_judge_prompt_tokens: null })).toBeNull();
   });
 
   it('reads a pinned price only from a definition with numeric input and output', () => {
-    expect(pinnedPrice(judge)).toEqual({ input: 10, output: 20 });
+    expect(pinnedPrice(judge)).toEqual({ input: 10, output: 20, cached_input: 5 });
+    expect(pinnedPrice(model)).toEqual({ input: 1, output: 2 });
+    expect(pinnedPrice({ prices: { input: 1, output: 2, cached_input: 'half' } })).toEqual({ input: 1, output: 2 });
     expect(pinnedPrice({ prices: { input: '1', output: 2 } })).toBeNull();
     expect(pinnedPrice(null)).toBeNull();
   });
@@ -65,6 +90,13 @@ describe('what a set spent', () => {
     expectSpent(sumSpent([a, b]), 3820, { prompt_tokens: 3000, completion_tokens: 500 }, { answers: 0.004, judge: 0.0034, total: 0.0074 });
   });
 
+  it('sums the cached prompt tokens too, each experiment priced with its own', () => {
+    const cached = spentOf({ model, judge_model: judge, has_raw_output: false, ...used(0, 0, 300, 20, 0, 200) });
+    // Judge: a's $0.0034 + the cached one's $0.0024 (see above).
+    expectSpent(sumSpent([a, cached]), 2140, { prompt_tokens: 1000, completion_tokens: 500 }, { answers: 0.002, judge: 0.0058, total: 0.0078 });
+    expect(sumSpent([a, cached])!.judge.cached_prompt_tokens).toBe(200);
+  });
+
   it('is nothing for a set with no experiments, unknown as soon as one experiment\'s totals are, and of unknown cost as soon as one part\'s is', () => {
     expect(sumSpent([])).toMatchObject({ tokens: 0, cost: 0 });
     expect(sumSpent([a, null])).toBeNull();
@@ -74,7 +106,12 @@ describe('what a set spent', () => {
 });
 
 describe('which caps are reached', () => {
-  const spent: Spent = { tokens: 5012, cost: 0.5012, answers: { prompt_tokens: 4000, completion_tokens: 12, cost: 0.4 }, judge: { prompt_tokens: 1000, completion_tokens: 0, cost: 0.1012 } };
+  const spent: Spent = {
+    tokens: 5012,
+    cost: 0.5012,
+    answers: { prompt_tokens: 4000, cached_prompt_tokens: 0, completion_tokens: 12, cost: 0.4 },
+    judge: { prompt_tokens: 1000, cached_prompt_tokens: 0, completion_tokens: 0, cost: 0.1012 },
+  };
 
   it('reaches a cap at the cap itself, not below it', () => {
     expect(reachedCaps({ max_cost: 0.5012, max_tokens_total: null }, spent)).toEqual([{ cap: 'max_cost', limit: 0.5012, spent: 0.5012 }]);

@@ -19,6 +19,7 @@ import modelBudgetStatement from './014_model_budget_statement.js';
 import toolSteps from './015_tool_steps.js';
 import budgets from './016_budgets.js';
 import judgeSteps from './017_judge_steps.js';
+import cachedTokens from './018_cached_tokens.js';
 import type { SecretBox } from '../../secrets.js';
 import type { Db } from '../db.js';
 
@@ -55,4 +56,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: 'tool_steps', sql: toolSteps },
   { version: 16, name: 'budgets', sql: budgets },
   { version: 17, name: 'judge_steps', sql: judgeSteps },
+  { version: 18, name: 'cached_tokens', sql: cachedTokens },
 ];
