@@ -233,6 +233,9 @@ describe('RateShare', () => {
     const [a, b] = [runner('a', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS }), runner('b', pool, { maxConcurrency: 8, firstWaveMs: WAIT_MS })];
     await Promise.all([a.share.start(), b.share.start()]);
     const [la, lb] = [a.limiters.get(KEY), b.limiters.get(KEY)];
+    // Both have tasks waiting for the model (as a broker's pending tasks keep it wanted): however many
+    // exchanges run meanwhile (each limiter's creation asks for one), each sees the other want it.
+    for (const l of [la, lb]) l.wantUntil(Date.now() + WAIT_MS);
     await Promise.all([a.share.exchange(), b.share.exchange()]);
     // Half the wave each; each says at once that its part is out.
     for (const l of [la, lb]) {

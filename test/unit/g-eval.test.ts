@@ -20,6 +20,26 @@ const tok = (token: string, alternatives: [string, number][] = [[token, 1]]): To
 });
 
 describe('the probability-weighted score', () => {
+  it("gives DeepEval's own figure on a reply recorded from OpenAI", () => {
+    // The score token and its 20 alternatives as a gpt-4o reply gave them, recorded in DeepEval's
+    // tests (confident-ai/deepeval, tests/test_g_eval.py, test_generate_logprobs_based_score), which
+    // asserts generate_logprobs_based_score(9, reply) == 0.8893309402242041 * 10. Only 9 and 8 are
+    // above 1% ("10" is 0.16%): (9·e^-0.11450484 + 8·e^-2.2395048) / (e^-0.11450484 + e^-2.2395048).
+    const alternatives: [string, number][] = [
+      ['9', -0.11450484], ['8', -2.2395048], ['10', -6.44263], ['7', -9.333255], [' ', -14.708255], ['6', -17.083256], ['5', -20.16138],
+      ['09', -20.94263], ['0', -21.489506], [' nine', -21.794193], ['08', -22.427006], ['4', -22.591068], ['\uff19', -22.614506],
+      ['<|end|>', -23.044193], ['\u00a0', -23.075443], ['90', -23.497318], ['3', -23.606693], [' eight', -23.895756], ['\uff18', -24.419193], ['\n\n', -24.450443],
+    ];
+    const plain = (token: string, logprob = 0): TokenLogprob => ({ token, logprob, top_logprobs: [{ token, logprob }] });
+    const reply: TokenLogprob[] = [
+      plain('```'), plain('json'), plain('\n'), plain('{\n'), plain('  '), plain('"'), plain('score'), plain('":'), plain(' '),
+      { token: '9', logprob: -0.11450484, top_logprobs: alternatives.map(([token, logprob]) => ({ token, logprob })) },
+      plain(',\n'),
+    ];
+    const out = weightedScore(9, reply, [0, 10]) as { weighted: number };
+    expect(out.weighted).toBeCloseTo(0.8893309402242041 * 10, 8);
+  });
+
   it('weights the digits among the score token’s alternatives by their probabilities, as DeepEval does', () => {
     // The reason says "7" too, with other alternatives: the last "7" is the score.
     const logprobs = [
