@@ -9,6 +9,8 @@ import { SetExperiment, type ExperimentSetCreate, type ExperimentSetPatch, type 
 import { hideApiKeys, sealApiKeys } from './secrets.js';
 import { capChanges, capsOf, checkCappable } from './budgets.js';
 import { sumSpent } from './cost/budget.js';
+import { experimentCost, sumCosts } from './cost/cost.js';
+import { ecoReport } from './store/ops.js';
 import * as store from './store/experiment-sets.js';
 import * as experiments from './store/experiments.js';
 
@@ -102,11 +104,20 @@ export function setStatus(statuses: readonly string[]): Status {
   return 'running';
 }
 
-export async function getExperimentSet(core: CoreContext, id: number) {
+/**
+ * A set with its experiments. `withEco`: also the energy and carbon totals
+ * of all their answers and judge calls, and what they cost (each priced as
+ * its experiment's `cost`, summed): read from the rows, so asked for, not
+ * sent to every poll of the set.
+ */
+export async function getExperimentSet(core: CoreContext, id: number, { withEco = false } = {}) {
   const set = await store.getSet(core.db, id);
   const { rows } = await experiments.listExperimentRows(core.db, { setIds: [id] });
   const items = rows.map(experiments.experimentView);
-  return { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), spent: sumSpent(items.map((e) => e.spent)), experiments: items };
+  const view = { ...set, cv: hideApiKeys(set.cv), status: setStatus(items.map((e) => e.experiment_status)), spent: sumSpent(items.map((e) => e.spent)), experiments: items };
+  if (!withEco) return view;
+  const tokens = await experiments.tokenTotals(core.db, rows.map((r) => r.id));
+  return { ...view, eco: await ecoReport(core.db, { setId: id }), cost: { currency: 'USD' as const, ...sumCosts(rows.map((r) => experimentCost(r, tokens.get(r.id)!))) } };
 }
 
 export async function listExperimentSets(core: CoreContext, q: ListQuery) {

@@ -241,7 +241,7 @@ export async function getExperiment(core: CoreContext, id: number, o: Experiment
     dataset: o.with_dataset ? { ...dataset, df: await datasets.datasetRecordsJson(db, dataset_id) } : dataset,
     results: await store.listResults(db, id, Boolean(o.with_results) || full, eco),
     ...(o.with_answers || full ? { answers: await store.listAnswers(db, id, eco) } : {}),
-    ...(totals ? { eco: await ecoReport(db, id), cost: experimentCost(row, (await store.tokenTotals(db, [id])).get(id)!) } : {}),
+    ...(totals ? { eco: await ecoReport(db, { experimentId: id }), cost: experimentCost(row, (await store.tokenTotals(db, [id])).get(id)!) } : {}),
   };
 }
 

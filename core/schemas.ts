@@ -536,8 +536,26 @@ export const ExperimentSet = z
     ...budgetView,
     created_at: z.string(),
     experiments: z.array(ExperimentListItem),
+    eco: z
+      .object({ answers: z.unknown(), observation_table: z.unknown() })
+      .optional()
+      .describe('with_eco: the energy and carbon totals of all the experiments\' answers and judge observations, shaped as GET /v1/ops_eco'),
+    cost: z
+      .object({
+        currency: z.literal('USD'),
+        total: z.number().nullable(),
+        answers: z.number().nullable(),
+        judge: z.number().nullable(),
+        unknown: z.number().int().describe('Experiments whose cost is unknown (a price or token counts missing): the sums are then null'),
+      })
+      .optional()
+      .describe('with_eco: the experiments\' cost summed, each priced as its own `cost` (GET /v1/experiment/{id}?with_eco=true)'),
   })
   .meta({ id: 'ExperimentSet' });
+
+export const ExperimentSetGetQuery = z
+  .object({ with_eco: bool.default(false).describe('Adds the set\'s energy and carbon totals (eco) and its cost') })
+  .strict();
 
 // ----------------------------------------------------------------- queries
 

@@ -73,13 +73,16 @@ async function ecoTotalsOf(db: Db, from: string, where: string, params: unknown[
   };
 }
 
-/** Totals of every answer and judge observation (`GET /v1/ops_eco`), or of one experiment's (its `with_eco` view). */
-export async function ecoTotals(db: Db, experimentId?: number): Promise<{ answers: EcoTotals; observation_table: EcoTotals }> {
-  const one = experimentId !== undefined;
-  const params = one ? [experimentId] : [];
+/** Whose totals: every experiment's, one experiment's, or those of a set's experiments. */
+export type EcoScope = { experimentId: number } | { setId: number } | Record<string, never>;
+
+/** Totals of every answer and judge observation (`GET /v1/ops_eco`), or of one experiment's or one set's (their `with_eco` views). */
+export async function ecoTotals(db: Db, scope: EcoScope = {}): Promise<{ answers: EcoTotals; observation_table: EcoTotals }> {
+  const [experiments, params] =
+    'experimentId' in scope ? ['$1', [scope.experimentId]] : 'setId' in scope ? ['SELECT id FROM experiment WHERE experiment_set_id = $1', [scope.setId]] : [null, []];
   return {
-    answers: await ecoTotalsOf(db, 'answer t', one ? ' AND t.experiment_id = $1' : '', params),
-    observation_table: await ecoTotalsOf(db, 'observation t', one ? ' AND t.result_id IN (SELECT id FROM result WHERE experiment_id = $1)' : '', params),
+    answers: await ecoTotalsOf(db, 'answer t', experiments ? ` AND t.experiment_id IN (${experiments})` : '', params),
+    observation_table: await ecoTotalsOf(db, 'observation t', experiments ? ` AND t.result_id IN (SELECT id FROM result WHERE experiment_id IN (${experiments}))` : '', params),
   };
 }
 
@@ -101,8 +104,8 @@ export function ecoEquivalents(t: EcoTotals): { lightbulb_5w_hours: number; stre
  * an experiment's `eco` in its `with_eco` view. Without any figure, exactly
  * Evalap's empty totals.
  */
-export async function ecoReport(db: Db, experimentId?: number) {
-  const totals = await ecoTotals(db, experimentId);
+export async function ecoReport(db: Db, scope: EcoScope = {}) {
+  const totals = await ecoTotals(db, scope);
   const withEquivalents = (t: EcoTotals) => {
     const equivalents = ecoEquivalents(t);
     return equivalents ? { ...t, equivalents } : t;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as sets from '../../core/experiment-sets.js';
-import { ExperimentSet, ExperimentSetCreate, ExperimentSetListQuery, ExperimentSetPatch, IdParam, RetryQuery, RetryRuns } from '../../core/schemas.js';
+import { ExperimentSet, ExperimentSetCreate, ExperimentSetGetQuery, ExperimentSetListQuery, ExperimentSetPatch, IdParam, RetryQuery, RetryRuns } from '../../core/schemas.js';
 import { pageHeaders, type Route } from './http.js';
 
 export const experimentSetRoutes: Route[] = [
@@ -26,10 +26,11 @@ export const experimentSetRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v1/experiment_set/{id}',
-    summary: 'Get an experiment set with each experiment\'s status and counters',
+    summary: 'Get an experiment set with each experiment\'s status and counters; with_eco=true adds its energy and carbon totals and its cost',
     params: IdParam,
+    query: ExperimentSetGetQuery,
     response: ExperimentSet,
-    run: async ({ core, params }) => ({ body: await sets.getExperimentSet(core, params.id) }),
+    run: async ({ core, params, query }) => ({ body: await sets.getExperimentSet(core, params.id, { withEco: query.with_eco }) }),
   },
   {
     method: 'PATCH',

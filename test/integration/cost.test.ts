@@ -138,3 +138,49 @@ it('prints the API\'s figures in the CLI\'s table, and prices each answer and ju
   near(records.filter((r) => r.metric === 'judge_notator').reduce((s, r) => s + r.judge_cost_usd!, 0), table.cost.judge.cost);
   expect(records.filter((r) => r.metric === 'exact_match').every((r) => r.judge_cost_usd === null)).toBe(true);
 });
+
+it("sums a set's energy, carbon and cost over its experiments in its with_eco view, and leaves them out of the plain view", async () => {
+  fx.model.setBehaviour({ reply: (body) => (JUDGES.has(body.model) ? '7' : 'Paris is the capital') });
+  fx.runner();
+  const created = await fx.api.call('POST', '/v1/experiment_set', {
+    body: {
+      name: 'priced-set',
+      experiments: [
+        { name: 'set-table', dataset: 'costs', model: { name: 'gpt-4o-mini', base_url: fx.model.url }, judge_model: 'gpt-4o', metrics: ['judge_notator'] },
+        { name: 'set-own', dataset: 'costs', model: { name: 'gpt-4o-mini', base_url: fx.model.url, prices: { input: 1, output: 2 } }, metrics: ['exact_match'] },
+      ],
+    },
+  });
+  expect(created.status).toBe(200);
+  const ids: number[] = created.body.experiments.map((e: { id: number }) => e.id);
+  for (const id of ids) expect((await terminal(fx.api, id, 60_000)).experiment_status).toBe('finished');
+  const each = await Promise.all(ids.map(async (id) => (await fx.api.call('GET', `/v1/experiment/${id}?with_eco=true`)).body));
+
+  const set = (await fx.api.call('GET', `/v1/experiment_set/${created.body.id}?with_eco=true`)).body;
+  const sum = (pick: (e: any) => number) => each.reduce((s, e) => s + pick(e), 0);
+  expect(set.cost).toMatchObject({ currency: 'USD', unknown: 0 });
+  near(set.cost.total, sum((e) => e.cost.total));
+  near(set.cost.answers, sum((e) => e.cost.answers.cost));
+  near(set.cost.judge, sum((e) => e.cost.judge.cost));
+  // Energy and carbon: the answers of both experiments, the judge observations of the first.
+  expect(set.eco.answers.total_entries_with_emissions).toBe(2 * ROWS);
+  near(set.eco.answers.total_emissions.energy, sum((e) => e.eco.answers.total_emissions.energy));
+  near(set.eco.observation_table.total_emissions.gwp, sum((e) => e.eco.observation_table.total_emissions.gwp ?? 0));
+  expect(set.eco.answers.equivalents.lightbulb_5w_hours).toBeGreaterThan(0);
+
+  const plain = (await fx.api.call('GET', `/v1/experiment_set/${created.body.id}`)).body;
+  expect(plain).not.toHaveProperty('eco');
+  expect(plain).not.toHaveProperty('cost');
+  expect((await fx.api.call('GET', `/v1/experiment_set/${created.body.id}?with_eco=maybe`)).status).toBe(400);
+});
+
+it("gives a set with an experiment of unknown price no total, counting it as unknown", async () => {
+  fx.runner();
+  const created = await fx.api.call('POST', '/v1/experiment_set', {
+    body: { name: 'unpriced-set', experiments: [{ name: 'set-unknown', dataset: 'costs', model: { name: 'local-model', base_url: fx.model.url }, metrics: ['exact_match'] }] },
+  });
+  expect(created.status).toBe(200);
+  await terminal(fx.api, created.body.experiments[0].id, 60_000);
+  const set = (await fx.api.call('GET', `/v1/experiment_set/${created.body.id}?with_eco=true`)).body;
+  expect(set.cost).toEqual({ currency: 'USD', total: null, answers: null, judge: 0, unknown: 1 });
+});
