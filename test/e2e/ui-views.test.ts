@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { tick } from '../../core/schedules/tick.js';
 import { stringParquet } from '../evalap-compat/parquet.js';
-import { runnerFixtures, waitUntil } from '../support/runner.js';
+import { lastLines, runnerFixtures, waitUntil } from '../support/runner.js';
 import { launchBrowser, openPage, screenshot, seriousViolations, texts, view, type UiPage } from './ui-browser.js';
 import { wilsonInterval } from '../../core/stats.js';
 
@@ -359,7 +359,7 @@ describe('the web interface', () => {
     // Rows 0-9 are answered after a second each; rows 10-19 are never answered: the set runs until stopped, half done.
     fx.model.setBehaviour({ latencyMs: 1000, script: (_, body) => (lineOf(body) >= 10 ? 'timeout' : 'ok') });
     // Its calls that never end would hold its shutdown after the test until stopRunners kills it 10 s later: the stop under test is the set's, not the runner's.
-    fx.runner({ RUNNER_SHUTDOWN_GRACE_MS: '0' });
+    const runner = fx.runner({ RUNNER_SHUTDOWN_GRACE_MS: '0' });
     const created = await fx.api.call('POST', '/v1/experiment_set', {
       body: { name: 'slow-set', experiments: [{ name: 'slow', dataset: 'capitals-ui', model: { name: 'gen', base_url: fx.model.url }, metrics: ['exact_match'] }] },
     });
@@ -371,7 +371,12 @@ describe('the web interface', () => {
     const before = await progress();
     // The work done while the page is open shows without a reload. (Which rows come first is the
     // queue's order: a hanging row may hold a slot before a quick one, so no exact figure is assumed.)
-    const shown = await waitUntil(async () => ((p) => (p !== before && p !== '0.0%' ? p : undefined))(await progress()), 60_000, 'the list to show the progress made since it opened');
+    const shown = await waitUntil(async () => ((p) => (p !== before && p !== '0.0%' ? p : undefined))(await progress()), 60_000, 'the list to show the progress made since it opened').catch(async (err: Error) => {
+      // What the API and the runner say tells a page that did not refresh from a run that did not move.
+      const set = (await fx.api.call('GET', `/v1/experiment_set/${created.body.id}`)).body;
+      const counters = set.experiments.map((e: any) => ({ status: e.experiment_status, num_try: e.num_try, obs: e.num_observation_try }));
+      throw new Error(`${err.message}; the list shows ${await progress()} (${before} when opened); the API: ${JSON.stringify(counters)}; model calls: ${fx.model.requests.length}; the runner's last lines:\n${lastLines(runner)}`);
+    });
     expect(Number.parseFloat(shown!)).toBeGreaterThan(Number.parseFloat(before ?? '0') || 0);
     await ui.page.click(`${row} button[aria-label="Stop slow-set"]`);
     await ui.page.waitForSelector(`${row} .status-stopped`);
