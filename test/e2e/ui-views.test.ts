@@ -356,8 +356,10 @@ describe('the web interface', () => {
     expect(set.results[0]).toMatchObject({ metric_name: 'exact_match', summary: { mean: 1 } });
   });
   it('shows a running set\'s progress live, stops it, then offers to retry it and retries it', async () => {
-    // Rows 0-9 are answered after a second each; rows 10-19 are never answered: the set runs until stopped, half done.
-    fx.model.setBehaviour({ latencyMs: 1000, script: (_, body) => (lineOf(body) >= 10 ? 'timeout' : 'ok') });
+    // Rows 0-17 are answered after 5 s each, a few at a time, so the work moves for a while after the page
+    // opens whatever order the rows come in; rows 18 and 19 are never answered: the set runs until stopped.
+    // (With half the rows hanging, those taken first could fill every slot and the run stall before the page opened.)
+    fx.model.setBehaviour({ latencyMs: 5000, script: (_, body) => (lineOf(body) >= 18 ? 'timeout' : 'ok') });
     // Its calls that never end would hold its shutdown after the test until stopRunners kills it 10 s later: the stop under test is the set's, not the runner's.
     const runner = fx.runner({ RUNNER_SHUTDOWN_GRACE_MS: '0' });
     const created = await fx.api.call('POST', '/v1/experiment_set', {
