@@ -57,3 +57,6 @@ export type ProvidedAnswer = Pick<AnswerFields, 'answer'> & Partial<Omit<AnswerD
 
 /** The answer fields a metric may read besides the text (which metrics see as `output`). */
 export type MeasuredFields = Partial<Pick<AnswerRecord, 'think' | 'execution_time' | 'nb_tokens_prompt' | 'nb_tokens_completion' | 'nb_tool_calls'>>;
+
+/** Adds a call's token count to a running sum over several calls; null while no call has given one. */
+export const addTokenCount = (sum: number | null, count: number | null | undefined): number | null => (count == null ? sum : (sum ?? 0) + count);

@@ -16,7 +16,7 @@
  * the loop is not kept: the step limit is the one limit.
  */
 import type { ChatMessage, ChatReply, ToolDefinition } from '../providers/openai.js';
-import type { ToolStep } from '../answer.js';
+import { addTokenCount, type ToolStep } from '../answer.js';
 import type { Toolbox } from './toolbox.js';
 
 /** Model turns that may call tools, unless the model sets max_tool_steps (Evalap's max_steps). */
@@ -41,8 +41,6 @@ export interface LoopResult {
   nb_tokens_cached: number | null;
 }
 
-const add = (a: number | null, b: number | null) => (b === null ? a : (a ?? 0) + b);
-
 export async function runToolLoop(messages: readonly ChatMessage[], toolbox: Toolbox, chat: ChatTurn, maxSteps = DEFAULT_MAX_TOOL_STEPS): Promise<LoopResult> {
   const history = [...messages];
   const steps: ToolStep[][] = [];
@@ -53,9 +51,9 @@ export async function runToolLoop(messages: readonly ChatMessage[], toolbox: Too
   const turn = async (toolChoice?: 'none') => {
     const reply = await chat(history, { tools: toolbox.definitions, ...(toolChoice ? { toolChoice } : {}) });
     calls++;
-    prompt = add(prompt, reply.nb_tokens_prompt);
-    completion = add(completion, reply.nb_tokens_completion);
-    cached = add(cached, reply.nb_tokens_cached ?? null);
+    prompt = addTokenCount(prompt, reply.nb_tokens_prompt);
+    completion = addTokenCount(completion, reply.nb_tokens_completion);
+    cached = addTokenCount(cached, reply.nb_tokens_cached);
     return reply;
   };
   const result = (reply: ChatReply): LoopResult => ({ reply, steps, calls, nb_tokens_prompt: prompt, nb_tokens_completion: completion, nb_tokens_cached: cached });

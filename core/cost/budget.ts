@@ -17,7 +17,7 @@
  */
 import type { FieldIssue } from '../errors.js';
 import { callCost } from './cost.js';
-import type { ModelPrice } from './price-table.js';
+import { pinnedPrice } from './price-in-force.js';
 
 /** The stop_reason of a stop asked for (POST /v1/stop/…); a cap's stop says which cap and what was spent. */
 export const STOPPED_BY_REQUEST = 'stopped by request';
@@ -54,6 +54,9 @@ export interface SpentPart {
   cost: number | null;
 }
 
+// Where a budget reads its prices; the reading itself is price-in-force.ts's, beside the other readers of a pinned price.
+export { pinnedPrice };
+
 export interface Spent {
   /** Prompt and completion tokens of the answers and the judge calls. */
   tokens: number;
@@ -63,12 +66,6 @@ export interface Spent {
   judge: SpentPart;
 }
 
-/** The price pinned into a stored model or judge definition at launch, or null. */
-export function pinnedPrice(model: unknown): ModelPrice | null {
-  const prices = (model as { prices?: { input?: unknown; output?: unknown; cached_input?: unknown } } | null)?.prices;
-  if (!prices || typeof prices.input !== 'number' || typeof prices.output !== 'number') return null;
-  return { input: prices.input, output: prices.output, ...(typeof prices.cached_input === 'number' ? { cached_input: prices.cached_input } : {}) };
-}
 
 const NOTHING: SpentPart = { prompt_tokens: 0, cached_prompt_tokens: 0, completion_tokens: 0, cost: 0 };
 

@@ -44,17 +44,24 @@ export function pinPrices<M extends { name?: string; prices?: unknown }>(model: 
   return table ? { ...model, prices: table } : model;
 }
 
+/** The price pinned into a stored model or judge definition at launch (its input, output and cached_input), or null. */
+export function pinnedPrice(model: unknown): ModelPrice | null {
+  const prices = (model as { prices?: unknown } | null)?.prices;
+  if (!isPrice(prices)) return null;
+  const { input, output, cached_input } = prices;
+  return { input, output, ...(typeof cached_input === 'number' ? { cached_input } : {}) };
+}
+
 /** The price in force for a stored model or judge definition (see the file's comment). */
 export function priceInForce(model: unknown): PriceLookup {
   const m = model as { name?: unknown; prices?: unknown } | null;
   if (!m || typeof m !== 'object') return { price: null, reason: 'no model' };
-  if (isPrice(m.prices)) {
-    const { input, output, cached_input, source, entry, url, as_of } = m.prices;
+  const pinned = pinnedPrice(m);
+  if (pinned && isPrice(m.prices)) {
+    const { source, entry, url, as_of } = m.prices;
     return {
       price: {
-        input,
-        output,
-        ...(typeof cached_input === 'number' ? { cached_input } : {}),
+        ...pinned,
         source: source === 'table' ? 'table' : 'model',
         ...(typeof entry === 'string' ? { entry } : {}),
         ...(typeof url === 'string' ? { url } : {}),

@@ -6,6 +6,7 @@
  * token usage, so a score can be audited and prompts can evolve without
  * mixing results.
  */
+import { addTokenCount } from '../answer.js';
 import type { ChatAnswer, ChatMessage, ChatModel, TokenLogprob } from '../providers/openai.js';
 import { JudgeReplyError } from './judge-reply.js';
 import { getMetric } from './registry.js';
@@ -48,8 +49,6 @@ type JudgeOutcome = ({ score: number } | { error: string }) & {
 /** One call to the judge model; `topLogprobs` asks for the reply's token log-probabilities, which the call may not return. */
 export type JudgeCall = (model: ChatModel, messages: ChatMessage[], options?: { topLogprobs?: number }) => Promise<ChatAnswer & { logprobs?: TokenLogprob[] | null }>;
 
-/** Adds two token counts, either of which a provider may leave out. */
-const addTokens = (a: number | null, b: number | null) => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
 
 /**
  * Runs one judge on one row with the judge model (see `judgeModel`). Provider
@@ -82,9 +81,9 @@ export async function runJudge(
     const messages = messagesOf(system, prompt);
     prompts.push(messages.map((m) => `${m.role}: ${m.content}`).join('\n\n'));
     const reply = await call(judgeModel(model), messages, topLogprobs === undefined ? undefined : { topLogprobs });
-    usage.prompt_tokens = addTokens(usage.prompt_tokens, reply.nb_tokens_prompt);
-    usage.completion_tokens = addTokens(usage.completion_tokens, reply.nb_tokens_completion);
-    cachedTokens = addTokens(cachedTokens, reply.nb_tokens_cached ?? null);
+    usage.prompt_tokens = addTokenCount(usage.prompt_tokens, reply.nb_tokens_prompt);
+    usage.completion_tokens = addTokenCount(usage.completion_tokens, reply.nb_tokens_completion);
+    cachedTokens = addTokenCount(cachedTokens, reply.nb_tokens_cached);
     lastReply = reply.answer;
     return reply;
   };
