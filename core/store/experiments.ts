@@ -107,20 +107,18 @@ interface ExperimentRow extends Caps, UsedTokens {
   dataset: DatasetRecord;
 }
 
-/** An experiment's caps and running totals (migrations 016, 018). */
-const BUDGET_COLUMNS = (e: string) =>
-  [
-    'max_cost',
-    'max_tokens_total',
-    'used_prompt_tokens',
-    'used_completion_tokens',
-    'used_judge_prompt_tokens',
-    'used_judge_completion_tokens',
-    'used_cached_prompt_tokens',
-    'used_judge_cached_prompt_tokens',
-  ]
-    .map((c) => `${e}.${c}`)
-    .join(', ');
+/** An experiment's running totals (migrations 016, 018): read to weigh its budget, shown only as `spent`. */
+const USED_COLUMNS = [
+  'used_prompt_tokens',
+  'used_completion_tokens',
+  'used_judge_prompt_tokens',
+  'used_judge_completion_tokens',
+  'used_cached_prompt_tokens',
+  'used_judge_cached_prompt_tokens',
+] as const satisfies readonly (keyof UsedTokens)[];
+
+/** An experiment's caps and running totals. */
+const BUDGET_COLUMNS = (e: string) => ['max_cost', 'max_tokens_total', ...USED_COLUMNS].map((c) => `${e}.${c}`).join(', ');
 
 /** An experiment with its counters and its dataset's metadata, in one statement (lists embed the dataset too). */
 const EXPERIMENT_SELECT = `
@@ -155,7 +153,9 @@ const publicModel = (m: StoredJudge | null, id: number, hasKey: boolean, raw: bo
 
 /** An experiment as the API shows it, with its dataset's metadata. */
 export function experimentView(row: ExperimentRow) {
-  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, used_prompt_tokens, used_completion_tokens, used_judge_prompt_tokens, used_judge_completion_tokens, used_cached_prompt_tokens, used_judge_cached_prompt_tokens, ...rest } = row;
+  const { model, has_api_key, judge_model, has_judge_key, has_raw_output, dataset, ...withTotals } = row;
+  const rest: Omit<typeof withTotals, (typeof USED_COLUMNS)[number]> = { ...withTotals };
+  for (const c of USED_COLUMNS) delete (rest as Partial<UsedTokens>)[c];
   return {
     ...rest,
     spent: spentOf(row),
